@@ -1,0 +1,1 @@
+/* placeholder */ typedef int provium_placeholder;

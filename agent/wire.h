@@ -1,0 +1,69 @@
+/* The Provium wire protocol: the single source of message codes and limits for the guest agent
+ * (C, musl) and the host library (C++). Layouts of every payload are in docs/protocol.md.
+ *
+ * Frame: [type u8][length u32 little-endian][payload], payload at most PROVIUM_MAX_PAYLOAD.
+ * Every integer in a payload is little-endian. */
+#ifndef PROVIUM_WIRE_H
+#define PROVIUM_WIRE_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define PROVIUM_FRAME_HEADER_SIZE 5u
+#define PROVIUM_MAX_PAYLOAD (16u * 1024u * 1024u)
+
+/* Name of the virtio-serial port of the agent; workers use "provium.1" ... */
+#define PROVIUM_PORT_PREFIX "provium."
+
+/* Host -> agent. */
+enum provium_request {
+    PROVIUM_EXEC = 0x01,         /* command line, run with /bin/sh -c */
+    PROVIUM_WRITE_FILE = 0x02,   /* [path_len u32][path][data] */
+    PROVIUM_READ_FILE = 0x03,    /* path */
+    PROVIUM_SHUTDOWN = 0x04,     /* empty; READY, then the guest powers off */
+    PROVIUM_SYSCALL = 0x05,
+    PROVIUM_IOCTL = 0x06,
+    PROVIUM_EXEC_ASYNC = 0x07,
+    PROVIUM_JOB_WAIT = 0x08,
+    PROVIUM_JOB_KILL = 0x09,
+    PROVIUM_IOCTL_BUF = 0x0A,
+    PROVIUM_SPAWN_WORKER = 0x0B,
+    PROVIUM_SYSCALL_PTR = 0x0C,
+};
+
+/* Agent -> host. */
+enum provium_response {
+    PROVIUM_READY = 0x80,          /* empty: greeting on every connection, SHUTDOWN ack */
+    PROVIUM_EXEC_RESULT = 0x81,    /* [exit_code i32][stdout_len u32][stdout][stderr_len u32][stderr] */
+    PROVIUM_FILE_DATA = 0x82,
+    PROVIUM_ERROR = 0x83,          /* message text */
+    PROVIUM_SYSCALL_RESULT = 0x84,
+    PROVIUM_JOB_STARTED = 0x85,
+    PROVIUM_JOB_RESULT = 0x86,
+    PROVIUM_WORKER_STARTED = 0x87,
+};
+
+static inline uint32_t provium_get_u32(const void *p) {
+    const unsigned char *b = (const unsigned char *)p;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static inline void provium_put_u32(void *p, uint32_t v) {
+    unsigned char *b = (unsigned char *)p;
+    b[0] = (unsigned char)v;
+    b[1] = (unsigned char)(v >> 8);
+    b[2] = (unsigned char)(v >> 16);
+    b[3] = (unsigned char)(v >> 24);
+}
+
+static inline uint64_t provium_get_u64(const void *p) {
+    const unsigned char *b = (const unsigned char *)p;
+    return (uint64_t)provium_get_u32(b) | (uint64_t)provium_get_u32(b + 4) << 32;
+}
+
+static inline void provium_put_u64(void *p, uint64_t v) {
+    provium_put_u32(p, (uint32_t)v);
+    provium_put_u32((unsigned char *)p + 4, (uint32_t)(v >> 32));
+}
+
+#endif

@@ -1,0 +1,5 @@
+// Provium: test Linux kernels in QEMU virtual machines driven through a guest agent.
+#pragma once
+
+#include <provium/error.h>
+#include <provium/vm.h>

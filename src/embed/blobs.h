@@ -1,0 +1,19 @@
+// The guest programs, built from agent/ and embedded at build time (tools/embed.cpp).
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace provium::embed {
+
+struct Blob {
+  const unsigned char* data;
+  std::size_t size;
+  std::string_view view() const { return {reinterpret_cast<const char*>(data), size}; }
+};
+
+extern const Blob agent;    // /provium-agent: serves the wire protocol
+extern const Blob wrapper;  // /provium-wrapper: rdinit; loads modules, starts the agent
+extern const Blob init;     // /provium-init: minimal init of the built-in default profile
+
+}  // namespace provium::embed
