@@ -1,1 +1,201 @@
-/* placeholder */ typedef int provium_placeholder;
+/* EXEC: run a command line with /bin/sh -c and answer with its exit code and its output,
+ * stdout and stderr kept apart, byte for byte. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "wire.h"
+
+/* Output that fits an EXEC_RESULT frame beside its three integers. */
+#define OUTPUT_LIMIT (PROVIUM_MAX_PAYLOAD - 12u)
+
+struct buffer {
+    char *data;
+    size_t len, cap;
+};
+
+struct output {
+    struct buffer out, err;
+    size_t total;   /* bytes the command wrote, kept or not */
+    bool no_memory; /* a buffer could not grow; output is dropped from then on */
+};
+
+/* In the child: undo what the agent changed for itself (SIGIO is blocked; what it inherited
+ * may ignore signals), wire up stdio, and become the shell. */
+static _Noreturn void run_child(const char *cmd, int out_w, int err_w) {
+    setpgid(0, 0); /* a group of its own, so that the command and its children can be
+                      signalled together */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < _NSIG; sig++)
+        sigaction(sig, &dfl, NULL); /* fails, harmlessly, for SIGKILL, SIGSTOP and libc's own */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* dup2 clears close-on-exec on the copies; the originals close at exec. */
+    if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0)
+        _exit(127);
+    /* From here on, messages reach the host as the command's stderr. */
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0) {
+        log_msg("cannot open /dev/null for the command's stdin: %s", strerror(errno));
+        _exit(127);
+    }
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    log_msg("cannot run /bin/sh: %s", strerror(errno));
+    _exit(127);
+}
+
+/* Starts cmd with its stdout and stderr on pipes whose read ends land in *out_r and *err_r.
+ * Returns the pid, or -1 with errno set. */
+static pid_t spawn(const char *cmd, int *out_r, int *err_r) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return -1;
+    if (pipe2(err, O_CLOEXEC) < 0) {
+        int saved = errno;
+        close(out[0]);
+        close(out[1]);
+        errno = saved;
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        run_child(cmd, out[1], err[1]);
+    int saved = errno;
+    close(out[1]); /* only the child writes: EOF comes when it (and its children) are done */
+    close(err[1]);
+    if (pid < 0) {
+        close(out[0]);
+        close(err[0]);
+        errno = saved;
+        return -1;
+    }
+    *out_r = out[0];
+    *err_r = err[0];
+    return pid;
+}
+
+/* Frees what was kept: the answer will be an error, the rest of the output is only counted. */
+static void drop(struct output *o) {
+    free(o->out.data);
+    free(o->err.data);
+    o->out = o->err = (struct buffer){0};
+}
+
+/* Appends a chunk to b while the output still fits a frame; past that, or without memory,
+ * it only counts, so that the command can run to its end. */
+static void keep(struct output *o, struct buffer *b, const char *chunk, size_t n) {
+    o->total += n;
+    if (o->total > OUTPUT_LIMIT || o->no_memory) {
+        drop(o);
+        return;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown) {
+            o->no_memory = true;
+            drop(o);
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, chunk, n);
+    b->len += n;
+}
+
+/* Reads both pipes until both reach EOF, then closes them. */
+static void collect(int out_r, int err_r, struct output *o) {
+    struct pollfd p[2] = {{.fd = out_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}};
+    struct buffer *dest[2] = {&o->out, &o->err};
+    char chunk[16384];
+    while (p[0].fd >= 0 || p[1].fd >= 0) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_msg("cannot wait for command output: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (p[i].fd < 0 || !p[i].revents)
+                continue;
+            ssize_t n = read(p[i].fd, chunk, sizeof chunk);
+            if (n > 0) {
+                keep(o, dest[i], chunk, (size_t)n);
+            } else if (n == 0 || errno != EINTR) {
+                close(p[i].fd);
+                p[i].fd = -1; /* poll ignores negative fds */
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (p[i].fd >= 0)
+            close(p[i].fd);
+}
+
+/* The shell's convention: the exit status, or 128 + the signal that killed it. */
+static int exit_code(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1; /* cannot happen while nobody else reaps the agent's children */
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+static int reply(int fd, int code, const struct output *o) {
+    if (o->total > OUTPUT_LIMIT)
+        return frame_write_error(fd, "command output of %zu bytes exceeds the %u MiB frame limit",
+                                 o->total, PROVIUM_MAX_PAYLOAD >> 20);
+    if (o->no_memory)
+        return frame_write_error(fd, "cannot allocate memory for %zu bytes of command output",
+                                 o->total);
+    unsigned char head[8], mid[4];
+    provium_put_u32(head, (uint32_t)code);
+    provium_put_u32(head + 4, (uint32_t)o->out.len);
+    provium_put_u32(mid, (uint32_t)o->err.len);
+    const struct iovec parts[] = {
+        {.iov_base = head, .iov_len = sizeof head},
+        {.iov_base = o->out.data, .iov_len = o->out.len},
+        {.iov_base = mid, .iov_len = sizeof mid},
+        {.iov_base = o->err.data, .iov_len = o->err.len},
+    };
+    return frame_write(fd, PROVIUM_EXEC_RESULT, parts, 4);
+}
+
+int handle_exec(int fd, const struct frame *req) {
+    const char *nul = req->len ? memchr(req->payload, '\0', req->len) : NULL;
+    if (nul)
+        return frame_write_error(fd, "command line contains a NUL byte at offset %zu",
+                                 (size_t)(nul - (const char *)req->payload));
+    char *cmd = malloc((size_t)req->len + 1); /* len <= 16 MiB: no overflow */
+    if (!cmd)
+        return frame_write_error(fd, "cannot allocate %u bytes for the command line",
+                                 (unsigned)req->len + 1);
+    if (req->len)
+        memcpy(cmd, req->payload, req->len);
+    cmd[req->len] = '\0';
+
+    int out_r, err_r;
+    pid_t pid = spawn(cmd, &out_r, &err_r);
+    free(cmd);
+    if (pid < 0)
+        return frame_write_error(fd, "cannot start the command: %s", strerror(errno));
+    struct output o = {0};
+    collect(out_r, err_r, &o);
+    int sent = reply(fd, exit_code(pid), &o);
+    free(o.out.data);
+    free(o.err.data);
+    return sent;
+}

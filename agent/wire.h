@@ -20,7 +20,7 @@ enum provium_request {
     PROVIUM_EXEC = 0x01,         /* command line, run with /bin/sh -c */
     PROVIUM_WRITE_FILE = 0x02,   /* [path_len u32][path][data] */
     PROVIUM_READ_FILE = 0x03,    /* path */
-    PROVIUM_SHUTDOWN = 0x04,     /* empty; READY, then the guest powers off */
+    PROVIUM_SHUTDOWN = 0x04,     /* empty; READY, then the guest resets (-no-reboot: QEMU exits) */
     PROVIUM_SYSCALL = 0x05,
     PROVIUM_IOCTL = 0x06,
     PROVIUM_EXEC_ASYNC = 0x07,
@@ -42,6 +42,25 @@ enum provium_response {
     PROVIUM_JOB_RESULT = 0x86,
     PROVIUM_WORKER_STARTED = 0x87,
 };
+
+/* Name of a request code, for messages; NULL for a code that is not a request. */
+static inline const char *provium_request_name(unsigned type) {
+    switch (type) {
+    case PROVIUM_EXEC: return "EXEC";
+    case PROVIUM_WRITE_FILE: return "WRITE_FILE";
+    case PROVIUM_READ_FILE: return "READ_FILE";
+    case PROVIUM_SHUTDOWN: return "SHUTDOWN";
+    case PROVIUM_SYSCALL: return "SYSCALL";
+    case PROVIUM_IOCTL: return "IOCTL";
+    case PROVIUM_EXEC_ASYNC: return "EXEC_ASYNC";
+    case PROVIUM_JOB_WAIT: return "JOB_WAIT";
+    case PROVIUM_JOB_KILL: return "JOB_KILL";
+    case PROVIUM_IOCTL_BUF: return "IOCTL_BUF";
+    case PROVIUM_SPAWN_WORKER: return "SPAWN_WORKER";
+    case PROVIUM_SYSCALL_PTR: return "SYSCALL_PTR";
+    default: return NULL;
+    }
+}
 
 static inline uint32_t provium_get_u32(const void *p) {
     const unsigned char *b = (const unsigned char *)p;

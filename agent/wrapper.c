@@ -1,1 +1,65 @@
-int main(void) { return 0; }
+/* provium-wrapper: the kernel's first process (rdinit=, or init= for disk boots). It prepares
+ * what the agent needs, starts the agent in the background, and then becomes the real init
+ * (exec keeps PID 1), so the guest's own userspace boots as it would without Provium. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmdline.h"
+#include "log.h"
+#include "modules.h"
+#include "mounts.h"
+
+const char log_name[] = "provium-wrapper";
+
+#define MODULE_DIR "/provium/modules"
+#define AGENT_PATH "/provium-agent"
+#define DEFAULT_INIT "/sbin/init"
+
+/* The kernel opens /dev/console as fds 0-2 only when it exists in the initramfs; without it
+ * every message (ours, the agent's, init's) would be lost. Called after /dev is mounted. */
+static void open_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        /* Lower fds are open by now, so open() returns exactly fd. */
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/console", O_RDWR) < 0)
+            return;
+    }
+}
+
+static void start_agent(void) {
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_msg("cannot start %s: fork: %s", AGENT_PATH, strerror(errno));
+        return;
+    }
+    if (pid > 0)
+        return; /* init inherits the child and reaps it if it ever exits */
+    /* Its own session: no terminal signals from the console, and init's process-group
+     * handling does not touch it. */
+    setsid();
+    execl(AGENT_PATH, AGENT_PATH, (char *)NULL);
+    log_msg("cannot exec %s: %s", AGENT_PATH, strerror(errno));
+    _exit(127);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    mount_kernel_filesystems();
+    open_std_fds();
+    load_modules(MODULE_DIR);
+    start_agent();
+
+    char init[PATH_MAX];
+    if (cmdline_get("provium.init", init, sizeof init) < 0)
+        strcpy(init, DEFAULT_INIT);
+    /* Arguments the kernel gave us (unrecognised words of the command line) belong to init. */
+    argv[0] = init;
+    execv(init, argv);
+    /* Exiting makes the kernel panic, and with panic=-1 and -no-reboot QEMU exits: the host
+     * reports the failed boot with this line from the console. */
+    log_msg("cannot exec init %s: %s", init, strerror(errno));
+    exit(1);
+}

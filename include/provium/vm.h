@@ -97,4 +97,8 @@ class Vm : public Guest {
 // or a malformed provium.toml.
 Vm create(std::string_view profile = "default");
 
+// Throws PrerequisiteError when the host lacks what the profile needs to boot (QEMU, the
+// built-in profile's kernel or busybox), or Error when its configured kernel is missing.
+void check_prerequisites(std::string_view profile = "default");
+
 }  // namespace provium

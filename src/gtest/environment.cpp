@@ -1,1 +1,87 @@
-// placeholder
+// The GoogleTest side of Provium: --provium_* flags, the global environment that checks the
+// host's prerequisites, and the exit code convention for "everything skipped".
+#include <provium/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "config/config.h"
+
+namespace provium::testing {
+
+namespace {
+
+bool prerequisites_required() {
+  const char* value = std::getenv("PROVIUM_REQUIRE");
+  return value && std::string_view(value) == "1";
+}
+
+class Environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    try {
+      check_prerequisites("default");
+    } catch (const PrerequisiteError& missing) {
+      if (prerequisites_required())
+        GTEST_FAIL() << missing.what() << "\n(PROVIUM_REQUIRE=1 turns this skip into a failure)";
+      GTEST_SKIP() << missing.what();
+    } catch (const Error& error) {
+      GTEST_FAIL() << error.what();  // a malformed provium.toml, say
+    }
+  }
+};
+
+constexpr std::string_view kUsage = R"(Provium flags:
+  --provium_config=FILE  use this provium.toml (default: $PROVIUM_CONFIG, else the first
+                         provium.toml found from the working directory upward)
+  --provium_accel=ACCEL  auto, kvm or tcg for every profile (also $PROVIUM_ACCEL)
+  --provium_help         this text
+Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
+)";
+
+// The value of "--name=value" when `arg` is that flag.
+const char* flag_value(const char* arg, std::string_view name) {
+  std::string_view text(arg);
+  if (text.size() <= name.size() + 1 || text.substr(0, name.size()) != name ||
+      text[name.size()] != '=')
+    return nullptr;
+  return arg + name.size() + 1;
+}
+
+}  // namespace
+
+void Init(int* argc, char** argv) {
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const char* arg = argv[i];
+    if (const char* file = flag_value(arg, "--provium_config")) {
+      config::set_config_path(std::filesystem::path(file));
+    } else if (const char* accel = flag_value(arg, "--provium_accel")) {
+      ::setenv("PROVIUM_ACCEL", accel, 1);
+    } else if (std::strcmp(arg, "--provium_help") == 0) {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (std::strncmp(arg, "--provium_", 10) == 0) {
+      std::cerr << "unknown flag " << arg << "\n" << kUsage;
+      std::exit(2);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  argv[kept] = nullptr;
+  ::testing::AddGlobalTestEnvironment(new Environment);
+}
+
+int ExitCode(int run_all_tests_result) {
+  const auto& unit = *::testing::UnitTest::GetInstance();
+  const bool all_skipped = unit.test_to_run_count() > 0 &&
+                           unit.skipped_test_count() == unit.test_to_run_count();
+  return run_all_tests_result == 0 && all_skipped ? 77 : run_all_tests_result;
+}
+
+}  // namespace provium::testing

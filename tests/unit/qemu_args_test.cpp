@@ -1,1 +1,123 @@
+// QEMU's command line, the accelerator choice and the reading of a crashed guest's console.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <provium/error.h>
+
+#include "qemu/accel.h"
+#include "qemu/command_line.h"
+#include "vm/console.h"
+
+using namespace provium;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+namespace {
+
+qemu::LaunchSpec spec() {
+  qemu::LaunchSpec s;
+  s.kernel = "/k/bzImage";
+  s.initrd = "/run/vm-1/initrd";
+  s.append = "console=ttyS0";
+  s.console_log = "/run/vm-1/console.log";
+  s.qmp_socket = "/run/vm-1/qmp.sock";
+  s.port_sockets = {"/run/vm-1/port0.sock"};
+  return s;
+}
+
+TEST(QemuArgsTest, TcgMachineWithSerialPortAndMonitor) {
+  auto argv = qemu::qemu_argv(spec());
+  EXPECT_EQ(argv.front(), "qemu-system-x86_64");
+  EXPECT_THAT(argv, IsSupersetOf({"-nodefaults", "-no-user-config", "-no-reboot"}));
+  auto after = [&](const std::string& option) {
+    auto it = std::find(argv.begin(), argv.end(), option);
+    return it == argv.end() || it + 1 == argv.end() ? std::string() : *(it + 1);
+  };
+  EXPECT_EQ(after("-M"), "q35");
+  EXPECT_EQ(after("-accel"), "tcg");
+  EXPECT_EQ(after("-cpu"), "max");
+  EXPECT_EQ(after("-kernel"), "/k/bzImage");
+  EXPECT_EQ(after("-initrd"), "/run/vm-1/initrd");
+  EXPECT_EQ(after("-qmp"), "unix:/run/vm-1/qmp.sock,server=on,wait=off");
+  EXPECT_THAT(argv, Contains("socket,id=port0,path=/run/vm-1/port0.sock,server=on,wait=off"));
+  EXPECT_THAT(argv, Contains("virtserialport,bus=vser0.0,nr=1,chardev=port0,name=provium.0"));
+}
+
+TEST(QemuArgsTest, KvmUsesTheHostCpu) {
+  auto s = spec();
+  s.accel = "kvm";
+  auto argv = qemu::qemu_argv(s);
+  auto cpu = std::find(argv.begin(), argv.end(), "-cpu");
+  ASSERT_NE(cpu, argv.end());
+  EXPECT_EQ(*(cpu + 1), "host");
+}
+
+TEST(QemuArgsTest, CommasInPathsAreEscapedForQemu) {
+  auto s = spec();
+  s.console_log = "/tmp/a,b/console.log";
+  EXPECT_THAT(qemu::qemu_argv(s), Contains("file,id=console,path=/tmp/a,,b/console.log"));
+}
+
+TEST(QemuArgsTest, DisksAreVirtioDrives) {
+  auto s = spec();
+  s.disks = {{"/d/root.img", "raw", true}, {"/d/data.qcow2", "qcow2", false}};
+  auto argv = qemu::qemu_argv(s);
+  EXPECT_THAT(argv, Contains("file=/d/root.img,format=raw,if=virtio,readonly=on"));
+  EXPECT_THAT(argv, Contains("file=/d/data.qcow2,format=qcow2,if=virtio,readonly=off"));
+  s.disks = {{"/d/x.vmdk", "vmdk", false}};
+  EXPECT_THROW(qemu::qemu_argv(s), Error);
+}
+
+TEST(QemuArgsTest, KernelCommandLineEndsWithTheProfilesAppend) {
+  auto line = qemu::kernel_command_line("/sbin/init", "virtio-serial", "loglevel=7");
+  EXPECT_THAT(line, HasSubstr("console=ttyS0 panic=-1"));
+  EXPECT_THAT(line, HasSubstr("rdinit=/provium-wrapper provium.init=/sbin/init"));
+  EXPECT_THAT(line, HasSubstr("provium.transport=virtio-serial"));
+  EXPECT_EQ(line.substr(line.size() - 10), "loglevel=7");
+}
+
+TEST(AccelTest, AutoNeverTrustsKvmDeviceAlone) {
+  // /dev/kvm that opens but no vmx/svm: the PVM backend that hangs a standard guest.
+  EXPECT_EQ(qemu::choose_accel("auto", {.kvm_device_usable = true, .cpu_has_vmx_or_svm = false}), "tcg");
+  EXPECT_EQ(qemu::choose_accel("auto", {.kvm_device_usable = false, .cpu_has_vmx_or_svm = true}), "tcg");
+  EXPECT_EQ(qemu::choose_accel("auto", {.kvm_device_usable = true, .cpu_has_vmx_or_svm = true}), "kvm");
+  EXPECT_EQ(qemu::choose_accel("tcg", {.kvm_device_usable = true, .cpu_has_vmx_or_svm = true}), "tcg");
+}
+
+TEST(AccelTest, ForcedKvmThatCannotWorkSaysWhy) {
+  try {
+    qemu::choose_accel("kvm", {.kvm_device_usable = true, .cpu_has_vmx_or_svm = false});
+    FAIL() << "kvm was accepted";
+  } catch (const Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("vmx/svm"));
+  }
+  EXPECT_THROW(qemu::choose_accel("xen", {}), Error);
+}
+
+TEST(AccelTest, ReadsCpuFlags) {
+  EXPECT_TRUE(qemu::cpuinfo_has_virtualization("processor: 0\nflags\t\t: fpu vme vmx sse\n"));
+  EXPECT_TRUE(qemu::cpuinfo_has_virtualization("flags : svm lm\n"));
+  EXPECT_FALSE(qemu::cpuinfo_has_virtualization("flags : fpu vmxnet\nmodel name: vmx cpu\n"));
+}
+
+TEST(ConsoleTest, CrashReportStartsAtTheFirstMarker) {
+  std::string console =
+      "[    1.0] booting\n[    2.0] sysrq: Trigger a crash\n"
+      "[    2.1] Kernel panic - not syncing: sysrq triggered crash\n"
+      "[    2.2] CPU: 0 PID: 1\n[    2.3] Call Trace:\n";
+  std::string report = detail::crash_report(console);
+  EXPECT_EQ(report.rfind("[    2.1] Kernel panic", 0), 0u) << report;
+  EXPECT_THAT(report, HasSubstr("Call Trace:"));
+  EXPECT_EQ(detail::crash_report("all is well\n"), "");
+  EXPECT_EQ(detail::crash_report(console, 1), "[    2.1] Kernel panic - not syncing: sysrq triggered crash\n");
+}
+
+TEST(ConsoleTest, LastLines) {
+  EXPECT_EQ(detail::last_lines("a\nb\nc\n", 2), "b\nc");
+  EXPECT_EQ(detail::last_lines("a\nb\nc", 5), "a\nb\nc");
+  EXPECT_EQ(detail::last_lines("", 3), "");
+}
+
+}  // namespace

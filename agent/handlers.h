@@ -1,0 +1,12 @@
+/* Request handlers: one per request type, each in its own file, listed in serve.c's table.
+ * A handler answers with exactly one frame and returns that write's result: 0, or -1 when
+ * the host went away. req->payload is req->len bytes, already bounded by the frame limit. */
+#ifndef PROVIUM_HANDLERS_H
+#define PROVIUM_HANDLERS_H
+
+#include "frame_io.h"
+
+int handle_exec(int fd, const struct frame *req);
+int handle_shutdown(int fd, const struct frame *req);
+
+#endif

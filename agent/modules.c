@@ -1,0 +1,65 @@
+#include "modules.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* From <linux/module.h>, which musl's headers do not include: the kernel decompresses. */
+#define MODULE_INIT_COMPRESSED_FILE 4
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int load_flags(const char *name) {
+    if (ends_with(name, ".xz") || ends_with(name, ".gz") || ends_with(name, ".zst"))
+        return MODULE_INIT_COMPRESSED_FILE;
+    return 0;
+}
+
+static int not_hidden(const struct dirent *e) {
+    return e->d_name[0] != '.';
+}
+
+static void load_one(const char *dir, const char *name) {
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        log_msg("cannot load module %s: path too long", name);
+        return;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        log_msg("cannot open module %s: %s", name, strerror(errno));
+        return;
+    }
+    /* finit_module, not init_module: the kernel reads the file itself (no copy in memory)
+     * and can decompress it. musl has no wrapper for it. */
+    if (syscall(SYS_finit_module, fd, "", load_flags(name)) < 0 && errno != EEXIST)
+        log_msg("cannot load module %s: %s", name, strerror(errno));
+    close(fd);
+}
+
+void load_modules(const char *dir) {
+    struct dirent **entries;
+    int n = scandir(dir, &entries, not_hidden, alphasort);
+    if (n < 0) {
+        if (errno != ENOENT)
+            log_msg("cannot list %s: %s", dir, strerror(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        load_one(dir, entries[i]->d_name);
+        free(entries[i]);
+    }
+    free(entries);
+}

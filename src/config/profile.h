@@ -1,0 +1,38 @@
+// A profile of provium.toml: which kernel and userspace a VM boots, and how QEMU runs it.
+// Parsing only records what the file says; whether the files exist is checked at boot, where
+// the error can name the path and where it was configured (origin).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace provium::config {
+
+struct Profile {
+  std::string name;
+  // Absolute; may not exist (checked at boot, see kernel_origin). Empty in the built-in profile
+  // on a host without /boot/vmlinuz-*.
+  std::filesystem::path kernel;
+  std::optional<std::filesystem::path> initrd;    // absolute
+  std::optional<std::filesystem::path> rootfs;    // absolute; a read-only virtio disk
+  std::string init = "/sbin/init";
+  std::string append;                             // extra kernel command line
+  std::string accel = "auto";                     // auto | kvm | tcg
+  std::string machine = "q35";                    // q35 | microvm | pc
+  std::string transport = "auto";                 // auto | virtio-serial | vsock
+  std::optional<std::filesystem::path> modules;   // kernel modules dir; unset: /lib/modules/<release of kernel>
+  std::string qemu = "qemu-system-x86_64";        // binary name (searched in PATH) or absolute path
+  bool builtin = false;                           // the built-in default profile: busybox userspace, init /provium-init
+  std::map<std::string, std::string> origin;      // key -> "FILE:LINE:COLUMN" of the value that set it
+  std::string defined_at;                         // "FILE:LINE" of the profile's table; empty when built in
+
+  // "profile 'x' (FILE:LINE)" or "built-in profile 'default'", to start error messages with.
+  std::string describe() const;
+  // Where the kernel path came from, for "kernel not found" errors: "FILE:LINE:COLUMN", or
+  // "the newest /boot/vmlinuz-*" for the built-in profile.
+  std::string kernel_origin() const;
+};
+
+}  // namespace provium::config

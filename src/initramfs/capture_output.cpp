@@ -1,0 +1,84 @@
+#include "initramfs/capture_output.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <provium/error.h>
+
+extern char** environ;
+
+namespace provium::initramfs {
+
+namespace {
+void close_if_open(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Waits for `pid`, retrying on signals; the raw wait status.
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+}  // namespace
+
+std::string capture_output(const std::vector<std::string>& argv) {
+  std::string command = fmt::format("{}", fmt::join(argv, " "));
+  auto fail = [&](std::string_view what) { return Error(fmt::format("{}: {}", command, what)); };
+  if (argv.empty()) throw Error("capture_output: empty command");
+
+  // Close-on-exec, so that programs other threads start meanwhile do not hold the write end
+  // open (the read would never see end of file); dup2 clears the flag on the child's stdout.
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw fail(std::strerror(errno));
+  int read_end = pipe_fds[0], write_end = pipe_fds[1];
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, write_end, STDOUT_FILENO);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int spawn_error = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close_if_open(write_end);
+  if (spawn_error != 0) {
+    close_if_open(read_end);
+    throw fail(fmt::format("cannot start: {}", std::strerror(spawn_error)));
+  }
+
+  std::string output;
+  char chunk[16 * 1024];
+  int read_errno = 0;
+  for (;;) {
+    ssize_t got = ::read(read_end, chunk, sizeof chunk);
+    if (got > 0) {
+      output.append(chunk, static_cast<std::size_t>(got));
+    } else if (got == 0 || errno != EINTR) {
+      read_errno = got < 0 ? errno : 0;
+      break;
+    }
+  }
+  close_if_open(read_end);
+  int status = wait_for(pid);
+
+  if (read_errno != 0) throw fail(fmt::format("reading its output: {}", std::strerror(read_errno)));
+  if (WIFSIGNALED(status)) throw fail(fmt::format("killed by signal {}", WTERMSIG(status)));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw fail(fmt::format("exited with status {}", WEXITSTATUS(status)));
+  }
+  return output;
+}
+
+}  // namespace provium::initramfs

@@ -1,0 +1,61 @@
+#include "initramfs/read_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <provium/error.h>
+
+namespace provium::initramfs {
+
+namespace {
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+}  // namespace
+
+std::string read_file(const std::filesystem::path& file, std::string_view what,
+                      std::size_t limit) {
+  auto fail = [&] {
+    return Error(fmt::format("{} {}: {}", what, file.string(), std::strerror(errno)));
+  };
+
+  FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw fail();
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) throw fail();
+
+  std::string contents;
+  // The size is only a hint (files under /proc say 0): reading goes on until end of file.
+  contents.reserve(std::min(static_cast<std::size_t>(std::max<off_t>(info.st_size, 0)), limit));
+  char chunk[64 * 1024];
+  while (contents.size() < limit) {
+    std::size_t want = std::min(sizeof chunk, limit - contents.size());
+    ssize_t got = ::read(fd.get(), chunk, want);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw fail();  // a directory fails here, with "Is a directory"
+    }
+    if (got == 0) break;
+    contents.append(chunk, static_cast<std::size_t>(got));
+  }
+  return contents;
+}
+
+}  // namespace provium::initramfs

@@ -1,0 +1,36 @@
+#include "protocol/messages.h"
+
+#include <fmt/format.h>
+
+#include "wire.h"
+
+namespace provium::protocol {
+
+uint32_t PayloadReader::u32() { return provium_get_u32(bytes(4).data()); }
+
+std::string_view PayloadReader::bytes(std::size_t n) {
+  if (n > data_.size() - offset_)
+    throw ProtocolError(fmt::format("{} payload truncated: {} bytes wanted at offset {} of {}",
+                                    message_, n, offset_, data_.size()));
+  auto field = data_.substr(offset_, n);
+  offset_ += n;
+  return field;
+}
+
+void PayloadReader::expect_end() const {
+  if (offset_ != data_.size())
+    throw ProtocolError(fmt::format("{} payload has {} unexpected trailing bytes", message_,
+                                    data_.size() - offset_));
+}
+
+ExecResult decode_exec_result(std::string_view payload) {
+  PayloadReader reader(payload, "EXEC_RESULT");
+  ExecResult result;
+  result.exit_code = reader.i32();
+  result.out = reader.sized_bytes();
+  result.err = reader.sized_bytes();
+  reader.expect_end();
+  return result;
+}
+
+}  // namespace provium::protocol

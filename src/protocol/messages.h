@@ -1,0 +1,35 @@
+// Payloads of the agent's answers, decoded with every length checked: the guest is untrusted.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include <provium/vm.h>
+
+#include "protocol/frame.h"
+
+namespace provium::protocol {
+
+// Reads little-endian fields from a payload; any read past the end throws ProtocolError
+// naming the message.
+class PayloadReader {
+ public:
+  PayloadReader(std::string_view payload, std::string_view message)
+      : data_(payload), message_(message) {}
+  uint32_t u32();
+  int32_t i32() { return static_cast<int32_t>(u32()); }
+  std::string_view bytes(std::size_t n);
+  // A u32 length followed by that many bytes.
+  std::string_view sized_bytes() { return bytes(u32()); }
+  // Throws unless the whole payload was read.
+  void expect_end() const;
+
+ private:
+  std::string_view data_;
+  std::string_view message_;
+  std::size_t offset_ = 0;
+};
+
+ExecResult decode_exec_result(std::string_view payload);
+
+}  // namespace provium::protocol

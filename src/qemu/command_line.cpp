@@ -1,0 +1,73 @@
+#include "qemu/command_line.h"
+
+#include <fmt/format.h>
+
+#include <provium/error.h>
+
+namespace provium::qemu {
+
+namespace {
+
+// QEMU's option parser splits on ',' and reads ",," as a literal comma.
+std::string escape_option_value(const std::string& value) {
+  std::string escaped;
+  for (char c : value) {
+    escaped += c;
+    if (c == ',') escaped += ',';
+  }
+  return escaped;
+}
+
+}  // namespace
+
+std::string kernel_command_line(const std::string& init, const std::string& transport,
+                                const std::string& append) {
+  // panic=-1 reboots at once on a panic and -no-reboot turns that into QEMU exiting, so a
+  // panic ends the VM immediately with its lines on the console. quiet keeps the slow emulated
+  // UART out of the boot path; a panic is printed whatever the log level.
+  std::string line = fmt::format(
+      "console=ttyS0 panic=-1 quiet rdinit=/provium-wrapper provium.init={} provium.transport={}",
+      init, transport);
+  if (!append.empty()) line += " " + append;
+  return line;
+}
+
+std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
+  if (spec.machine != "q35" && spec.machine != "pc")
+    throw Error(fmt::format("machine '{}' is not supported yet (q35, pc)", spec.machine));
+  std::vector<std::string> argv = {
+      spec.qemu, "-M", spec.machine, "-accel", spec.accel,
+      "-cpu", spec.accel == "kvm" ? "host" : "max",
+      "-m", spec.memory, "-smp", std::to_string(spec.cpus),
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(),
+      "-append", spec.append,
+      "-chardev", fmt::format("file,id=console,path={}", escape_option_value(spec.console_log)),
+      "-serial", "chardev:console",
+      "-qmp", fmt::format("unix:{},server=on,wait=off", escape_option_value(spec.qmp_socket)),
+  };
+  if (!spec.port_sockets.empty()) {
+    argv.insert(argv.end(), {"-device", fmt::format("virtio-serial-pci,id=vser0,max_ports={}",
+                                                    spec.port_sockets.size() + 1)});
+    for (std::size_t i = 0; i < spec.port_sockets.size(); ++i) {
+      argv.insert(argv.end(),
+                  {"-chardev", fmt::format("socket,id=port{},path={},server=on,wait=off", i,
+                                           escape_option_value(spec.port_sockets[i])),
+                   // nr 0 is reserved for a console, so port i is nr i+1.
+                   "-device", fmt::format("virtserialport,bus=vser0.0,nr={},chardev=port{},name=provium.{}",
+                                          i + 1, i, i)});
+    }
+  }
+  for (std::size_t i = 0; i < spec.disks.size(); ++i) {
+    const Disk& disk = spec.disks[i];
+    if (disk.format != "raw" && disk.format != "qcow2")
+      throw Error(fmt::format("disk {}: format '{}' is not raw or qcow2", disk.path, disk.format));
+    argv.insert(argv.end(),
+                {"-drive", fmt::format("file={},format={},if=virtio,readonly={}",
+                                       escape_option_value(disk.path), disk.format,
+                                       disk.readonly ? "on" : "off")});
+  }
+  return argv;
+}
+
+}  // namespace provium::qemu

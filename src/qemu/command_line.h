@@ -1,0 +1,35 @@
+// The QEMU command line of one VM, built from plain data so that it can be checked in unit
+// tests. Always an argv array: no string of the user or the guest ever meets a shell.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <provium/vm.h>
+
+namespace provium::qemu {
+
+struct LaunchSpec {
+  std::string qemu = "qemu-system-x86_64";
+  std::string machine = "q35";      // q35 | pc
+  std::string accel = "tcg";        // kvm | tcg (already chosen, see accel.h)
+  std::string memory = "512M";
+  int cpus = 1;
+  std::filesystem::path kernel;
+  std::filesystem::path initrd;
+  std::string append;               // the whole kernel command line
+  std::filesystem::path console_log;
+  std::filesystem::path qmp_socket;
+  std::vector<std::filesystem::path> port_sockets;  // virtio-serial ports provium.0, provium.1, ...
+  std::vector<Disk> disks;
+};
+
+std::vector<std::string> qemu_argv(const LaunchSpec& spec);
+
+// The kernel command line: console and panic behaviour, the wrapper as rdinit, the real init,
+// the transport, then the profile's own `append` (last, so that it can override).
+std::string kernel_command_line(const std::string& init, const std::string& transport,
+                                const std::string& append);
+
+}  // namespace provium::qemu

@@ -1,0 +1,80 @@
+#include "qemu/qmp.h"
+
+#include <fmt/format.h>
+
+#include <provium/error.h>
+
+namespace provium::qemu {
+
+void QmpClient::connect(const std::filesystem::path& socket, Reply ready) {
+  greeting_ = std::move(ready);
+  std::weak_ptr<QmpClient> weak = weak_from_this();
+  stream_->connect(socket, {
+      .connected = {},
+      .data = [weak](std::string_view bytes) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->partial_line_.append(bytes);
+        std::size_t newline;
+        while ((newline = self->partial_line_.find('\n')) != std::string::npos) {
+          std::string line = self->partial_line_.substr(0, newline);
+          self->partial_line_.erase(0, newline + 1);
+          self->on_line(line);
+        }
+      },
+      .closed = [weak](std::string reason) {
+        if (auto self = weak.lock()) self->fail("QMP connection ended: " + reason);
+      },
+  });
+}
+
+void QmpClient::on_line(const std::string& line) {
+  auto message = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded() || !message.is_object()) {
+    fail(fmt::format("QMP sent something that is not a JSON object: {}", line));
+    return;
+  }
+  if (message.contains("QMP")) {
+    // The greeting: capabilities must be negotiated before any command.
+    if (greeting_) execute("qmp_capabilities", nlohmann::json::object(), *std::exchange(greeting_, std::nullopt));
+    return;
+  }
+  if (message.contains("event")) return;  // asynchronous events are not needed yet
+  if (pending_.empty()) {
+    fail(fmt::format("QMP answered no command: {}", line));
+    return;
+  }
+  Pending head = std::move(pending_.front());
+  pending_.pop_front();
+  if (message.contains("return")) {
+    head.reply.resolve(message["return"]);
+  } else if (message.contains("error")) {
+    head.reply.fail(Error(fmt::format("QMP {} failed: {}", head.command,
+                                      message["error"].value("desc", line))));
+  } else {
+    head.reply.fail(Error(fmt::format("QMP {}: unexpected answer {}", head.command, line)));
+  }
+}
+
+void QmpClient::execute(const std::string& command, nlohmann::json arguments, Reply reply) {
+  if (failure_) {
+    reply.fail(Error(*failure_));
+    return;
+  }
+  nlohmann::json request = {{"execute", command}};
+  if (!arguments.empty()) request["arguments"] = std::move(arguments);
+  pending_.push_back({command, std::move(reply)});
+  stream_->write(request.dump() + "\n");
+}
+
+void QmpClient::fail(const std::string& reason) {
+  if (!failure_) failure_ = reason;
+  stream_->close();
+  if (greeting_) std::exchange(greeting_, std::nullopt)->fail(Error(*failure_));
+  while (!pending_.empty()) {
+    pending_.front().reply.fail(Error(*failure_));
+    pending_.pop_front();
+  }
+}
+
+}  // namespace provium::qemu

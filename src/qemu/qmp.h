@@ -1,0 +1,47 @@
+// A client of QEMU's machine protocol (QMP): JSON lines over a unix socket. Loop thread only.
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "loop/completion.h"
+#include "transport/unix_stream.h"
+
+namespace provium::qemu {
+
+class QmpClient : public std::enable_shared_from_this<QmpClient> {
+ public:
+  using Reply = loop::Completion<nlohmann::json>;
+
+  static std::shared_ptr<QmpClient> create() { return std::shared_ptr<QmpClient>(new QmpClient()); }
+
+  // Connects, reads the greeting and negotiates capabilities; `ready` resolves after that.
+  void connect(const std::filesystem::path& socket, Reply ready);
+
+  // Runs a command; `reply` resolves with its "return" value or fails with its error.
+  void execute(const std::string& command, nlohmann::json arguments, Reply reply);
+
+  // Fails every waiting command and closes the connection.
+  void fail(const std::string& reason);
+
+ private:
+  QmpClient() = default;
+  void on_line(const std::string& line);
+
+  struct Pending {
+    std::string command;
+    Reply reply;
+  };
+  std::shared_ptr<transport::UnixStream> stream_ = transport::UnixStream::create();
+  std::string partial_line_;
+  std::deque<Pending> pending_;
+  std::optional<Reply> greeting_;
+  std::optional<std::string> failure_;
+};
+
+}  // namespace provium::qemu

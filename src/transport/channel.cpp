@@ -1,0 +1,55 @@
+#include "transport/channel.h"
+
+#include <fmt/format.h>
+
+namespace provium::transport {
+
+void Channel::connect(const std::filesystem::path& socket, Answer greeting) {
+  waiting_.push_back(std::move(greeting));
+  std::weak_ptr<Channel> weak = weak_from_this();
+  stream_->connect(socket, {
+      .connected = {},
+      .data = [weak](std::string_view bytes) {
+        if (auto self = weak.lock()) self->on_data(bytes);
+      },
+      .closed = [weak](std::string reason) {
+        if (auto self = weak.lock()) self->fail("the agent's connection ended: " + reason);
+      },
+  });
+}
+
+void Channel::request(std::string frame, Answer answer) {
+  if (failure_) {
+    answer.fail(Error(*failure_));
+    return;
+  }
+  waiting_.push_back(std::move(answer));
+  stream_->write(std::move(frame));
+}
+
+void Channel::on_data(std::string_view bytes) {
+  try {
+    decoder_.feed(bytes);
+    while (auto frame = decoder_.next()) {
+      if (waiting_.empty())
+        throw protocol::ProtocolError(fmt::format(
+            "the agent sent an unrequested {} frame", protocol::message_name(frame->type)));
+      Answer answer = std::move(waiting_.front());
+      waiting_.pop_front();
+      answer.resolve(std::move(*frame));
+    }
+  } catch (const protocol::ProtocolError& error) {
+    fail(fmt::format("protocol violation: {}", error.what()));
+  }
+}
+
+void Channel::fail(const std::string& reason) {
+  if (!failure_) failure_ = reason;
+  stream_->close();
+  while (!waiting_.empty()) {
+    waiting_.front().fail(Error(*failure_));
+    waiting_.pop_front();
+  }
+}
+
+}  // namespace provium::transport

@@ -1,0 +1,46 @@
+// One connection to the agent (or a worker): frames over a stream, strictly request then
+// answer. Loop thread only. Whatever ends the connection (the VM dies, a protocol violation,
+// close) fails every waiting request with the reason.
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "loop/completion.h"
+#include "protocol/frame.h"
+#include "transport/unix_stream.h"
+
+namespace provium::transport {
+
+class Channel : public std::enable_shared_from_this<Channel> {
+ public:
+  using Answer = loop::Completion<protocol::Frame>;
+
+  static std::shared_ptr<Channel> create() { return std::shared_ptr<Channel>(new Channel()); }
+
+  // Connects to a virtio-serial port's socket. `greeting` receives the first frame the agent
+  // sends on its own (READY).
+  void connect(const std::filesystem::path& socket, Answer greeting);
+
+  // Sends a frame (already encoded) and queues `answer` for the next frame that arrives.
+  void request(std::string frame, Answer answer);
+
+  // Fails every waiting request with `reason` and closes the connection; later requests fail
+  // at once with the same reason.
+  void fail(const std::string& reason);
+
+ private:
+  Channel() = default;
+  void on_data(std::string_view bytes);
+
+  std::shared_ptr<UnixStream> stream_ = UnixStream::create();
+  protocol::FrameDecoder decoder_;
+  std::deque<Answer> waiting_;
+  std::optional<std::string> failure_;
+};
+
+}  // namespace provium::transport

@@ -1,0 +1,60 @@
+#include "vm/console.h"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+
+namespace provium::detail {
+
+namespace {
+constexpr std::streamoff kTailBytes = 256 * 1024;
+
+std::string read_end(const std::filesystem::path& log) {
+  std::ifstream in(log, std::ios::binary | std::ios::ate);
+  if (!in) return {};
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = std::max<std::streamoff>(0, size - kTailBytes);
+  in.seekg(start);
+  std::string text(static_cast<std::size_t>(size - start), '\0');
+  in.read(text.data(), size - start);
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+}  // namespace
+
+std::string last_lines(std::string_view text, std::size_t lines) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  std::size_t start = text.size();
+  for (std::size_t seen = 0; start > 0; --start) {
+    if (text[start - 1] == '\n' && ++seen == lines) break;
+  }
+  return std::string(text.substr(start));
+}
+
+std::string console_tail(const std::filesystem::path& log, std::size_t lines) {
+  return last_lines(read_end(log), lines);
+}
+
+std::string crash_report(std::string_view console, std::size_t max_lines) {
+  // The first marker of a kernel's death report; what comes before it is ordinary boot noise.
+  static constexpr std::array markers = {
+      "------------[ cut here ]------------", "BUG:", "Oops", "general protection fault",
+      "Kernel panic - not syncing", "kernel BUG at", "Unable to handle kernel",
+  };
+  std::size_t first = std::string_view::npos;
+  for (const char* marker : markers) first = std::min(first, console.find(marker));
+  if (first == std::string_view::npos) return {};
+  first = console.rfind('\n', first);
+  first = first == std::string_view::npos ? 0 : first + 1;
+  std::string_view report = console.substr(first);
+  std::size_t end = 0;
+  for (std::size_t n = 0; n < max_lines; ++n) {
+    end = report.find('\n', end);
+    if (end == std::string_view::npos) break;
+    ++end;
+  }
+  if (end != std::string_view::npos) report = report.substr(0, end);
+  return std::string(report);
+}
+
+}  // namespace provium::detail

@@ -1,0 +1,21 @@
+// Reading the guest's serial console log: its tail, and the kernel's own report when it died.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace provium::detail {
+
+// The last `lines` lines of the console log (reads only the end of the file).
+std::string console_tail(const std::filesystem::path& log, std::size_t lines);
+
+// The kernel's report of its death, from the first line of the report ("Kernel panic",
+// "BUG:", "Oops", ...) to the end, at most `max_lines` lines; empty when the text has none.
+std::string crash_report(std::string_view console, std::size_t max_lines = 60);
+
+// The last `lines` lines of a text.
+std::string last_lines(std::string_view text, std::size_t lines);
+
+}  // namespace provium::detail

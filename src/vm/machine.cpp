@@ -1,0 +1,223 @@
+#include "vm/machine.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <optional>
+
+#include "initramfs/busybox.h"
+#include "initramfs/kernel.h"
+#include "initramfs/modules.h"
+#include "initramfs/shim.h"
+#include "loop/loop.h"
+#include "qemu/accel.h"
+#include "qemu/command_line.h"
+#include "qemu/process.h"
+#include "qemu/qmp.h"
+#include "vm/console.h"
+#include "wire.h"
+
+namespace provium::detail {
+
+namespace {
+
+constexpr std::size_t kContextLines = 20;
+
+std::string read_file(const std::filesystem::path& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{} {}: cannot be read", what, path.string()));
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Why the VM ended, in QEMU's and the kernel's own words.
+std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log) {
+  std::string text = fmt::format("QEMU {}", exit.describe());
+  std::string console = console_tail(console_log, 400);
+  if (std::string report = crash_report(console); !report.empty()) {
+    text += fmt::format(": the guest kernel crashed\n--- kernel report ---\n{}", report);
+  } else {
+    text += fmt::format("\n--- console (last {} lines) ---\n{}", kContextLines,
+                        last_lines(console, kContextLines));
+  }
+  std::string_view stderr_text = exit.stderr_tail;
+  while (!stderr_text.empty() && stderr_text.back() == '\n') stderr_text.remove_suffix(1);
+  if (!stderr_text.empty()) text += fmt::format("\n--- QEMU stderr ---\n{}", stderr_text);
+  return text;
+}
+
+}  // namespace
+
+// Owned by the Machine, destroyed on the loop thread. The process's exit callback reaches it
+// through a weak reference, so a Machine being destroyed can still await QEMU's exit.
+struct Machine::Runtime {
+  qemu::Process process;
+  std::shared_ptr<qemu::QmpClient> qmp = qemu::QmpClient::create();
+  std::shared_ptr<transport::Channel> agent = transport::Channel::create();
+  loop::Completion<bool> exited;
+  std::mutex mutex;
+  std::optional<std::string> death;  // set once QEMU has ended
+};
+
+Machine::Machine(config::Profile profile, BootOptions options)
+    : profile_(std::move(profile)), options_(std::move(options)) {}
+
+Machine::~Machine() {
+  if (runtime_) {
+    kill();
+    // Handles must be closed on the loop thread: the last reference goes there.
+    loop::Loop::instance().post([runtime = std::move(runtime_)] {
+      runtime->agent->fail("the VM was destroyed");
+      runtime->qmp->fail("the VM was destroyed");
+    });
+  }
+}
+
+std::string Machine::build_initrd() const {
+  std::string release;
+  try {
+    release = initramfs::kernel_release(profile_.kernel);
+  } catch (const Error&) {
+    // Not a bzImage (an ELF vmlinux, say): without a release there is no default modules
+    // directory, so only an explicit `modules` is used.
+    if (!profile_.modules) throw;
+  }
+  std::filesystem::path modules_dir =
+      profile_.modules ? *profile_.modules : std::filesystem::path("/lib/modules") / release;
+  std::vector<std::string> wanted = {"virtio_pci", "virtio_console"};
+  if (!options_.disks.empty()) wanted.push_back("virtio_blk");
+
+  std::string initrd;
+  if (profile_.builtin) {
+    initrd = initramfs::busybox_rootfs();
+  } else if (profile_.initrd) {
+    initrd = read_file(*profile_.initrd, fmt::format("initrd of {}", profile_.describe()));
+    initrd.resize((initrd.size() + 3) & ~std::size_t{3}, '\0');  // archives start 4-aligned
+  }
+  initrd += initramfs::build_shim({initramfs::resolve_modules(modules_dir, wanted), options_.files});
+  return initrd;
+}
+
+void Machine::boot() {
+  if (runtime_) throw Error("this VM was already booted");
+  if (profile_.rootfs)
+    throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
+  check_prerequisites(profile_);
+  const char* accel_override = std::getenv("PROVIUM_ACCEL");
+  accel_ = qemu::choose_accel(accel_override && *accel_override ? accel_override : profile_.accel,
+                              qemu::probe_host());
+
+  const auto initrd_path = run_dir_ / "initrd";
+  {
+    std::ofstream out(initrd_path, std::ios::binary);
+    const std::string initrd = build_initrd();
+    out.write(initrd.data(), static_cast<std::streamsize>(initrd.size()));
+    if (!out) throw Error(fmt::format("cannot write {}", initrd_path.string()));
+  }
+
+  qemu::LaunchSpec spec;
+  spec.qemu = profile_.qemu;
+  spec.machine = profile_.machine;
+  spec.accel = accel_;
+  spec.memory = options_.memory;
+  spec.cpus = options_.cpus;
+  spec.kernel = profile_.kernel;
+  spec.initrd = initrd_path;
+  spec.append = qemu::kernel_command_line(profile_.init, "virtio-serial", profile_.append);
+  spec.console_log = run_dir_ / "console.log";
+  spec.qmp_socket = run_dir_ / "qmp.sock";
+  spec.port_sockets = {run_dir_ / "port0.sock"};
+  spec.disks = options_.disks;
+  const auto argv = qemu::qemu_argv(spec);
+
+  runtime_ = std::make_shared<Runtime>();
+  transport::Channel::Answer greeting;
+  loop::Completion<bool> started;
+  loop::Loop::instance().post([runtime = runtime_, argv, spec, greeting, started] {
+    std::weak_ptr<Runtime> weak = runtime;
+    try {
+      runtime->process.start(argv, [weak, console = spec.console_log](qemu::ProcessExit exit) {
+        auto runtime = weak.lock();
+        if (!runtime) return;
+        std::string death = describe_death(exit, console);
+        {
+          std::lock_guard lock(runtime->mutex);
+          runtime->death = death;
+        }
+        runtime->agent->fail(death);
+        runtime->qmp->fail(death);
+        runtime->exited.resolve(true);
+      });
+    } catch (...) {
+      started.fail(std::current_exception());
+      return;
+    }
+    started.resolve(true);
+    runtime->qmp->connect(spec.qmp_socket, qemu::QmpClient::Reply());
+    runtime->agent->connect(spec.port_sockets[0], greeting);
+  });
+  started.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+  launched_ = true;
+  agent_ = std::make_shared<Session>(runtime_->agent, [this] { return context(); });
+
+  std::optional<protocol::Frame> ready;
+  try {
+    ready = greeting.wait_until(std::chrono::steady_clock::now() + options_.timeout);
+  } catch (const Error& error) {
+    throw Error(fmt::format("boot of {} failed: {}", profile_.describe(), error.what()));
+  }
+  if (!ready) {
+    std::string message = fmt::format(
+        "boot of {} failed: the agent sent no READY within {} ", profile_.describe(),
+        std::chrono::duration<double>(options_.timeout));
+    kill();
+    throw Error(message + context());
+  }
+  if (ready->type != PROVIUM_READY)
+    throw Error(fmt::format("boot of {}: the agent greeted with {} instead of READY",
+                            profile_.describe(), protocol::message_name(ready->type)));
+}
+
+bool Machine::wait_for_exit(std::chrono::milliseconds timeout) {
+  return runtime_->exited.wait_until(std::chrono::steady_clock::now() + timeout).has_value();
+}
+
+bool Machine::running() const {
+  if (!runtime_) return false;
+  std::lock_guard lock(runtime_->mutex);
+  return !runtime_->death;
+}
+
+void Machine::shutdown(std::chrono::milliseconds grace) {
+  if (!running()) return;
+  try {
+    agent_->call(PROVIUM_SHUTDOWN, {}, "shutdown()", grace);
+  } catch (const Error&) {
+    // The agent cannot be reached: ask QEMU itself to quit.
+    loop::Loop::instance().post([runtime = runtime_] {
+      runtime->qmp->execute("quit", {}, qemu::QmpClient::Reply());
+    });
+  }
+  if (!wait_for_exit(grace)) kill();
+}
+
+void Machine::kill() {
+  if (!launched_) return;
+  loop::Loop::instance().post([runtime = runtime_] { runtime->process.kill(SIGKILL); });
+  // Reaped by libuv once it is dead; SIGKILL leaves it no say, so this wait is short.
+  wait_for_exit(std::chrono::seconds(10));
+}
+
+std::string Machine::console_tail(std::size_t lines) const {
+  return detail::console_tail(run_dir_ / "console.log", lines);
+}
+
+std::string Machine::context() const {
+  return fmt::format("(accelerator {}, {})\n--- console (last {} lines) ---\n{}", accel_,
+                     profile_.describe(), kContextLines, console_tail(kContextLines));
+}
+
+}  // namespace provium::detail

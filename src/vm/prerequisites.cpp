@@ -1,0 +1,56 @@
+// What the host needs before a profile can boot, checked up front so that a missing piece
+// is reported as such (and skipped, in GoogleTest) instead of as a failed boot.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <provium/vm.h>
+
+#include "config/config.h"
+#include "initramfs/busybox.h"
+
+namespace provium {
+
+namespace {
+bool is_executable_in_path(const std::string& program) {
+  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    auto colon = dirs.find(':');
+    auto candidate = std::filesystem::path(std::string(dirs.substr(0, colon))) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
+    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
+  }
+  return false;
+}
+}  // namespace
+
+namespace detail {
+void check_prerequisites(const config::Profile& profile) {
+  if (!is_executable_in_path(profile.qemu))
+    throw PrerequisiteError(fmt::format(
+        "QEMU not found: '{}' is not an executable in PATH (Debian: apt-get install "
+        "qemu-system-x86)", profile.qemu));
+  if (profile.kernel.empty())
+    throw PrerequisiteError(
+        "no kernel: /boot has no vmlinuz-*. Install one (Debian: apt-get install "
+        "linux-image-cloud-amd64) or define [profile.default] with a kernel in provium.toml");
+  if (!std::filesystem::exists(profile.kernel)) {
+    std::string message = fmt::format("kernel {} not found ({})", profile.kernel.string(),
+                                      profile.describe());
+    if (profile.builtin) throw PrerequisiteError(message);
+    throw Error(message);
+  }
+  if (profile.builtin) initramfs::busybox_rootfs();  // throws PrerequisiteError when missing
+}
+}  // namespace detail
+
+void check_prerequisites(std::string_view profile) {
+  detail::check_prerequisites(config::current().profile(profile));
+}
+
+}  // namespace provium

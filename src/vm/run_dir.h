@@ -1,0 +1,27 @@
+// A VM's private run directory (mode 0700): its initrd, console log, QMP and port sockets.
+// Removed with everything in it when the RunDir is destroyed.
+#pragma once
+
+#include <filesystem>
+
+namespace provium::detail {
+
+class RunDir {
+ public:
+  RunDir();  // creates it; throws Error when it cannot
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const char* name) const { return path_ / name; }
+
+  // Where run directories live: $PROVIUM_RUN_DIR, else $XDG_RUNTIME_DIR/provium, else
+  // /tmp/provium-UID.
+  static std::filesystem::path base();
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace provium::detail

@@ -1,0 +1,104 @@
+// Every way a boot can fail says what happened: the path of a missing kernel; the deadline,
+// accelerator and console when the agent never answers; QEMU's stderr for a bad option; the
+// kernel's panic lines when it dies. The profiles come from a provium.toml this program writes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <provium/gtest.h>
+#include <provium/provium.h>
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::filesystem::path newest_kernel() {
+  std::filesystem::path newest;
+  if (std::filesystem::exists("/boot"))
+    for (auto& entry : std::filesystem::directory_iterator("/boot"))
+      if (entry.path().filename().string().rfind("vmlinuz-", 0) == 0 &&
+          (newest.empty() || entry.path().filename() > newest.filename()))
+        newest = entry.path();
+  return newest;
+}
+
+std::string boot_error(const std::string& profile, provium::BootOptions options = {}) {
+  auto vm = provium::create(profile);
+  try {
+    vm.boot(options);
+  } catch (const provium::Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "profile " << profile << " booted";
+  return {};
+}
+
+TEST(BootFailureTest, MissingKernelNamesThePath) {
+  std::string message = boot_error("missing_kernel");
+  EXPECT_THAT(message, HasSubstr("/nonexistent/bzImage"));
+  EXPECT_THAT(message, HasSubstr("missing_kernel"));
+}
+
+TEST(BootFailureTest, NoReadyBeforeTheDeadlineNamesDeadlineAcceleratorAndConsole) {
+  // The kernel runs provium-init directly as rdinit: the system is up, but no agent starts.
+  provium::BootOptions options;
+  options.timeout = 8s;
+  std::string message = boot_error("no_agent", options);
+  EXPECT_THAT(message, HasSubstr("no READY within 8s"));
+  EXPECT_THAT(message, HasSubstr("accelerator tcg"));
+  EXPECT_THAT(message, HasSubstr("--- console"));
+}
+
+TEST(BootFailureTest, BadQemuOptionFailsAtOnceWithQemusStderr) {
+  provium::BootOptions options;
+  options.memory = "lots";
+  const auto start = std::chrono::steady_clock::now();
+  std::string message = boot_error("default", options);
+  EXPECT_THAT(message, HasSubstr("QEMU exited with status 1"));
+  EXPECT_THAT(message, HasSubstr("--- QEMU stderr ---"));
+  EXPECT_THAT(message, HasSubstr("lots"));
+  // "At once": well before the 30 s boot deadline (not a timing assertion on speed).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+}
+
+TEST(BootFailureTest, KernelPanicFailsAtOnceWithThePanicLines) {
+  // No init anywhere: the kernel panics "No working init found".
+  std::string message = boot_error("panics");
+  EXPECT_THAT(message, HasSubstr("the guest kernel crashed"));
+  EXPECT_THAT(message, HasSubstr("Kernel panic - not syncing"));
+}
+
+TEST(BootFailureTest, UnknownProfileListsTheKnownOnes) {
+  try {
+    provium::create("no_such_profile");
+    FAIL() << "an unknown profile was accepted";
+  } catch (const provium::Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("no_such_profile"));
+    EXPECT_THAT(error.what(), HasSubstr("missing_kernel"));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleMock(&argc, argv);
+  // The profiles of this suite, written before Provium reads its configuration. The default
+  // profile stays the built-in one.
+  const auto dir = std::filesystem::path(std::getenv("PROVIUM_RUN_DIR")) / "boot-failures";
+  std::filesystem::create_directories(dir);
+  const auto kernel = newest_kernel();
+  std::ofstream(dir / "provium.toml")
+      << "[profile.missing_kernel]\nkernel = \"/nonexistent/bzImage\"\n\n"
+      << "[profile.no_agent]\nkernel = \"" << kernel.string() << "\"\n"
+      << "append = \"rdinit=/provium-init\"\n\n"
+      << "[profile.panics]\nkernel = \"" << kernel.string() << "\"\n"
+      << "append = \"rdinit=/nonexistent init=/nonexistent\"\n";
+  ::setenv("PROVIUM_CONFIG", (dir / "provium.toml").c_str(), 1);
+  provium::testing::Init(&argc, argv);
+  return provium::testing::ExitCode(RUN_ALL_TESTS());
+}
