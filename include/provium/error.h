@@ -20,4 +20,11 @@ class PrerequisiteError : public Error {
   using Error::Error;
 };
 
+// An operation's deadline passed without an answer; the message names the operation, the
+// deadline and the console tail.
+class TimeoutError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace provium

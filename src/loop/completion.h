@@ -16,7 +16,7 @@ template <class T>
 class Completion {
  public:
   Completion() : state_(std::make_shared<State>()) {
-    state_->future = state_->promise.get_future();
+    state_->future = state_->promise.get_future().share();
   }
 
   bool resolve(T value) const {
@@ -39,7 +39,7 @@ class Completion {
   bool fail(E error) const { return fail(std::make_exception_ptr(std::move(error))); }
 
   // The value (or the error the completion failed with), or nullopt if the deadline passed
-  // first. Call once, from the waiting thread.
+  // first. May be called again, from any thread.
   std::optional<T> wait_until(std::chrono::steady_clock::time_point deadline) {
     if (state_->future.wait_until(deadline) != std::future_status::ready) return std::nullopt;
     return state_->future.get();
@@ -50,7 +50,7 @@ class Completion {
     std::mutex mutex;
     bool settled = false;
     std::promise<T> promise;
-    std::future<T> future;  // read by the one waiting thread
+    std::shared_future<T> future;
   };
   std::shared_ptr<State> state_;  // copies (held by loop callbacks) share it
 };

@@ -35,13 +35,14 @@ std::string read_file(const std::filesystem::path& path, std::string_view what) 
 
 // Why the VM ended, in QEMU's and the kernel's own words.
 std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log) {
-  std::string text = fmt::format("QEMU {}", exit.describe());
   std::string console = console_tail(console_log, 400);
+  std::string text;
   if (std::string report = crash_report(console); !report.empty()) {
-    text += fmt::format(": the guest kernel crashed\n--- kernel report ---\n{}", report);
+    text = fmt::format("the guest kernel crashed (QEMU {})\n--- kernel report ---\n{}",
+                       exit.describe(), report);
   } else {
-    text += fmt::format("\n--- console (last {} lines) ---\n{}", kContextLines,
-                        last_lines(console, kContextLines));
+    text = fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
+                       kContextLines, last_lines(console, kContextLines));
   }
   std::string_view stderr_text = exit.stderr_tail;
   while (!stderr_text.empty() && stderr_text.back() == '\n') stderr_text.remove_suffix(1);
@@ -161,28 +162,42 @@ void Machine::boot() {
   });
   started.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30));
   launched_ = true;
-  agent_ = std::make_shared<Session>(runtime_->agent, [this] { return context(); });
+  agent_ = std::make_shared<Session>(runtime_->agent, session_owner());
 
-  std::optional<protocol::Frame> ready;
+  const std::string operation =
+      fmt::format("boot of {}, waiting for the agent's READY", profile_.describe());
+  protocol::Frame ready;
   try {
-    ready = greeting.wait_until(std::chrono::steady_clock::now() + options_.timeout);
-  } catch (const Error& error) {
-    throw Error(fmt::format("boot of {} failed: {}", profile_.describe(), error.what()));
-  }
-  if (!ready) {
-    std::string message = fmt::format(
-        "boot of {} failed: the agent sent no READY within {} ", profile_.describe(),
-        std::chrono::duration<double>(options_.timeout));
+    ready = await_answer(greeting, operation, options_.timeout, session_owner());
+  } catch (const TimeoutError&) {
     kill();
-    throw Error(message + context());
+    throw;
   }
-  if (ready->type != PROVIUM_READY)
+  if (ready.type != PROVIUM_READY)
     throw Error(fmt::format("boot of {}: the agent greeted with {} instead of READY",
-                            profile_.describe(), protocol::message_name(ready->type)));
+                            profile_.describe(), protocol::message_name(ready.type)));
 }
 
 bool Machine::wait_for_exit(std::chrono::milliseconds timeout) {
   return runtime_->exited.wait_until(std::chrono::steady_clock::now() + timeout).has_value();
+}
+
+std::optional<std::string> Machine::death(std::chrono::milliseconds grace) {
+  wait_for_exit(grace);
+  std::lock_guard lock(runtime_->mutex);
+  return runtime_->death;
+}
+
+Session::Owner Machine::session_owner() {
+  std::weak_ptr<Machine> weak = weak_from_this();
+  return {
+      .context = [weak] { auto self = weak.lock(); return self ? self->context() : std::string(); },
+      .death = [weak](std::chrono::milliseconds grace) -> std::optional<std::string> {
+        auto self = weak.lock();
+        if (!self) return "the VM was destroyed";
+        return self->death(grace);
+      },
+  };
 }
 
 bool Machine::running() const {
@@ -216,8 +231,11 @@ std::string Machine::console_tail(std::size_t lines) const {
 }
 
 std::string Machine::context() const {
-  return fmt::format("(accelerator {}, {})\n--- console (last {} lines) ---\n{}", accel_,
-                     profile_.describe(), kContextLines, console_tail(kContextLines));
+  // The kernel boots with `quiet`: only warnings reach the console unless the profile asks.
+  return fmt::format(
+      "(accelerator {}, machine {})\n--- console (last {} lines; add loglevel=7 to the "
+      "profile's append for the whole kernel log) ---\n{}",
+      accel_, profile_.machine, kContextLines, console_tail(kContextLines));
 }
 
 }  // namespace provium::detail

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <provium/vm.h>
@@ -19,7 +20,7 @@ namespace provium::detail {
 // kernel missing).
 void check_prerequisites(const config::Profile& profile);
 
-class Machine {
+class Machine : public std::enable_shared_from_this<Machine> {
  public:
   Machine(config::Profile profile, BootOptions options);
   ~Machine();  // kills QEMU if it still runs and removes the run directory
@@ -46,6 +47,8 @@ class Machine {
 
   std::string build_initrd() const;
   bool wait_for_exit(std::chrono::milliseconds timeout);
+  std::optional<std::string> death(std::chrono::milliseconds grace);
+  Session::Owner session_owner();
 
   config::Profile profile_;
   BootOptions options_;

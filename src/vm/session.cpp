@@ -33,17 +33,30 @@ protocol::Frame Session::call(uint8_t type, std::string_view payload, std::strin
   loop::Loop::instance().post([channel = channel_, frame = std::move(frame), answer]() mutable {
     channel->request(std::move(frame), std::move(answer));
   });
+  try {
+    return await_answer(answer, operation, timeout, owner_);
+  } catch (const TimeoutError& error) {
+    // Its next frame could be the late answer: the connection cannot be used again.
+    close(fmt::format("a previous request timed out: {}", operation));
+    throw;
+  }
+}
+
+protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_view operation,
+                             std::chrono::milliseconds timeout, const Session::Owner& owner) {
+  constexpr auto kDeathGrace = std::chrono::seconds(2);
   std::optional<protocol::Frame> result;
   try {
     result = answer.wait_until(std::chrono::steady_clock::now() + timeout);
   } catch (const Error& error) {
+    if (auto death = owner.death(kDeathGrace))
+      throw Error(fmt::format("{}: the VM died: {}", operation, *death));
     throw Error(fmt::format("{}: {}", operation, error.what()));
   }
   if (!result) {
     std::string reason = fmt::format("{}: no answer within {} ", operation,
                                      std::chrono::duration<double>(timeout));
-    close("a previous request timed out: " + reason);
-    throw Error(reason + context_());
+    throw TimeoutError(reason + owner.context());
   }
   if (result->type == PROVIUM_ERROR)
     throw Error(fmt::format("{}: the agent answered: {}", operation, result->payload));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,9 +19,17 @@ namespace provium::detail {
 
 class Session {
  public:
-  // `context` describes the VM for error messages (accelerator, console tail).
-  Session(std::shared_ptr<transport::Channel> channel, std::function<std::string()> context)
-      : channel_(std::move(channel)), context_(std::move(context)) {}
+  // What a session asks of its VM for error messages.
+  struct Owner {
+    // The accelerator and the console tail.
+    std::function<std::string()> context;
+    // Why the VM died, waiting up to `grace` for QEMU's exit; nullopt when it runs on. A
+    // connection that ends usually means the VM is dying: its death is the better message.
+    std::function<std::optional<std::string>(std::chrono::milliseconds grace)> death;
+  };
+
+  Session(std::shared_ptr<transport::Channel> channel, Owner owner)
+      : channel_(std::move(channel)), owner_(std::move(owner)) {}
 
   // Sends a request and returns the answer. Throws Error when the agent answers ERROR, when the
   // deadline passes, or when the connection or the VM is gone; `operation` names the request
@@ -34,8 +43,12 @@ class Session {
  private:
   std::mutex mutex_;
   std::shared_ptr<transport::Channel> channel_;
-  std::function<std::string()> context_;
+  Owner owner_;
 };
+
+// Waits for the answer to a request; the errors of Session::call, for requests sent another way.
+protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_view operation,
+                             std::chrono::milliseconds timeout, const Session::Owner& owner);
 
 // "exec(\"ls /\")": an operation and its argument, shortened for messages.
 std::string describe_operation(std::string_view name, std::string_view argument);

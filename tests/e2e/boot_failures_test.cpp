@@ -49,7 +49,7 @@ TEST(BootFailureTest, NoReadyBeforeTheDeadlineNamesDeadlineAcceleratorAndConsole
   provium::BootOptions options;
   options.timeout = 8s;
   std::string message = boot_error("no_agent", options);
-  EXPECT_THAT(message, HasSubstr("no READY within 8s"));
+  EXPECT_THAT(message, HasSubstr("waiting for the agent's READY: no answer within 8s"));
   EXPECT_THAT(message, HasSubstr("accelerator tcg"));
   EXPECT_THAT(message, HasSubstr("--- console"));
 }

@@ -38,9 +38,12 @@ std::string name_of(const std::string& path) {
   return file;
 }
 
-// modules.dep read independently of the code under test: module name -> dependency names.
-std::map<std::string, std::vector<std::string>> read_dependencies(const fs::path& modules_dep) {
-  std::map<std::string, std::vector<std::string>> dependencies;
+// Module name -> the names of the modules it depends on.
+using Dependencies = std::map<std::string, std::vector<std::string>>;
+
+// modules.dep read independently of the code under test.
+Dependencies read_dependencies(const fs::path& modules_dep) {
+  Dependencies dependencies;
   std::ifstream in(modules_dep);
   for (std::string line; std::getline(in, line);) {
     std::istringstream words(line);
@@ -55,7 +58,7 @@ std::map<std::string, std::vector<std::string>> read_dependencies(const fs::path
 
 // Every module comes after all of the modules it depends on, and only once.
 void expect_dependencies_first(const std::vector<Module>& modules,
-                               const std::map<std::string, std::vector<std::string>>& dependencies) {
+                               const Dependencies& dependencies) {
   std::map<std::string, std::size_t> position;
   for (std::size_t i = 0; i < modules.size(); ++i) {
     EXPECT_TRUE(position.emplace(modules[i].name, i).second) << modules[i].name << " twice";
@@ -76,9 +79,9 @@ std::optional<fs::path> installed_modules_dir() {
   for (const fs::directory_entry& entry : fs::directory_iterator("/lib/modules", error)) {
     fs::path modules_dep = entry.path() / "modules.dep";
     if (!fs::exists(modules_dep)) continue;
-    if (!newest || fs::last_write_time(modules_dep) > fs::last_write_time(*newest / "modules.dep")) {
-      newest = entry.path();
-    }
+    bool newer = !newest || fs::last_write_time(modules_dep) >
+                                fs::last_write_time(*newest / "modules.dep");
+    if (newer) newest = entry.path();
   }
   return newest;
 }
@@ -139,7 +142,8 @@ class FakeModules : public ::testing::Test {
   void write_modules_builtin(const std::string& text) { dir_.write("modules.builtin", text); }
 
   // resolve_modules throws an Error whose message contains every one of `parts`.
-  void expect_error(const std::vector<std::string>& wanted, const std::vector<std::string>& parts) {
+  void expect_error(const std::vector<std::string>& wanted,
+                    const std::vector<std::string>& parts) {
     try {
       std::vector<Module> modules = resolve_modules(dir_.path(), wanted);
       ADD_FAILURE() << "no error; resolved " << ::testing::PrintToString(names(modules));
@@ -198,7 +202,8 @@ TEST_F(FakeModules, TreatsDashAndUnderscoreAsEqual) {
   write_modules_dep("kernel/char/virtio-rng.ko: kernel/virtio_ring.ko\nkernel/virtio_ring.ko:\n");
   write_modules_builtin("kernel/net/vmw-vsock.ko\n");
 
-  std::vector<Module> modules = resolve_modules(dir_.path(), {"virtio_rng", "virtio-ring", "vmw_vsock"});
+  std::vector<Module> modules =
+      resolve_modules(dir_.path(), {"virtio_rng", "virtio-ring", "vmw_vsock"});
 
   EXPECT_EQ(names(modules), (std::vector<std::string>{"virtio_ring", "virtio_rng"}));
   EXPECT_EQ(modules[1].path, dir_.path() / "kernel/char/virtio-rng.ko");
@@ -216,7 +221,8 @@ TEST_F(FakeModules, UnknownModuleNamesTheModuleAndTheDirectory) {
 }
 
 TEST_F(FakeModules, DependencyCycle) {
-  write_modules_dep("kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/c.ko\nkernel/c.ko: kernel/b.ko\n");
+  write_modules_dep(
+      "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/c.ko\nkernel/c.ko: kernel/b.ko\n");
   expect_error({"a"}, {"cycle", "b -> c -> b", "modules.dep"});
 }
 
@@ -250,7 +256,8 @@ TEST_F(FakeModules, MissingModulesDep) {
 
 TEST(ResolveModules, MissingModulesDirectoryMeansEverythingBuiltIn) {
   TempDir dir;
-  EXPECT_TRUE(resolve_modules(dir.path() / "6.9.0-custom", {"virtio_pci", "virtio_console"}).empty());
+  EXPECT_TRUE(
+      resolve_modules(dir.path() / "6.9.0-custom", {"virtio_pci", "virtio_console"}).empty());
 }
 
 TEST(ResolveModules, ModulesDirectoryThatIsAFile) {
