@@ -12,6 +12,7 @@
 #include "initramfs/busybox.h"
 #include "initramfs/kernel.h"
 #include "initramfs/modules.h"
+#include "initramfs/read_file.h"
 #include "initramfs/shim.h"
 #include "loop/loop.h"
 #include "qemu/accel.h"
@@ -26,12 +27,6 @@ namespace provium::detail {
 namespace {
 
 constexpr std::size_t kContextLines = 20;
-
-std::string read_file(const std::filesystem::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{} {}: cannot be read", what, path.string()));
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // Why the VM ended, in QEMU's and the kernel's own words.
 std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log) {
@@ -95,7 +90,7 @@ std::string Machine::build_initrd() const {
   if (profile_.builtin) {
     initrd = initramfs::busybox_rootfs();
   } else if (profile_.initrd) {
-    initrd = read_file(*profile_.initrd, fmt::format("initrd of {}", profile_.describe()));
+    initrd = initramfs::read_file(*profile_.initrd, fmt::format("initrd of {}", profile_.describe()));
     initrd.resize((initrd.size() + 3) & ~std::size_t{3}, '\0');  // archives start 4-aligned
   }
   initrd += initramfs::build_shim({initramfs::resolve_modules(modules_dir, wanted), options_.files});

@@ -45,6 +45,11 @@ void check_prerequisites(const config::Profile& profile) {
     if (profile.builtin) throw PrerequisiteError(message);
     throw Error(message);
   }
+  if (::access(profile.kernel.c_str(), R_OK) != 0)
+    throw PrerequisiteError(fmt::format(
+        "kernel {} is not readable by this user (Debian installs kernels with mode 0600): "
+        "make it readable (sudo chmod 0644 {}) or configure a readable copy in provium.toml",
+        profile.kernel.string(), profile.kernel.string()));
   if (profile.builtin) initramfs::busybox_rootfs();  // throws PrerequisiteError when missing
 }
 }  // namespace detail

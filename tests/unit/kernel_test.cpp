@@ -9,7 +9,7 @@
 
 #include <provium/error.h>
 
-#include "../data/initramfs/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace {
 

@@ -14,8 +14,8 @@
 
 #include <provium/error.h>
 
-#include "../data/initramfs/newc_reader.h"
-#include "../data/initramfs/temp_dir.h"
+#include "support/newc_reader.h"
+#include "support/temp_dir.h"
 #include "embed/blobs.h"
 #include "initramfs/busybox.h"
 #include "initramfs/elf.h"
