@@ -31,8 +31,9 @@ struct output {
 /* In the child: undo what the agent changed for itself (SIGIO is blocked; what it inherited
  * may ignore signals), wire up stdio, and become the shell. */
 static _Noreturn void run_child(const char *cmd, int out_w, int err_w) {
-    setpgid(0, 0); /* a group of its own, so that the command and its children can be
-                      signalled together */
+    /* A process group of its own, so that the command and its children can be signalled
+     * together. */
+    setpgid(0, 0);
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     for (int sig = 1; sig < _NSIG; sig++)
         sigaction(sig, &dfl, NULL); /* fails, harmlessly, for SIGKILL, SIGSTOP and libc's own */

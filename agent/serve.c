@@ -26,33 +26,38 @@ static int dispatch(int fd, const struct frame *req) {
     return frame_write_error(fd, "unknown message type 0x%02X", req->type);
 }
 
+/* Answers one frame; returns -1 when the connection is over. */
+static int answer(int fd) {
+    struct frame req;
+    int sent;
+    switch (frame_read(fd, &req)) {
+    case FRAME_OK:
+        sent = dispatch(fd, &req);
+        free(req.payload);
+        return sent;
+    case FRAME_TOO_LARGE:
+        return frame_write_error(fd, "payload of %u bytes exceeds the %u-byte limit",
+                                 (unsigned)req.len, PROVIUM_MAX_PAYLOAD);
+    case FRAME_NO_MEMORY:
+        return frame_write_error(fd, "cannot allocate %u bytes for the payload",
+                                 (unsigned)req.len);
+    case FRAME_CLOSED:
+        break;
+    }
+    return -1;
+}
+
 static void serve_connection(int fd) {
     if (frame_write(fd, PROVIUM_READY, NULL, 0) < 0)
         return;
-    for (;;) {
-        struct frame req;
-        int sent;
-        switch (frame_read(fd, &req)) {
-        case FRAME_OK:
-            sent = dispatch(fd, &req);
-            free(req.payload);
-            break;
-        case FRAME_TOO_LARGE:
-            sent = frame_write_error(fd, "payload of %u bytes exceeds the %u-byte limit",
-                                     (unsigned)req.len, PROVIUM_MAX_PAYLOAD);
-            break;
-        case FRAME_NO_MEMORY:
-            sent = frame_write_error(fd, "cannot allocate %u bytes for the payload",
-                                     (unsigned)req.len);
-            break;
-        default: /* FRAME_CLOSED */
-            return;
-        }
-        if (sent < 0)
-            return;
-    }
+    while (answer(fd) == 0)
+        ;
 }
 
+/* A connection ends when the agent sees the host gone (EOF or POLLHUP). virtio-serial has no
+ * connection identity: if the host closes and reconnects before the guest has processed the
+ * close (QEMU hands both events over together when they follow each other closely), the
+ * agent sees one unbroken connection and greets nobody. Hosts pause before reconnecting. */
 void serve_port(int fd) {
     for (;;) {
         port_wait_host(fd);
