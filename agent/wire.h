@@ -62,6 +62,21 @@ static inline const char *provium_request_name(unsigned type) {
     }
 }
 
+/* Name of a response code, for messages; NULL for a code that is not a response. */
+static inline const char *provium_response_name(unsigned type) {
+    switch (type) {
+    case PROVIUM_READY: return "READY";
+    case PROVIUM_EXEC_RESULT: return "EXEC_RESULT";
+    case PROVIUM_FILE_DATA: return "FILE_DATA";
+    case PROVIUM_ERROR: return "ERROR";
+    case PROVIUM_SYSCALL_RESULT: return "SYSCALL_RESULT";
+    case PROVIUM_JOB_STARTED: return "JOB_STARTED";
+    case PROVIUM_JOB_RESULT: return "JOB_RESULT";
+    case PROVIUM_WORKER_STARTED: return "WORKER_STARTED";
+    default: return NULL;
+    }
+}
+
 static inline uint32_t provium_get_u32(const void *p) {
     const unsigned char *b = (const unsigned char *)p;
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;

@@ -2,7 +2,6 @@
 // host's prerequisites, and the exit code convention for "everything skipped".
 #include <provium/gtest.h>
 
-#include <fmt/format.h>
 
 #include <cstdlib>
 #include <cstring>

@@ -42,28 +42,8 @@ std::optional<Frame> FrameDecoder::next() {
 }
 
 std::string message_name(uint8_t type) {
-  switch (type) {
-    case PROVIUM_EXEC: return "EXEC";
-    case PROVIUM_WRITE_FILE: return "WRITE_FILE";
-    case PROVIUM_READ_FILE: return "READ_FILE";
-    case PROVIUM_SHUTDOWN: return "SHUTDOWN";
-    case PROVIUM_SYSCALL: return "SYSCALL";
-    case PROVIUM_IOCTL: return "IOCTL";
-    case PROVIUM_EXEC_ASYNC: return "EXEC_ASYNC";
-    case PROVIUM_JOB_WAIT: return "JOB_WAIT";
-    case PROVIUM_JOB_KILL: return "JOB_KILL";
-    case PROVIUM_IOCTL_BUF: return "IOCTL_BUF";
-    case PROVIUM_SPAWN_WORKER: return "SPAWN_WORKER";
-    case PROVIUM_SYSCALL_PTR: return "SYSCALL_PTR";
-    case PROVIUM_READY: return "READY";
-    case PROVIUM_EXEC_RESULT: return "EXEC_RESULT";
-    case PROVIUM_FILE_DATA: return "FILE_DATA";
-    case PROVIUM_ERROR: return "ERROR";
-    case PROVIUM_SYSCALL_RESULT: return "SYSCALL_RESULT";
-    case PROVIUM_JOB_STARTED: return "JOB_STARTED";
-    case PROVIUM_JOB_RESULT: return "JOB_RESULT";
-    case PROVIUM_WORKER_STARTED: return "WORKER_STARTED";
-  }
+  if (const char* name = provium_request_name(type)) return name;
+  if (const char* name = provium_response_name(type)) return name;
   return fmt::format("0x{:02x}", type);
 }
 
