@@ -78,9 +78,15 @@ void Init(int* argc, char** argv) {
 
 int ExitCode(int run_all_tests_result) {
   const auto& unit = *::testing::UnitTest::GetInstance();
+  // A skip in the global environment runs no test at all, yet GoogleTest (1.12) counts the
+  // tests as passed; the environment's own result says what happened.
+  const bool environment_skipped = unit.ad_hoc_test_result().Skipped();
   const bool all_skipped = unit.test_to_run_count() > 0 &&
                            unit.skipped_test_count() == unit.test_to_run_count();
-  return run_all_tests_result == 0 && all_skipped ? 77 : run_all_tests_result;
+  if (run_all_tests_result != 0 || !(environment_skipped || all_skipped))
+    return run_all_tests_result;
+  std::cout << "provium: every test was skipped (exit code 77)\n";
+  return 77;
 }
 
 }  // namespace provium::testing
