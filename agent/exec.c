@@ -3,13 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "handlers.h"
 #include "log.h"
 #include "wire.h"
@@ -28,33 +28,6 @@ struct output {
     bool no_memory; /* a buffer could not grow; output is dropped from then on */
 };
 
-/* In the child: undo what the agent changed for itself (SIGIO is blocked; what it inherited
- * may ignore signals), wire up stdio, and become the shell. */
-static _Noreturn void run_child(const char *cmd, int out_w, int err_w) {
-    /* A process group of its own, so that the command and its children can be signalled
-     * together. */
-    setpgid(0, 0);
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    for (int sig = 1; sig < _NSIG; sig++)
-        sigaction(sig, &dfl, NULL); /* fails, harmlessly, for SIGKILL, SIGSTOP and libc's own */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-
-    /* dup2 clears close-on-exec on the copies; the originals close at exec. */
-    if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0)
-        _exit(127);
-    /* From here on, messages reach the host as the command's stderr. */
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null < 0 || dup2(null, STDIN_FILENO) < 0) {
-        log_msg("cannot open /dev/null for the command's stdin: %s", strerror(errno));
-        _exit(127);
-    }
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    log_msg("cannot run /bin/sh: %s", strerror(errno));
-    _exit(127);
-}
-
 /* Starts cmd with its stdout and stderr on pipes whose read ends land in *out_r and *err_r.
  * Returns the pid, or -1 with errno set. */
 static pid_t spawn(const char *cmd, int *out_r, int *err_r) {
@@ -68,9 +41,7 @@ static pid_t spawn(const char *cmd, int *out_r, int *err_r) {
         errno = saved;
         return -1;
     }
-    pid_t pid = fork();
-    if (pid == 0)
-        run_child(cmd, out[1], err[1]);
+    pid_t pid = command_start(cmd, out[1], err[1]);
     int saved = errno;
     close(out[1]); /* only the child writes: EOF comes when it (and its children) are done */
     close(err[1]);
@@ -146,13 +117,13 @@ static void collect(int out_r, int err_r, struct output *o) {
             close(p[i].fd);
 }
 
-/* The shell's convention: the exit status, or 128 + the signal that killed it. */
+/* Waits for this command only: jobs of EXEC_ASYNC are the agent's children too. */
 static int exit_code(pid_t pid) {
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return -1; /* cannot happen while nobody else reaps the agent's children */
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    return command_exit_code(status);
 }
 
 static int reply(int fd, int code, const struct output *o) {
@@ -176,17 +147,10 @@ static int reply(int fd, int code, const struct output *o) {
 }
 
 int handle_exec(int fd, const struct frame *req) {
-    const char *nul = req->len ? memchr(req->payload, '\0', req->len) : NULL;
-    if (nul)
-        return frame_write_error(fd, "command line contains a NUL byte at offset %zu",
-                                 (size_t)(nul - (const char *)req->payload));
-    char *cmd = malloc((size_t)req->len + 1); /* len <= 16 MiB: no overflow */
+    char why[128];
+    char *cmd = command_line(req, why, sizeof why);
     if (!cmd)
-        return frame_write_error(fd, "cannot allocate %u bytes for the command line",
-                                 (unsigned)req->len + 1);
-    if (req->len)
-        memcpy(cmd, req->payload, req->len);
-    cmd[req->len] = '\0';
+        return frame_write_error(fd, "%s", why);
 
     int out_r, err_r;
     pid_t pid = spawn(cmd, &out_r, &err_r);

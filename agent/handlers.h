@@ -7,6 +7,16 @@
 #include "frame_io.h"
 
 int handle_exec(int fd, const struct frame *req);
+int handle_write_file(int fd, const struct frame *req);
+int handle_read_file(int fd, const struct frame *req);
+int handle_syscall(int fd, const struct frame *req);
+int handle_syscall_ptr(int fd, const struct frame *req);
+int handle_ioctl(int fd, const struct frame *req);
+int handle_ioctl_buf(int fd, const struct frame *req);
+int handle_exec_async(int fd, const struct frame *req);
+int handle_job_wait(int fd, const struct frame *req);
+int handle_job_kill(int fd, const struct frame *req);
 int handle_shutdown(int fd, const struct frame *req);
+int handle_spawn_worker(int fd, const struct frame *req);
 
 #endif

@@ -1,11 +1,14 @@
 #include "port.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,39 +21,59 @@
 #define RETRY_MIN_NS 1000000L   /* the port usually shows up within milliseconds ... */
 #define RETRY_MAX_NS 10000000L  /* ... so start fast, then poll more gently */
 
-/* Whether sysfs entry `entry` is the port called `name`. The name attribute appears only once
- * the host has told the driver the name, a little after the device itself. */
-static int has_name(const char *entry, const char *name) {
-    char path[300], buf[64];
+/* The name of the port behind sysfs entry `entry`, into buf: 0, or -1 when it has none (yet).
+ * The name attribute appears only once the host has told the driver the name, a little after
+ * the device itself. */
+static int port_name(const char *entry, char *buf, size_t size) {
+    char path[300];
     snprintf(path, sizeof path, PORTS_DIR "/%s/name", entry);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return -1;
     buf[n] = '\0';
     buf[strcspn(buf, "\n")] = '\0';
-    return strcmp(buf, name) == 0;
+    return 0;
 }
 
-/* One look for the port: its fd, or -1 when it is not there (yet). Without udev the sysfs
- * entry's name (vportNpM) is also the name of the node devtmpfs made in /dev. */
+/* Opens the port behind sysfs entry `entry` for serving: non-blocking, and with SIGIO on host
+ * connection changes, which port_wait_host() directs at the thread that waits. Without udev
+ * the entry's name (vportNpM) is also the name of the node devtmpfs made in /dev. Returns the
+ * fd, or -1 with errno set. */
+static int open_node(const char *entry) {
+    char dev[300];
+    snprintf(dev, sizeof dev, "/dev/%s", entry);
+    int fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_ASYNC) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* One look for the port: its fd, or -1 when it is not there (yet). */
 static int try_open(const char *name) {
     DIR *dir = opendir(PORTS_DIR); /* absent until virtio_console is loaded */
     if (!dir)
         return -1;
     int fd = -1;
     struct dirent *e;
+    char found[64];
     while (fd < 0 && (e = readdir(dir))) {
-        if (e->d_name[0] == '.' || !has_name(e->d_name, name))
+        if (e->d_name[0] == '.' || port_name(e->d_name, found, sizeof found) < 0 ||
+            strcmp(found, name) != 0)
             continue;
-        char dev[300];
-        snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
-        fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+        fd = open_node(e->d_name);
         if (fd < 0 && errno != ENOENT)
-            log_msg("cannot open %s (port %s): %s", dev, name, strerror(errno));
+            log_msg("cannot open /dev/%s (port %s): %s", e->d_name, name, strerror(errno));
     }
     closedir(dir);
     return fd;
@@ -60,22 +83,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The driver reports host connects and disconnects with SIGIO (VIRTIO_CONSOLE_PORT_OPEN);
- * it is blocked so that it stays pending for sigtimedwait instead of killing us. */
-static int enable_sigio(int fd) {
-    sigset_t sigio;
-    sigemptyset(&sigio);
-    sigaddset(&sigio, SIGIO);
-    sigprocmask(SIG_BLOCK, &sigio, NULL);
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETOWN, getpid()) < 0 ||
-        fcntl(fd, F_SETFL, flags | O_ASYNC) < 0) {
-        log_msg("cannot enable SIGIO on the port: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 int port_open(unsigned index) {
@@ -94,17 +101,82 @@ int port_open(unsigned index) {
         nanosleep(&(struct timespec){.tv_nsec = delay_ns}, NULL);
         delay_ns = delay_ns * 2 > RETRY_MAX_NS ? RETRY_MAX_NS : delay_ns * 2;
     }
-    if (enable_sigio(fd) < 0) {
-        close(fd);
+    return fd;
+}
+
+/* N of a worker port's name, provium.N with N >= 1; 0 for any other name. */
+static unsigned worker_index(const char *name) {
+    size_t prefix = strlen(PROVIUM_PORT_PREFIX);
+    if (strncmp(name, PROVIUM_PORT_PREFIX, prefix) != 0 || !isdigit((unsigned char)name[prefix]))
+        return 0;
+    char *end;
+    unsigned long n = strtoul(name + prefix, &end, 10);
+    return *end == '\0' && n <= UINT_MAX ? (unsigned)n : 0;
+}
+
+/* One look through the ports: the lowest-numbered worker port above `after` that busy()
+ * leaves free, its sysfs entry copied into entry (NAME_MAX + 1 bytes); 0 when there is none.
+ * *count is the number of worker ports, which the host chose. */
+static unsigned next_free(DIR *dir, unsigned after, bool (*busy)(unsigned index), char *entry,
+                          unsigned *count) {
+    unsigned best = 0;
+    struct dirent *e;
+    char name[64];
+    *count = 0;
+    rewinddir(dir);
+    while ((e = readdir(dir))) {
+        unsigned index;
+        if (e->d_name[0] == '.' || port_name(e->d_name, name, sizeof name) < 0 ||
+            (index = worker_index(name)) == 0)
+            continue;
+        ++*count;
+        if (index > after && (best == 0 || index < best) && !busy(index)) {
+            best = index;
+            snprintf(entry, NAME_MAX + 1, "%s", e->d_name);
+        }
+    }
+    return best;
+}
+
+int port_open_worker(bool (*busy)(unsigned index), unsigned *index, char *err, size_t errlen) {
+    DIR *dir = opendir(PORTS_DIR);
+    if (!dir) {
+        snprintf(err, errlen, "cannot list " PORTS_DIR ": %s", strerror(errno));
         return -1;
     }
+    char entry[NAME_MAX + 1];
+    unsigned n = 0, count = 0;
+    int fd = -1;
+    while (fd < 0 && (n = next_free(dir, n, busy, entry, &count)) != 0) {
+        fd = open_node(entry);
+        /* EBUSY: still open elsewhere (a worker on its way out, a forked child that has not
+         * exec'd yet, a test): the next port will do. */
+        if (fd < 0 && errno != EBUSY) {
+            snprintf(err, errlen, "cannot open /dev/%s (port " PROVIUM_PORT_PREFIX "%u): %s",
+                     entry, n, strerror(errno));
+            break;
+        }
+    }
+    closedir(dir);
+    if (fd >= 0)
+        *index = n;
+    else if (n == 0 && count == 0)
+        snprintf(err, errlen, "no free worker port (the VM has none)");
+    else if (n == 0)
+        snprintf(err, errlen, "no free worker port (all %u in use)", count);
     return fd;
 }
 
 void port_wait_host(int fd) {
     /* While no host is connected, poll() reports POLLHUP at once and read() returns 0, so
-     * neither can wait for a connection; SIGIO announces it instead. The timeout is only a
-     * safety net should a signal ever be missed. */
+     * neither can wait for a connection; SIGIO announces it instead. Several threads may wait
+     * at once, each on its own port (the agent and thread workers), so the signal goes to the
+     * thread that waits; being blocked, it stays pending for sigtimedwait. The timeout is
+     * only a safety net should a signal ever be missed. */
+    struct f_owner_ex owner = {.type = F_OWNER_TID, .pid = gettid()};
+    if (fcntl(fd, F_SETOWN_EX, &owner) < 0)
+        log_msg("cannot have SIGIO of the port sent to thread %d: %s", (int)owner.pid,
+                strerror(errno));
     sigset_t sigio;
     sigemptyset(&sigio);
     sigaddset(&sigio, SIGIO);

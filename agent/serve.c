@@ -1,5 +1,6 @@
 #include "serve.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "frame_io.h"
@@ -13,10 +14,25 @@ typedef int (*handler)(int fd, const struct frame *req);
  * error that names them. */
 static const handler handlers[] = {
     [PROVIUM_EXEC] = handle_exec,
+    [PROVIUM_WRITE_FILE] = handle_write_file,
+    [PROVIUM_READ_FILE] = handle_read_file,
     [PROVIUM_SHUTDOWN] = handle_shutdown,
+    [PROVIUM_SYSCALL] = handle_syscall,
+    [PROVIUM_IOCTL] = handle_ioctl,
+    [PROVIUM_EXEC_ASYNC] = handle_exec_async,
+    [PROVIUM_JOB_WAIT] = handle_job_wait,
+    [PROVIUM_JOB_KILL] = handle_job_kill,
+    [PROVIUM_IOCTL_BUF] = handle_ioctl_buf,
+    [PROVIUM_SPAWN_WORKER] = handle_spawn_worker,
+    [PROVIUM_SYSCALL_PTR] = handle_syscall_ptr,
 };
 
-static int dispatch(int fd, const struct frame *req) {
+static int dispatch(int fd, const struct frame *req, bool worker) {
+    /* Both belong to the agent: it keeps the table of worker ports (a fork worker has but a
+     * copy), and the guest's life is the VM's, not a worker's. */
+    if (worker && (req->type == PROVIUM_SPAWN_WORKER || req->type == PROVIUM_SHUTDOWN))
+        return frame_write_error(fd, "%s is not available in a worker",
+                                 provium_request_name(req->type));
     if (req->type < sizeof handlers / sizeof handlers[0] && handlers[req->type])
         return handlers[req->type](fd, req);
     const char *name = provium_request_name(req->type);
@@ -27,12 +43,12 @@ static int dispatch(int fd, const struct frame *req) {
 }
 
 /* Answers one frame; returns -1 when the connection is over. */
-static int answer(int fd) {
+static int answer(int fd, bool worker) {
     struct frame req;
     int sent;
     switch (frame_read(fd, &req)) {
     case FRAME_OK:
-        sent = dispatch(fd, &req);
+        sent = dispatch(fd, &req, worker);
         free(req.payload);
         return sent;
     case FRAME_TOO_LARGE:
@@ -47,10 +63,10 @@ static int answer(int fd) {
     return -1;
 }
 
-static void serve_connection(int fd) {
+static void serve_connection(int fd, bool worker) {
     if (frame_write(fd, PROVIUM_READY, NULL, 0) < 0)
         return;
-    while (answer(fd) == 0)
+    while (answer(fd, worker) == 0)
         ;
 }
 
@@ -61,6 +77,11 @@ static void serve_connection(int fd) {
 void serve_port(int fd) {
     for (;;) {
         port_wait_host(fd);
-        serve_connection(fd);
+        serve_connection(fd, false);
     }
+}
+
+void serve_worker_port(int fd) {
+    port_wait_host(fd);
+    serve_connection(fd, true);
 }

@@ -2,4 +2,6 @@
 #pragma once
 
 #include <provium/error.h>
+#include <provium/pack.h>
+#include <provium/syscall.h>
 #include <provium/vm.h>

@@ -3,7 +3,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,12 +14,14 @@
 #include <vector>
 
 #include <provium/error.h>
+#include <provium/syscall.h>
 
 namespace provium {
 
 namespace detail {
 class Machine;
 class Session;
+struct GuestAccess;  // the project's own protocol tests reach the connection through it
 }  // namespace detail
 
 struct Disk {
@@ -28,6 +33,7 @@ struct Disk {
 struct BootOptions {
   std::string memory = "512M";                // QEMU -m syntax: 512M, 1G, ...
   int cpus = 1;
+  int max_workers = 15;                       // workers alive at once (one serial port each)
   std::map<std::string, std::string> files;   // guest path -> host path, put into the initramfs
   std::vector<Disk> disks;
   std::chrono::milliseconds timeout{30000};   // from QEMU start to the agent's READY
@@ -40,14 +46,60 @@ struct ExecResult {
   bool ok() const { return exit_code == 0; }
 };
 
-// What a VM and a worker both offer: the agent's operations on one connection.
+// What a VM and a worker both offer: the agent's operations on one connection. Every call
+// throws Error when the machinery fails (TimeoutError when its deadline passes); the guest's
+// own failures are results (exit codes, -errno).
 class Guest {
  public:
   // Runs `cmd` with /bin/sh -c in the guest and returns its exit status and whole output.
   ExecResult exec(std::string_view cmd);
 
-  // Deadline of each following operation (default 60 s). A missed deadline throws Error naming
-  // the operation, and the connection is not used again.
+  // Files in the guest, binary-safe, up to the 16 MiB frame. A missing path or a permission
+  // error throws Error with the guest's errno text.
+  std::string read_file(std::string_view path);
+  void write_file(std::string_view path, std::string_view data);
+
+  // A raw syscall with integer arguments: the result, or -errno on failure.
+  template <std::integral... I>
+    requires(sizeof...(I) <= 6)
+  int64_t syscall(long nr, I... args) {
+    return syscall_integers(nr, {static_cast<int64_t>(args)...});
+  }
+  // A raw syscall with buffer arguments: in(), out(), inout(), integers, and .ptr() for
+  // buffers that hold pointers: vm.syscall(SYS_read, {fd, provium::out(64), 64}).
+  SyscallResult syscall(long nr, std::initializer_list<Arg> args);
+
+  // ioctl(fd, cmd, ...). The direction bits of `cmd` decide: _IOW sends `data`; _IOR and _IOWR
+  // return the argument as `out` (zero-filled to _IOC_SIZE(cmd) when no data is given). A
+  // command without direction bits gets a pointer to a copy of `data` and returns it, or the
+  // integer 0 without data.
+  IoctlResult ioctl(int fd, unsigned long cmd, std::string data = {});
+  // ioctl(fd, cmd, integer), or with a struct that holds pointers:
+  // vm.ioctl(fd, cmd, provium::inout(head).ptr(8, provium::out(256))).
+  IoctlResult ioctl(int fd, unsigned long cmd, const Arg& argument);
+
+  // Background commands: started at once, their whole output kept in the guest.
+  Job background(std::string_view cmd);
+  // Waits up to `timeout` (zero: just look) for the job to end.
+  JobResult job_wait(const Job& job, std::chrono::milliseconds timeout = {});
+  // Kills the job's whole process group and reports how it ended.
+  JobResult job_kill(const Job& job);
+
+  // The kernel log (read with syslog(2), no guest userspace needed), optionally only the lines
+  // containing `pattern`.
+  std::string dmesg(std::string_view pattern = {});
+  // Mounts proc, sysfs, securityfs and devtmpfs at the usual places when not mounted yet.
+  void mount_vfs();
+
+  // Calls `condition` every `interval` until it returns true; throws TimeoutError naming
+  // `description` when `timeout` passes first.
+  void wait_until(const std::function<bool()>& condition,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                  std::chrono::milliseconds interval = std::chrono::milliseconds(500),
+                  std::string_view description = "condition");
+
+  // Deadline of each following operation (default 60 s). A missed deadline throws
+  // TimeoutError naming the operation, and the connection is not used again.
   void set_timeout(std::chrono::milliseconds timeout);
   std::chrono::milliseconds timeout() const { return timeout_; }
 
@@ -60,6 +112,29 @@ class Guest {
   detail::Session& session() const;
   std::shared_ptr<detail::Session> session_;
   std::chrono::milliseconds timeout_{60000};
+
+ private:
+  friend struct detail::GuestAccess;
+  int64_t syscall_integers(long nr, std::vector<int64_t> args);
+};
+
+// A process (fork) or thread (clone with CLONE_THREAD) of the agent that serves requests on a
+// connection of its own: for tests of credentials, file descriptors and concurrency.
+class Worker : public Guest {
+ public:
+  Worker() = default;
+  ~Worker();  // closes the connection; the worker exits
+  Worker(Worker&&) noexcept;
+  Worker& operator=(Worker&&) noexcept;
+
+  // Its process id (fork) or thread id (thread), as the guest kernel sees it.
+  int pid() const { return pid_; }
+  // Closes its connection; the worker exits and its port is free again.
+  void kill();
+
+ private:
+  friend class Vm;
+  int pid_ = 0;
 };
 
 class Vm : public Guest {
@@ -73,6 +148,9 @@ class Vm : public Guest {
   // kernel, an early QEMU exit (with QEMU's stderr and the console, a panic included) or a
   // missed deadline (with the accelerator and the console).
   void boot(const BootOptions& options = {});
+
+  // A new worker (SpawnOptions{.thread = true} for a thread of the agent).
+  Worker spawn(SpawnOptions options = {});
 
   // Asks the agent to power the guest off, waits up to 10 s, then kills QEMU.
   void shutdown();

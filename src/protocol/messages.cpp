@@ -8,6 +8,8 @@ namespace provium::protocol {
 
 uint32_t PayloadReader::u32() { return provium_get_u32(bytes(4).data()); }
 
+int64_t PayloadReader::i64() { return static_cast<int64_t>(provium_get_u64(bytes(8).data())); }
+
 std::string_view PayloadReader::bytes(std::size_t n) {
   if (n > data_.size() - offset_)
     throw ProtocolError(fmt::format("{} payload truncated: {} bytes wanted at offset {} of {}",

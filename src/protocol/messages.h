@@ -18,6 +18,7 @@ class PayloadReader {
       : data_(payload), message_(message) {}
   uint32_t u32();
   int32_t i32() { return static_cast<int32_t>(u32()); }
+  int64_t i64();
   std::string_view bytes(std::size_t n);
   // A u32 length followed by that many bytes.
   std::string_view sized_bytes() { return bytes(u32()); }

@@ -27,6 +27,8 @@ namespace provium::detail {
 namespace {
 
 constexpr std::size_t kContextLines = 20;
+// virtio-serial offers 31 ports besides its console.
+constexpr int kMaxWorkers = 30;
 
 // Why the VM ended, in QEMU's and the kernel's own words.
 std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log) {
@@ -53,6 +55,7 @@ struct Machine::Runtime {
   qemu::Process process;
   std::shared_ptr<qemu::QmpClient> qmp = qemu::QmpClient::create();
   std::shared_ptr<transport::Channel> agent = transport::Channel::create();
+  std::vector<std::weak_ptr<transport::Channel>> workers;
   loop::Completion<bool> exited;
   std::mutex mutex;
   std::optional<std::string> death;  // set once QEMU has ended
@@ -66,6 +69,8 @@ Machine::~Machine() {
     kill();
     // Handles must be closed on the loop thread: the last reference goes there.
     loop::Loop::instance().post([runtime = std::move(runtime_)] {
+      for (auto& worker : runtime->workers)
+        if (auto channel = worker.lock()) channel->fail("the VM was destroyed");
       runtime->agent->fail("the VM was destroyed");
       runtime->qmp->fail("the VM was destroyed");
     });
@@ -125,7 +130,10 @@ void Machine::boot() {
   spec.append = qemu::kernel_command_line(profile_.init, "virtio-serial", profile_.append);
   spec.console_log = run_dir_ / "console.log";
   spec.qmp_socket = run_dir_ / "qmp.sock";
-  spec.port_sockets = {run_dir_ / "port0.sock"};
+  if (options_.max_workers < 0 || options_.max_workers > kMaxWorkers)
+    throw Error(fmt::format("max_workers {} is outside 0..{}", options_.max_workers, kMaxWorkers));
+  port_count_ = static_cast<uint32_t>(options_.max_workers) + 1;
+  for (uint32_t port = 0; port < port_count_; ++port) spec.port_sockets.push_back(port_socket(port));
   spec.disks = options_.disks;
   const auto argv = qemu::qemu_argv(spec);
 
@@ -144,6 +152,8 @@ void Machine::boot() {
           runtime->death = death;
         }
         runtime->agent->fail(death);
+        for (auto& worker : runtime->workers)
+          if (auto channel = worker.lock()) channel->fail(death);
         runtime->qmp->fail(death);
         runtime->exited.resolve(true);
       });
@@ -171,6 +181,35 @@ void Machine::boot() {
   if (ready.type != PROVIUM_READY)
     throw Error(fmt::format("boot of {}: the agent greeted with {} instead of READY",
                             profile_.describe(), protocol::message_name(ready.type)));
+}
+
+std::filesystem::path Machine::port_socket(uint32_t port) const {
+  return run_dir_ / fmt::format("port{}.sock", port).c_str();
+}
+
+std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::milliseconds timeout) {
+  // The port number comes from the guest: check it before it names a file.
+  if (port == 0 || port >= port_count_)
+    throw Error(fmt::format("the agent reported worker port {}, outside 1..{}", port,
+                            port_count_ - 1));
+  auto channel = transport::Channel::create();
+  transport::Channel::Answer greeting;
+  loop::Loop::instance().post([runtime = runtime_, channel, greeting, socket = port_socket(port)] {
+    std::lock_guard lock(runtime->mutex);
+    if (runtime->death) {
+      channel->fail(*runtime->death);
+      return;
+    }
+    std::erase_if(runtime->workers, [](auto& worker) { return worker.expired(); });
+    runtime->workers.push_back(channel);
+    channel->connect(socket, greeting);
+  });
+  const auto operation = fmt::format("worker on port {}, waiting for its READY", port);
+  auto ready = await_answer(greeting, operation, timeout, session_owner());
+  if (ready.type != PROVIUM_READY)
+    throw Error(fmt::format("{}: the worker greeted with {}", operation,
+                            protocol::message_name(ready.type)));
+  return std::make_shared<Session>(channel, session_owner());
 }
 
 bool Machine::wait_for_exit(std::chrono::milliseconds timeout) {

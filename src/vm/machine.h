@@ -33,6 +33,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
 
   std::shared_ptr<Session> agent() const { return agent_; }
 
+  // Connects to the worker the agent reported on `port` and waits for its READY.
+  std::shared_ptr<Session> connect_worker(uint32_t port, std::chrono::milliseconds timeout);
+
   // Graceful: SHUTDOWN to the agent, QEMU's exit awaited `grace`, then killed.
   void shutdown(std::chrono::milliseconds grace);
   void kill();
@@ -46,6 +49,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   struct Runtime;  // the loop thread's part
 
   std::string build_initrd() const;
+  std::filesystem::path port_socket(uint32_t port) const;
   bool wait_for_exit(std::chrono::milliseconds timeout);
   std::optional<std::string> death(std::chrono::milliseconds grace);
   Session::Owner session_owner();
@@ -57,6 +61,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   std::shared_ptr<Runtime> runtime_;
   std::shared_ptr<Session> agent_;
   bool launched_ = false;  // QEMU was started
+  uint32_t port_count_ = 0;  // virtio-serial ports: provium.0 (the agent) and one per worker
 };
 
 }  // namespace provium::detail

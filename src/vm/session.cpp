@@ -22,13 +22,18 @@ std::string describe_operation(std::string_view name, std::string_view argument)
 
 protocol::Frame Session::call(uint8_t type, std::string_view payload, std::string_view operation,
                               std::chrono::milliseconds timeout) {
-  std::lock_guard lock(mutex_);
   std::string frame;
   try {
     frame = protocol::encode_frame(type, payload);
   } catch (const protocol::ProtocolError& error) {
     throw Error(fmt::format("{}: {}", operation, error.what()));
   }
+  return call_frame(std::move(frame), operation, timeout);
+}
+
+protocol::Frame Session::call_frame(std::string frame, std::string_view operation,
+                                    std::chrono::milliseconds timeout) {
+  std::lock_guard lock(mutex_);
   transport::Channel::Answer answer;
   loop::Loop::instance().post([channel = channel_, frame = std::move(frame), answer]() mutable {
     channel->request(std::move(frame), std::move(answer));

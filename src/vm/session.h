@@ -37,6 +37,11 @@ class Session {
   protocol::Frame call(uint8_t type, std::string_view payload, std::string_view operation,
                        std::chrono::milliseconds timeout);
 
+  // The same with a frame already encoded: its bytes go out as they are (protocol tests send
+  // malformed frames this way).
+  protocol::Frame call_frame(std::string frame, std::string_view operation,
+                             std::chrono::milliseconds timeout);
+
   // Closes the connection from the caller's side (fails waiting requests with `reason`).
   void close(std::string reason);
 

@@ -5,30 +5,27 @@
 
 #include "config/config.h"
 #include "protocol/messages.h"
+#include "protocol/requests.h"
 #include "vm/machine.h"
 #include "vm/session.h"
 #include "wire.h"
 
 namespace provium {
 
-Guest::~Guest() = default;
-Guest::Guest(Guest&&) noexcept = default;
-Guest& Guest::operator=(Guest&&) noexcept = default;
-
-detail::Session& Guest::session() const {
-  if (!session_) throw Error("this VM is not booted");
-  return *session_;
+Worker::~Worker() { kill(); }
+Worker::Worker(Worker&&) noexcept = default;
+Worker& Worker::operator=(Worker&& other) noexcept {
+  if (this != &other) {
+    kill();
+    Guest::operator=(std::move(other));
+    pid_ = other.pid_;
+  }
+  return *this;
 }
 
-void Guest::set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
-
-ExecResult Guest::exec(std::string_view cmd) {
-  const auto operation = detail::describe_operation("exec", cmd);
-  auto answer = session().call(PROVIUM_EXEC, cmd, operation, timeout_);
-  if (answer.type != PROVIUM_EXEC_RESULT)
-    throw Error(fmt::format("{}: the agent answered {} instead of EXEC_RESULT", operation,
-                            protocol::message_name(answer.type)));
-  return protocol::decode_exec_result(answer.payload);
+void Worker::kill() {
+  if (session_) session_->close("the worker was killed");
+  session_.reset();
 }
 
 Vm::Vm(std::string profile) : profile_(std::move(profile)) {}
@@ -48,6 +45,22 @@ void Vm::boot(const BootOptions& options) {
   machine->boot();
   session_ = machine->agent();
   machine_ = std::move(machine);
+}
+
+Worker Vm::spawn(SpawnOptions options) {
+  if (!machine_) throw Error("this VM is not booted");
+  const auto operation = fmt::format("spawn({{.thread = {}}})", options.thread);
+  auto request = protocol::encode_spawn_worker(options.thread);
+  auto answer = session().call(request.type, request.payload, operation, timeout_);
+  if (answer.type != PROVIUM_WORKER_STARTED)
+    throw Error(fmt::format("{}: the agent answered {} instead of WORKER_STARTED", operation,
+                            protocol::message_name(answer.type)));
+  const auto started = protocol::decode_worker_started(answer.payload);
+  Worker worker;
+  worker.session_ = machine_->connect_worker(started.port, timeout_);
+  worker.pid_ = started.pid;
+  worker.timeout_ = timeout_;
+  return worker;
 }
 
 void Vm::shutdown() {

@@ -90,8 +90,9 @@ TEST(LifecycleTest, DestructorLeavesNoRunDirectoryBehind) {
     vm.boot();
     auto during = run_directories();
     ASSERT_EQ(during.size(), before.size() + 1);
-    for (auto& dir : during)
+    for (auto& dir : during) {
       if (!before.count(dir)) EXPECT_TRUE(std::filesystem::exists(dir / "console.log"));
+    }
   }
   EXPECT_EQ(run_directories(), before);
 }

@@ -1,0 +1,302 @@
+/* EXEC_ASYNC, JOB_WAIT and JOB_KILL: commands that run in the background while the host goes
+ * on with other requests. Their stdout and stderr go to memory files rather than pipes, so
+ * that a job never blocks on a full pipe and its output is kept whole, whatever the agent is
+ * busy with meanwhile. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "handlers.h"
+#include "wire.h"
+
+/* A job stays for the agent's life (its result can be asked for again), with two memory
+ * files open: 256 jobs hold 512 of the 1024 file descriptors processes get by default. */
+#define MAX_JOBS 256
+/* Output that fits a JOB_RESULT frame beside its four integers. */
+#define OUTPUT_LIMIT (PROVIUM_MAX_PAYLOAD - 16u)
+/* Without pidfds (kernels before 5.3), how often a wait looks whether the job ended. */
+#define POLL_INTERVAL_MS 10
+
+struct job {
+    pid_t pid; /* also its process group */
+    int out, err; /* memory files holding its stdout and stderr */
+    bool ended;
+    int exit_code; /* once ended, as for EXEC */
+};
+
+/* Thread workers serve requests concurrently, all on this table. The lock is held only for
+ * moments, never while waiting for a job or forking. Job N is jobs[N - 1]; an entry never
+ * changes once its job has ended, and is never removed. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct job jobs[MAX_JOBS];
+static uint32_t njobs;
+static uint32_t reserved; /* entries promised to starts in progress, plus njobs */
+
+static void lock_jobs(void) {
+    pthread_mutex_lock(&lock);
+}
+
+static void unlock_jobs(void) {
+    pthread_mutex_unlock(&lock);
+}
+
+/* A fork worker is a copy of the agent taken while thread workers may hold the lock: fork
+ * takes it first, so that the copy does not start with it held forever. */
+__attribute__((constructor)) static void guard_fork(void) {
+    pthread_atfork(lock_jobs, unlock_jobs, unlock_jobs);
+}
+
+/* Starts cmd with its output into two new memory files. Returns 0, or -1 with errno set and
+ * what failed in *what. */
+static int start(const char *cmd, struct job *j, const char **what) {
+    *what = "memfd_create";
+    j->out = memfd_create("job-stdout", MFD_CLOEXEC);
+    if (j->out < 0)
+        return -1;
+    j->err = memfd_create("job-stderr", MFD_CLOEXEC);
+    if (j->err >= 0) {
+        *what = "cannot start the command";
+        j->pid = command_start(cmd, j->out, j->err);
+        if (j->pid > 0)
+            return 0;
+    }
+    int saved = errno;
+    close(j->out);
+    if (j->err >= 0)
+        close(j->err);
+    errno = saved;
+    return -1;
+}
+
+int handle_exec_async(int fd, const struct frame *req) {
+    char why[128];
+    char *cmd = command_line(req, why, sizeof why);
+    if (!cmd)
+        return frame_write_error(fd, "EXEC_ASYNC: %s", why);
+    /* The entry is promised before the command starts, so that a full table never leaves
+     * a command running that nobody can wait for. */
+    lock_jobs();
+    bool full = reserved == MAX_JOBS;
+    if (!full)
+        reserved++;
+    unlock_jobs();
+    if (full) {
+        free(cmd);
+        return frame_write_error(fd, "EXEC_ASYNC: all %d jobs are taken (a job's result is "
+                                     "kept for the agent's life)", MAX_JOBS);
+    }
+    struct job j = {0};
+    const char *what;
+    int started = start(cmd, &j, &what);
+    int saved = errno;
+    free(cmd);
+    uint32_t id = 0;
+    lock_jobs();
+    if (started < 0) {
+        reserved--;
+    } else {
+        jobs[njobs++] = j;
+        id = njobs;
+    }
+    unlock_jobs();
+    if (started < 0)
+        return frame_write_error(fd, "EXEC_ASYNC: %s: %s", what, strerror(saved));
+    unsigned char answer[8];
+    provium_put_u32(answer, id);
+    provium_put_u32(answer + 4, (uint32_t)j.pid);
+    return frame_write(fd, PROVIUM_JOB_STARTED,
+                       &(struct iovec){.iov_base = answer, .iov_len = sizeof answer}, 1);
+}
+
+/* Reaps job j if its process has ended. With the lock held: waitpid(WNOHANG) does not block,
+ * and with one reaper at a time a pid is never waited for after it was reaped (and perhaps
+ * reused). Returns 0, or waitpid's errno: a fork worker cannot wait for the agent's jobs,
+ * which are not its children. */
+static int reap(struct job *j) {
+    if (j->ended)
+        return 0;
+    int status;
+    pid_t r;
+    while ((r = waitpid(j->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        return errno;
+    if (r > 0) {
+        j->ended = true;
+        j->exit_code = command_exit_code(status);
+    }
+    return 0;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (-1: none) as poll() takes them: -1 for no limit. */
+static int left_ms(int64_t deadline) {
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - now_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Waits until the process behind pidfd has ended or the deadline (-1: none) passed. */
+static void await_pidfd(int pidfd, int64_t deadline) {
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    for (;;) {
+        int wait = left_ms(deadline);
+        if (wait == 0)
+            return;
+        int r = poll(&p, 1, wait);
+        if (r > 0 || (r < 0 && errno != EINTR))
+            return; /* ended, or poll failed: the caller looks again either way */
+    }
+}
+
+/* Brings job id up to date: with kill, SIGKILL to its process group first if it runs; then
+ * waits up to timeout_ms (-1: until it ends) and reaps it if it ended. Copies it to *snap.
+ * Returns 0; -1 for an unknown id; the errno of waitpid when it cannot be reaped. */
+static int settle(uint32_t id, int64_t timeout_ms, bool kill_it, struct job *snap) {
+    lock_jobs();
+    if (id == 0 || id > njobs) {
+        unlock_jobs();
+        return -1;
+    }
+    struct job *j = &jobs[id - 1];
+    int reaped = reap(j);
+    bool waiting = reaped == 0 && !j->ended && timeout_ms != 0;
+    int pidfd = -1;
+    if (reaped == 0 && !j->ended && kill_it)
+        kill(-j->pid, SIGKILL);
+    /* While it is not reaped, the pid is still this job's, so the pidfd is too. */
+    if (waiting)
+        pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
+    unlock_jobs();
+
+    const int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    if (pidfd >= 0) {
+        await_pidfd(pidfd, deadline);
+        close(pidfd);
+    } else {
+        while (waiting) {
+            int wait = left_ms(deadline);
+            if (wait == 0)
+                break;
+            wait = wait < 0 || wait > POLL_INTERVAL_MS ? POLL_INTERVAL_MS : wait;
+            nanosleep(&(struct timespec){.tv_nsec = wait * 1000000L}, NULL);
+            lock_jobs();
+            reaped = reap(j);
+            waiting = reaped == 0 && !j->ended;
+            unlock_jobs();
+        }
+    }
+
+    lock_jobs();
+    if (reaped == 0)
+        reaped = reap(j);
+    *snap = *j;
+    unlock_jobs();
+    return reaped;
+}
+
+/* Reads what a memory file holds now (a running job may still add to it) into a new buffer
+ * of at most size bytes; *len is what was read. Returns it, or NULL with errno set. */
+static unsigned char *read_output(int mfd, size_t size, size_t *len) {
+    unsigned char *buf = malloc(size ? size : 1);
+    *len = 0;
+    if (!buf)
+        return NULL;
+    while (*len < size) {
+        ssize_t r = pread(mfd, buf + *len, size - *len, (off_t)*len);
+        if (r == 0)
+            break; /* the command truncated its output meanwhile */
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int saved = errno;
+            free(buf);
+            errno = saved;
+            return NULL;
+        }
+        *len += (size_t)r;
+    }
+    return buf;
+}
+
+static int answer_result(int fd, const char *name, uint32_t id, const struct job *j) {
+    struct stat out_st, err_st;
+    if (fstat(j->out, &out_st) < 0 || fstat(j->err, &err_st) < 0)
+        return frame_write_error(fd, "%s: job %u: fstat of its output: %s", name,
+                                 (unsigned)id, strerror(errno));
+    uint64_t total = (uint64_t)out_st.st_size + (uint64_t)err_st.st_size;
+    if (total > OUTPUT_LIMIT)
+        return frame_write_error(fd, "%s: job %u output of %llu bytes exceeds the %u-byte "
+                                     "frame limit", name, (unsigned)id,
+                                 (unsigned long long)total, OUTPUT_LIMIT);
+    size_t out_len, err_len;
+    unsigned char *out = read_output(j->out, (size_t)out_st.st_size, &out_len);
+    unsigned char *err = out ? read_output(j->err, (size_t)err_st.st_size, &err_len) : NULL;
+    int sent;
+    if (!err) {
+        sent = frame_write_error(fd, "%s: job %u: reading its output: %s", name, (unsigned)id,
+                                 strerror(errno));
+    } else {
+        unsigned char head[12], mid[4];
+        provium_put_u32(head, (uint32_t)(j->ended ? j->exit_code : -1));
+        provium_put_u32(head + 4, j->ended ? 0 : 1);
+        provium_put_u32(head + 8, (uint32_t)out_len);
+        provium_put_u32(mid, (uint32_t)err_len);
+        const struct iovec parts[] = {
+            {.iov_base = head, .iov_len = sizeof head},
+            {.iov_base = out, .iov_len = out_len},
+            {.iov_base = mid, .iov_len = sizeof mid},
+            {.iov_base = err, .iov_len = err_len},
+        };
+        sent = frame_write(fd, PROVIUM_JOB_RESULT, parts, 4);
+    }
+    free(out);
+    free(err);
+    return sent;
+}
+
+static int settle_and_answer(int fd, const char *name, uint32_t id, int64_t timeout_ms,
+                             bool kill_it) {
+    struct job j;
+    int settled = settle(id, timeout_ms, kill_it, &j);
+    if (settled < 0)
+        return frame_write_error(fd, "no job %u", (unsigned)id);
+    if (settled > 0)
+        return frame_write_error(fd, "%s: cannot wait for job %u (pid %d): %s", name,
+                                 (unsigned)id, (int)j.pid, strerror(settled));
+    return answer_result(fd, name, id, &j);
+}
+
+int handle_job_wait(int fd, const struct frame *req) {
+    if (req->len != 8)
+        return frame_write_error(fd, "JOB_WAIT: payload of %u bytes, expected 8 "
+                                     "([job_id u32][timeout_ms u32])", (unsigned)req->len);
+    return settle_and_answer(fd, "JOB_WAIT", provium_get_u32(req->payload),
+                             provium_get_u32(req->payload + 4), false);
+}
+
+int handle_job_kill(int fd, const struct frame *req) {
+    if (req->len != 4)
+        return frame_write_error(fd, "JOB_KILL: payload of %u bytes, expected 4 ([job_id u32])",
+                                 (unsigned)req->len);
+    return settle_and_answer(fd, "JOB_KILL", provium_get_u32(req->payload), -1, true);
+}

@@ -1,0 +1,222 @@
+// The agent's operations, shared by Vm and Worker: each encodes a request, sends it through
+// the connection's Session with the deadline, and decodes the answer.
+#include <provium/vm.h>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <provium/pack.h>
+
+#include "protocol/messages.h"
+#include "protocol/requests.h"
+#include "vm/session.h"
+#include "wire.h"
+
+namespace provium {
+
+namespace {
+
+protocol::Frame expect(protocol::Frame answer, uint8_t type, std::string_view operation) {
+  if (answer.type != type)
+    throw Error(fmt::format("{}: the agent answered {} instead of {}", operation,
+                            protocol::message_name(answer.type), protocol::message_name(type)));
+  return answer;
+}
+
+// The errno text of a negative syscall result.
+std::string errno_text(int64_t ret) { return ret < 0 ? std::strerror(static_cast<int>(-ret)) : "ok"; }
+
+// ioctl direction bits (asm-generic/ioctl.h, which x86 uses).
+constexpr unsigned kIocWrite = 1, kIocRead = 2;
+unsigned ioc_dir(unsigned long cmd) { return (cmd >> 30) & 3; }
+std::size_t ioc_size(unsigned long cmd) { return (cmd >> 16) & 0x3fff; }
+
+}  // namespace
+
+Guest::~Guest() = default;
+Guest::Guest(Guest&&) noexcept = default;
+Guest& Guest::operator=(Guest&&) noexcept = default;
+
+detail::Session& Guest::session() const {
+  if (!session_) throw Error("this VM is not booted (or this worker is not started)");
+  return *session_;
+}
+
+void Guest::set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+
+ExecResult Guest::exec(std::string_view cmd) {
+  const auto operation = detail::describe_operation("exec", cmd);
+  auto answer = session().call(PROVIUM_EXEC, cmd, operation, timeout_);
+  return protocol::decode_exec_result(expect(std::move(answer), PROVIUM_EXEC_RESULT, operation).payload);
+}
+
+std::string Guest::read_file(std::string_view path) {
+  const auto operation = detail::describe_operation("read_file", path);
+  return expect(session().call(PROVIUM_READ_FILE, path, operation, timeout_), PROVIUM_FILE_DATA,
+                operation).payload;
+}
+
+void Guest::write_file(std::string_view path, std::string_view data) {
+  const auto operation = detail::describe_operation("write_file", path);
+  auto request = protocol::encode_write_file(path, data);
+  auto answer = expect(session().call(request.type, request.payload, operation, timeout_),
+                       PROVIUM_FILE_DATA, operation);
+  if (!answer.payload.empty())
+    throw Error(fmt::format("{}: the agent acknowledged with {} unexpected bytes", operation,
+                            answer.payload.size()));
+}
+
+int64_t Guest::syscall_integers(long nr, std::vector<int64_t> args) {
+  std::vector<Arg> arguments(args.begin(), args.end());
+  auto encoded = protocol::encode_syscall(nr, arguments);
+  const auto operation = fmt::format("syscall({})", nr);
+  auto answer = expect(session().call(encoded.request.type, encoded.request.payload, operation, timeout_),
+                       PROVIUM_SYSCALL_RESULT, operation);
+  return protocol::decode_syscall_result(answer.payload, encoded.layout).ret;
+}
+
+SyscallResult Guest::syscall(long nr, std::initializer_list<Arg> args) {
+  auto encoded = protocol::encode_syscall(nr, std::span<const Arg>(args.begin(), args.size()));
+  const auto operation = fmt::format("syscall({})", nr);
+  auto answer = expect(session().call(encoded.request.type, encoded.request.payload, operation, timeout_),
+                       PROVIUM_SYSCALL_RESULT, operation);
+  return protocol::decode_syscall_result(answer.payload, encoded.layout);
+}
+
+IoctlResult Guest::ioctl(int fd, unsigned long cmd, std::string data) {
+  const unsigned dir = ioc_dir(cmd);
+  if (dir != 0 && data.empty()) data.assign(ioc_size(cmd), '\0');
+  const bool returned = dir == 0 ? !data.empty() : (dir & kIocRead) != 0;
+  const auto operation = fmt::format("ioctl({}, {:#x})", fd, cmd);
+  auto request = protocol::encode_ioctl(fd, cmd, 0, data);
+  auto answer = expect(session().call(request.type, request.payload, operation, timeout_),
+                       PROVIUM_SYSCALL_RESULT, operation);
+  protocol::ResultLayout layout;
+  layout.buffers.push_back({static_cast<uint32_t>(data.size()), true});
+  auto result = protocol::decode_syscall_result(answer.payload, layout);
+  IoctlResult ioctl_result{result.ret, std::nullopt, {}};
+  if (returned) ioctl_result.out = std::move(result.out.front());
+  return ioctl_result;
+}
+
+IoctlResult Guest::ioctl(int fd, unsigned long cmd, const Arg& argument) {
+  const auto operation = fmt::format("ioctl({}, {:#x})", fd, cmd);
+  if (argument.kind() == Arg::Kind::integer) {
+    auto request = protocol::encode_ioctl(fd, cmd, static_cast<uint64_t>(argument.value()), {});
+    auto answer = expect(session().call(request.type, request.payload, operation, timeout_),
+                         PROVIUM_SYSCALL_RESULT, operation);
+    return {protocol::decode_syscall_result(answer.payload, {}).ret, std::nullopt, {}};
+  }
+  auto encoded = protocol::encode_ioctl_buf(fd, cmd, argument);
+  auto answer = expect(session().call(encoded.request.type, encoded.request.payload, operation, timeout_),
+                       PROVIUM_SYSCALL_RESULT, operation);
+  auto result = protocol::decode_syscall_result(answer.payload, encoded.layout);
+  IoctlResult ioctl_result{result.ret, std::nullopt, {}};
+  auto returned = std::make_move_iterator(result.out.begin());
+  if (argument.returned()) ioctl_result.out = *returned;
+  ioctl_result.buffers.assign(returned + 1, std::make_move_iterator(result.out.end()));
+  return ioctl_result;
+}
+
+Job Guest::background(std::string_view cmd) {
+  const auto operation = detail::describe_operation("background", cmd);
+  return protocol::decode_job_started(
+      expect(session().call(PROVIUM_EXEC_ASYNC, cmd, operation, timeout_), PROVIUM_JOB_STARTED,
+             operation).payload);
+}
+
+JobResult Guest::job_wait(const Job& job, std::chrono::milliseconds timeout) {
+  const auto operation = fmt::format("job_wait(job {}, {})", job.id, timeout);
+  auto request = protocol::encode_job_wait(job.id, static_cast<uint32_t>(timeout.count()));
+  // The agent itself waits `timeout`; the deadline covers that and the usual answer time.
+  return protocol::decode_job_result(
+      expect(session().call(request.type, request.payload, operation, timeout_ + timeout),
+             PROVIUM_JOB_RESULT, operation).payload);
+}
+
+JobResult Guest::job_kill(const Job& job) {
+  const auto operation = fmt::format("job_kill(job {})", job.id);
+  auto request = protocol::encode_job_kill(job.id);
+  return protocol::decode_job_result(
+      expect(session().call(request.type, request.payload, operation, timeout_), PROVIUM_JOB_RESULT,
+             operation).payload);
+}
+
+std::string Guest::dmesg(std::string_view pattern) {
+  // syslog(2): SYSLOG_ACTION_SIZE_BUFFER (10), then SYSLOG_ACTION_READ_ALL (3).
+  constexpr int kReadAll = 3, kSizeBuffer = 10;
+  const int64_t size = syscall(SYS_syslog, kSizeBuffer, 0, 0);
+  if (size < 0) throw Error(fmt::format("dmesg: syslog size: {}", errno_text(size)));
+  auto result = syscall(SYS_syslog, {kReadAll, out(static_cast<std::size_t>(size)), size});
+  if (result.ret < 0) throw Error(fmt::format("dmesg: syslog read: {}", errno_text(result.ret)));
+  std::string_view log(result.out.front().data(), static_cast<std::size_t>(result.ret));
+  std::string lines;
+  while (!log.empty()) {
+    auto end = log.find('\n');
+    std::string_view line = log.substr(0, end);
+    log = end == std::string_view::npos ? std::string_view{} : log.substr(end + 1);
+    // Records start with their level, "<6>"; what a reader wants starts after it.
+    if (line.size() > 2 && line[0] == '<') {
+      auto close = line.find('>');
+      if (close != std::string_view::npos) line.remove_prefix(close + 1);
+    }
+    if (pattern.empty() || line.find(pattern) != std::string_view::npos) {
+      lines.append(line);
+      lines.push_back('\n');
+    }
+  }
+  return lines;
+}
+
+void Guest::mount_vfs() {
+  struct Mount {
+    const char* target;
+    const char* parent;
+    const char* fstype;
+  };
+  static constexpr Mount kMounts[] = {{"/proc", "/", "proc"},
+                                      {"/sys", "/", "sysfs"},
+                                      {"/sys/kernel/security", "/sys/kernel", "securityfs"},
+                                      {"/dev", "/", "devtmpfs"}};
+  auto path = [](const char* text) { return std::string(text) + '\0'; };
+  // st_dev is stat(2)'s first field: a mount point's differs from its parent's.
+  auto device_of = [&](const char* file) -> std::optional<uint64_t> {
+    auto result = syscall(SYS_stat, {in(path(file)), out(144)});
+    if (result.ret < 0) return std::nullopt;
+    return std::get<0>(unpack<uint64_t>(result.out.front()));
+  };
+  for (const auto& mount : kMounts) {
+    if (!device_of(mount.target)) {
+      int64_t made = syscall(SYS_mkdir, {in(path(mount.target)), 0755}).ret;
+      if (made < 0 && made != -EEXIST)
+        throw Error(fmt::format("mount_vfs: mkdir {}: {}", mount.target, errno_text(made)));
+    }
+    const auto device = device_of(mount.target);
+    if (device && device != device_of(mount.parent)) continue;  // already mounted
+    int64_t mounted = syscall(SYS_mount, {in(path(mount.fstype)), in(path(mount.target)),
+                                          in(path(mount.fstype)), 0, 0}).ret;
+    if (mounted < 0 && mounted != -EBUSY)
+      throw Error(fmt::format("mount_vfs: mount {} on {}: {}", mount.fstype, mount.target,
+                              errno_text(mounted)));
+  }
+}
+
+void Guest::wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                       std::chrono::milliseconds interval, std::string_view description) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition()) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline)
+      throw TimeoutError(fmt::format("wait_until({}): not true within {}", description, timeout));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(interval, deadline - now));
+  }
+}
+
+}  // namespace provium
