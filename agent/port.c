@@ -162,8 +162,10 @@ int port_open_worker(bool (*busy)(unsigned index), unsigned *index, char *err, s
         *index = n;
     else if (n == 0 && count == 0)
         snprintf(err, errlen, "no free worker port (the VM has none)");
-    else if (n == 0)
+    else if (n == 0) {
         snprintf(err, errlen, "no free worker port (all %u in use)", count);
+        return PORT_ALL_BUSY;
+    }
     return fd;
 }
 

@@ -16,6 +16,9 @@ int port_open(unsigned index);
  * created, for which busy(N) is false and which nothing else holds open (a port opens only
  * once), ready for port_wait_host(). Returns the fd with *index set, or -1 after writing why
  * into err ("no free worker port (all 15 in use)", or what failed). */
+/* Returned by port_open_worker when every worker port is taken (a transient state while
+ * workers the host has closed are on their way out). */
+#define PORT_ALL_BUSY (-2)
 int port_open_worker(bool (*busy)(unsigned index), unsigned *index, char *err, size_t errlen);
 
 /* Returns once a host is connected to the port's other end (possibly at once). SIGIO of the

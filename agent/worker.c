@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,6 +46,10 @@ struct busy_port {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* How long a spawn waits for a closed worker to free its port: 400 x 5 ms = 2 s. */
+#define SPAWN_GRACE_TRIES 400
+#define SPAWN_GRACE_STEP_NS 5000000L
 static struct busy_port *busy; /* nbusy entries, room for cap */
 static size_t nbusy, cap;
 
@@ -150,7 +155,7 @@ static pid_t start_thread_worker(int fd, unsigned index) {
 }
 
 /* Claims a port and starts the worker on it, with the table locked. Returns 0 with *index and
- * *pid set, or -1 after writing why into err. */
+ * *pid set, or -1 (PORT_ALL_BUSY when every port is taken) after writing why into err. */
 static int start_worker(uint32_t flags, unsigned *index, pid_t *pid, char *err, size_t errlen) {
     if (nbusy == cap) { /* room first: a started worker must find its entry */
         size_t grown_cap = cap ? 2 * cap : 16;
@@ -165,7 +170,7 @@ static int start_worker(uint32_t flags, unsigned *index, pid_t *pid, char *err, 
     reap_fork_workers();
     int port = port_open_worker(is_busy, index, err, errlen);
     if (port < 0)
-        return -1;
+        return port;
     *pid = flags == THREAD_WORKER ? start_thread_worker(port, *index) : start_fork_worker(port);
     if (*pid < 0) {
         snprintf(err, errlen, "cannot start a %s worker: %s",
@@ -191,10 +196,18 @@ int handle_spawn_worker(int fd, const struct frame *req) {
     unsigned index;
     pid_t pid;
     char err[256];
-    /* Answered once the lock is free again: a slow host must not hold up exiting workers. */
-    pthread_mutex_lock(&lock);
-    int started = start_worker(flags, &index, &pid, err, sizeof err);
-    pthread_mutex_unlock(&lock);
+    /* A host that just closed some workers spawns the next one at once, while those workers
+     * are still noticing the hangup: a full table gets a short grace before the ERROR.
+     * Answered once the lock is free again: a slow host must not hold up exiting workers. */
+    int started;
+    for (int tries = 0;; ++tries) {
+        pthread_mutex_lock(&lock);
+        started = start_worker(flags, &index, &pid, err, sizeof err);
+        pthread_mutex_unlock(&lock);
+        if (started != PORT_ALL_BUSY || tries == SPAWN_GRACE_TRIES)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = SPAWN_GRACE_STEP_NS}, NULL);
+    }
     if (started < 0)
         return frame_write_error(fd, "%s", err);
     unsigned char answer[8];
