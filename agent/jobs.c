@@ -34,7 +34,8 @@ struct job {
     pid_t pid; /* also its process group */
     int out, err; /* memory files holding its stdout and stderr */
     bool ended;
-    int exit_code; /* once ended, as for EXEC */
+    int exit_code;  /* once ended, as for EXEC */
+    int wait_error; /* waitpid's errno once it failed: the pid is no longer known to be ours */
 };
 
 /* Thread workers serve requests concurrently, all on this table. The lock is held only for
@@ -53,10 +54,19 @@ static void unlock_jobs(void) {
     pthread_mutex_unlock(&lock);
 }
 
-/* A fork worker is a copy of the agent taken while thread workers may hold the lock: fork
- * takes it first, so that the copy does not start with it held forever. */
+/* In a forked copy of the agent (a fork worker) the table starts empty: the jobs are the
+ * agent's children, which the copy cannot wait for, and the copy does not keep their memory
+ * files (a fork worker closes the agent's descriptors, whose numbers then come back for files
+ * of its own). */
+static void forget_jobs(void) {
+    njobs = reserved = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+/* Thread workers may hold the lock at any moment: fork takes it first, so that the copy does
+ * not start with it held forever. */
 __attribute__((constructor)) static void guard_fork(void) {
-    pthread_atfork(lock_jobs, unlock_jobs, unlock_jobs);
+    pthread_atfork(lock_jobs, unlock_jobs, forget_jobs);
 }
 
 /* Starts cmd with its output into two new memory files. Returns 0, or -1 with errno set and
@@ -81,6 +91,34 @@ static int start(const char *cmd, struct job *j, const char **what) {
     return -1;
 }
 
+/* Reaps job j if its process has ended. With the lock held: waitpid(WNOHANG) does not block,
+ * and with one reaper at a time a pid is never waited for after it was reaped (and perhaps
+ * reused). Returns 0, or waitpid's errno: ECHILD when the host reaped the job itself through
+ * a SYSCALL, after which its pid may come back for another child, never to be waited for
+ * here. */
+static int reap(struct job *j) {
+    if (j->ended || j->wait_error)
+        return j->wait_error;
+    int status;
+    pid_t r;
+    while ((r = waitpid(j->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        return j->wait_error = errno;
+    if (r > 0) {
+        j->ended = true;
+        j->exit_code = command_exit_code(status);
+    }
+    return 0;
+}
+
+/* Reaps every job that has ended, with the lock held, so that jobs nobody waits for do not
+ * stay zombies. */
+static void reap_ended(void) {
+    for (uint32_t i = 0; i < njobs; i++)
+        reap(&jobs[i]);
+}
+
 int handle_exec_async(int fd, const struct frame *req) {
     char why[128];
     char *cmd = command_line(req, why, sizeof why);
@@ -89,6 +127,7 @@ int handle_exec_async(int fd, const struct frame *req) {
     /* The entry is promised before the command starts, so that a full table never leaves
      * a command running that nobody can wait for. */
     lock_jobs();
+    reap_ended();
     bool full = reserved == MAX_JOBS;
     if (!full)
         reserved++;
@@ -119,26 +158,6 @@ int handle_exec_async(int fd, const struct frame *req) {
     provium_put_u32(answer + 4, (uint32_t)j.pid);
     return frame_write(fd, PROVIUM_JOB_STARTED,
                        &(struct iovec){.iov_base = answer, .iov_len = sizeof answer}, 1);
-}
-
-/* Reaps job j if its process has ended. With the lock held: waitpid(WNOHANG) does not block,
- * and with one reaper at a time a pid is never waited for after it was reaped (and perhaps
- * reused). Returns 0, or waitpid's errno: a fork worker cannot wait for the agent's jobs,
- * which are not its children. */
-static int reap(struct job *j) {
-    if (j->ended)
-        return 0;
-    int status;
-    pid_t r;
-    while ((r = waitpid(j->pid, &status, WNOHANG)) < 0 && errno == EINTR)
-        ;
-    if (r < 0)
-        return errno;
-    if (r > 0) {
-        j->ended = true;
-        j->exit_code = command_exit_code(status);
-    }
-    return 0;
 }
 
 static int64_t now_ms(void) {
@@ -177,6 +196,7 @@ static int settle(uint32_t id, int64_t timeout_ms, bool kill_it, struct job *sna
         unlock_jobs();
         return -1;
     }
+    reap_ended();
     struct job *j = &jobs[id - 1];
     int reaped = reap(j);
     bool waiting = reaped == 0 && !j->ended && timeout_ms != 0;
@@ -207,8 +227,7 @@ static int settle(uint32_t id, int64_t timeout_ms, bool kill_it, struct job *sna
     }
 
     lock_jobs();
-    if (reaped == 0)
-        reaped = reap(j);
+    reaped = reap(j);
     *snap = *j;
     unlock_jobs();
     return reaped;

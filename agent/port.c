@@ -169,6 +169,27 @@ int port_open_worker(bool (*busy)(unsigned index), unsigned *index, char *err, s
     return fd;
 }
 
+void port_forget_signals(void) {
+    sigset_t sigio;
+    sigemptyset(&sigio);
+    sigaddset(&sigio, SIGIO);
+    const struct timespec now = {0};
+    while (sigtimedwait(&sigio, NULL, &now) == SIGIO)
+        ;
+}
+
+void port_wait_new_host(int fd) {
+    sigset_t sigio;
+    sigemptyset(&sigio);
+    sigaddset(&sigio, SIGIO);
+    /* The next SIGIO is QEMU announcing, in the resumed VM, that the old host is gone (which
+     * port_wait_host then waits out) or that the new one connected. There is no timeout: the
+     * connection state a timeout would look at is the stale one saved in the snapshot. */
+    while (sigwaitinfo(&sigio, NULL) != SIGIO)
+        ;
+    port_wait_host(fd);
+}
+
 void port_wait_host(int fd) {
     /* While no host is connected, poll() reports POLLHUP at once and read() returns 0, so
      * neither can wait for a connection; SIGIO announces it instead. Several threads may wait

@@ -24,5 +24,12 @@ int port_open_worker(bool (*busy)(unsigned index), unsigned *index, char *err, s
 /* Returns once a host is connected to the port's other end (possibly at once). SIGIO of the
  * port goes to the calling thread from now on. */
 void port_wait_host(int fd);
+/* Discards pending SIGIOs (each request's data raises one): called before the QUIESCE
+ * acknowledgement, so that every SIGIO after it announces a new connection event. */
+void port_forget_signals(void);
+/* Waits for a connection event first, then for a connected host: after QUIESCE, when the
+ * connection state the agent can read may be the one saved in a snapshot. SIGIO must already
+ * be directed to this thread (port_wait_host did that). */
+void port_wait_new_host(int fd);
 
 #endif

@@ -27,12 +27,22 @@ static const handler handlers[] = {
     [PROVIUM_SYSCALL_PTR] = handle_syscall_ptr,
 };
 
+/* answer()'s result for QUIESCE: the connection is over by the agent's choice. */
+#define QUIESCED 1
+
 static int dispatch(int fd, const struct frame *req, bool worker) {
-    /* Both belong to the agent: it keeps the table of worker ports (a fork worker has but a
-     * copy), and the guest's life is the VM's, not a worker's. */
-    if (worker && (req->type == PROVIUM_SPAWN_WORKER || req->type == PROVIUM_SHUTDOWN))
+    /* These belong to the agent: it keeps the table of worker ports (a fork worker has but a
+     * copy), the guest's life is the VM's, not a worker's, and so is a snapshot. */
+    if (worker && (req->type == PROVIUM_SPAWN_WORKER || req->type == PROVIUM_SHUTDOWN ||
+                   req->type == PROVIUM_QUIESCE))
         return frame_write_error(fd, "%s is not available in a worker",
                                  provium_request_name(req->type));
+    if (req->type == PROVIUM_QUIESCE) {
+        if (req->len != 0)
+            return frame_write_error(fd, "QUIESCE takes no payload, got %u bytes", (unsigned)req->len);
+        port_forget_signals();
+        return frame_write(fd, PROVIUM_READY, NULL, 0) < 0 ? -1 : QUIESCED;
+    }
     if (req->type < sizeof handlers / sizeof handlers[0] && handlers[req->type])
         return handlers[req->type](fd, req);
     const char *name = provium_request_name(req->type);
@@ -42,7 +52,7 @@ static int dispatch(int fd, const struct frame *req, bool worker) {
     return frame_write_error(fd, "unknown message type 0x%02X", req->type);
 }
 
-/* Answers one frame; returns -1 when the connection is over. */
+/* Answers one frame; returns -1 when the connection is over, QUIESCED after a QUIESCE. */
 static int answer(int fd, bool worker) {
     struct frame req;
     int sent;
@@ -63,11 +73,14 @@ static int answer(int fd, bool worker) {
     return -1;
 }
 
-static void serve_connection(int fd, bool worker) {
+/* Serves one connection; true when it ended with QUIESCE. */
+static bool serve_connection(int fd, bool worker) {
     if (frame_write(fd, PROVIUM_READY, NULL, 0) < 0)
-        return;
-    while (answer(fd, worker) == 0)
+        return false;
+    int result;
+    while ((result = answer(fd, worker)) == 0)
         ;
+    return result == QUIESCED;
 }
 
 /* A connection ends when the agent sees the host gone (EOF or POLLHUP). virtio-serial has no
@@ -75,9 +88,15 @@ static void serve_connection(int fd, bool worker) {
  * close (QEMU hands both events over together when they follow each other closely), the
  * agent sees one unbroken connection and greets nobody. Hosts pause before reconnecting. */
 void serve_port(int fd) {
+    bool quiesced = false;
     for (;;) {
-        port_wait_host(fd);
-        serve_connection(fd, false);
+        /* After QUIESCE the VM is snapshotted with the host still connected; a VM resumed from
+         * it sees that stale state, so only a new connection event counts. */
+        if (quiesced)
+            port_wait_new_host(fd);
+        else
+            port_wait_host(fd);
+        quiesced = serve_connection(fd, false);
     }
 }
 

@@ -29,6 +29,7 @@ enum provium_request {
     PROVIUM_IOCTL_BUF = 0x0A,
     PROVIUM_SPAWN_WORKER = 0x0B,
     PROVIUM_SYSCALL_PTR = 0x0C,
+    PROVIUM_QUIESCE = 0x0D,      /* empty; READY, then the agent waits for a new connection */
 };
 
 /* Agent -> host. */
@@ -58,6 +59,7 @@ static inline const char *provium_request_name(unsigned type) {
     case PROVIUM_IOCTL_BUF: return "IOCTL_BUF";
     case PROVIUM_SPAWN_WORKER: return "SPAWN_WORKER";
     case PROVIUM_SYSCALL_PTR: return "SYSCALL_PTR";
+    case PROVIUM_QUIESCE: return "QUIESCE";
     default: return NULL;
     }
 }

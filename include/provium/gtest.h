@@ -1,5 +1,6 @@
-// GoogleTest integration: the environment that checks prerequisites, and the entry point used
-// by provium_gtest_main for programs that bring their own main().
+// GoogleTest integration: fixtures (PROVIUM_FIXTURE), matchers for syscall results, the
+// environment that checks prerequisites, and the entry point used by provium_gtest_main for
+// programs that bring their own main().
 #pragma once
 
 #include <gmock/gmock.h>
@@ -21,6 +22,24 @@ void Init(int* argc, char** argv);
 // was skipped, else RUN_ALL_TESTS()'s own.
 int ExitCode(int run_all_tests_result);
 
+// The base of the test classes PROVIUM_FIXTURE defines: each test gets `vm`, a fresh VM
+// resumed from the fixture's snapshot, killed after the test.
+class FixtureTest : public ::testing::Test {
+ protected:
+  explicit FixtureTest(const char* fixture) : fixture_(fixture) {}
+  void SetUp() override { vm = ::provium::fixture(fixture_); }
+  void TearDown() override { vm.kill(); }
+
+  ::provium::Vm vm;
+
+ private:
+  const char* fixture_;
+};
+
+// Registers a fixture at static initialization; used by the macros below.
+bool RegisterFixture(const char* name, ::provium::FixtureOptions options,
+                     void (*setup)(::provium::Vm&));
+
 namespace matcher_detail {
 inline int64_t result_of(int64_t ret) { return ret; }
 inline int64_t result_of(const SyscallResult& result) { return result.ret; }
@@ -31,6 +50,34 @@ std::string errno_name(int error);
 }  // namespace matcher_detail
 
 }  // namespace provium::testing
+
+// PROVIUM_FIXTURE(name) { ...prepare `vm`... } defines a fixture on the default profile and a
+// test class `name`, so that every TEST_F(name, Case) { vm.exec(...); } gets a fresh VM
+// resumed from the snapshot taken after the body ran:
+//
+//   PROVIUM_FIXTURE(kacs) { vm.exec("modprobe kacs"); }
+//   PROVIUM_FIXTURE(kacs_on_v2, "v2") { ... }                  // on profile "v2"
+//   PROVIUM_FIXTURE_WITH(big, {.boot = {.memory = "2G"}}) { ... }
+//   PROVIUM_FIXTURE_WITH(kacs_loaded, {.parent = "kacs"}) { ... }  // from kacs's snapshot
+//
+// The body runs once per cache key (see docs/fixtures.md), not once per test.
+#define PROVIUM_FIXTURE(...) \
+  PROVIUM_FIXTURE_PICK_(__VA_ARGS__, PROVIUM_FIXTURE_ON_PROFILE_, PROVIUM_FIXTURE_DEFAULT_)(__VA_ARGS__)
+#define PROVIUM_FIXTURE_WITH(name, ...) PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions __VA_ARGS__)
+
+#define PROVIUM_FIXTURE_PICK_(_1, _2, chosen, ...) chosen
+#define PROVIUM_FIXTURE_DEFAULT_(name) PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions{})
+#define PROVIUM_FIXTURE_ON_PROFILE_(name, profile) \
+  PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions{.profile = profile})
+#define PROVIUM_FIXTURE_DEFINE_(name, options)                                           \
+  static void provium_fixture_setup_##name(::provium::Vm& vm);                           \
+  [[maybe_unused]] static const bool provium_fixture_registered_##name =                 \
+      ::provium::testing::RegisterFixture(#name, options, &provium_fixture_setup_##name); \
+  class name : public ::provium::testing::FixtureTest {                                  \
+   protected:                                                                            \
+    name() : ::provium::testing::FixtureTest(#name) {}                                   \
+  };                                                                                     \
+  static void provium_fixture_setup_##name([[maybe_unused]] ::provium::Vm& vm)
 
 namespace provium {
 

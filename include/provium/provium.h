@@ -2,6 +2,7 @@
 #pragma once
 
 #include <provium/error.h>
+#include <provium/fixture.h>
 #include <provium/pack.h>
 #include <provium/syscall.h>
 #include <provium/vm.h>

@@ -22,10 +22,11 @@ namespace detail {
 class Machine;
 class Session;
 struct GuestAccess;  // the project's own protocol tests reach the connection through it
+struct VmAccess;     // fixtures make Vms of machines they resume
 }  // namespace detail
 
 struct Disk {
-  std::string path;
+  std::string path{};
   std::string format = "raw";  // "raw" or "qcow2"
   bool readonly = false;
 };
@@ -34,8 +35,8 @@ struct BootOptions {
   std::string memory = "512M";                // QEMU -m syntax: 512M, 1G, ...
   int cpus = 1;
   int max_workers = 15;                       // workers alive at once (one serial port each)
-  std::map<std::string, std::string> files;   // guest path -> host path, put into the initramfs
-  std::vector<Disk> disks;
+  std::map<std::string, std::string> files{};  // guest path -> host path, put into the initramfs
+  std::vector<Disk> disks{};
   std::chrono::milliseconds timeout{30000};   // from QEMU start to the agent's READY
 };
 
@@ -165,6 +166,7 @@ class Vm : public Guest {
 
  private:
   friend Vm create(std::string_view profile);
+  friend struct detail::VmAccess;
   explicit Vm(std::string profile);
 
   std::string profile_;

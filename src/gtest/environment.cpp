@@ -76,6 +76,12 @@ void Init(int* argc, char** argv) {
   ::testing::AddGlobalTestEnvironment(new Environment);
 }
 
+bool RegisterFixture(const char* name, ::provium::FixtureOptions options,
+                     void (*setup)(::provium::Vm&)) {
+  ::provium::define_fixture(name, std::move(options), setup);
+  return true;
+}
+
 namespace matcher_detail {
 
 std::string errno_name(int error) {

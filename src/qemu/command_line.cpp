@@ -35,8 +35,10 @@ std::string kernel_command_line(const std::string& init, const std::string& tran
 std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
   if (spec.machine != "q35" && spec.machine != "pc")
     throw Error(fmt::format("machine '{}' is not supported yet (q35, pc)", spec.machine));
+  std::string machine = spec.machine;
+  if (!spec.ram_file.empty()) machine += ",memory-backend=ram0";
   std::vector<std::string> argv = {
-      spec.qemu, "-M", spec.machine, "-accel", spec.accel,
+      spec.qemu, "-M", machine, "-accel", spec.accel,
       "-cpu", spec.accel == "kvm" ? "host" : "max",
       "-m", spec.memory, "-smp", std::to_string(spec.cpus),
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -58,6 +60,12 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
                                           i + 1, i, i)});
     }
   }
+  if (!spec.ram_file.empty())
+    argv.insert(argv.end(),
+                {"-object", fmt::format("memory-backend-file,id=ram0,size={},mem-path={},share={}",
+                                        spec.memory, escape_option_value(spec.ram_file),
+                                        spec.ram_shared ? "on" : "off")});
+  if (spec.incoming) argv.insert(argv.end(), {"-incoming", "defer"});
   for (std::size_t i = 0; i < spec.disks.size(); ++i) {
     const Disk& disk = spec.disks[i];
     if (disk.format != "raw" && disk.format != "qcow2")

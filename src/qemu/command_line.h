@@ -23,6 +23,11 @@ struct LaunchSpec {
   std::filesystem::path qmp_socket;
   std::vector<std::filesystem::path> port_sockets;  // virtio-serial ports provium.0, provium.1, ...
   std::vector<Disk> disks;
+  // Guest RAM in a file (for snapshots): shared, the file is the RAM and a snapshot needs only
+  // the device state; private, the file is mapped copy-on-write and never changes.
+  std::filesystem::path ram_file;
+  bool ram_shared = false;
+  bool incoming = false;  // wait for a device state (migrate-incoming) instead of booting
 };
 
 std::vector<std::string> qemu_argv(const LaunchSpec& spec);

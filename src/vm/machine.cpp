@@ -8,6 +8,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "initramfs/busybox.h"
 #include "initramfs/kernel.h"
@@ -27,6 +28,20 @@ namespace provium::detail {
 namespace {
 
 constexpr std::size_t kContextLines = 20;
+constexpr auto kPollInterval = std::chrono::milliseconds(2);
+
+std::chrono::milliseconds remaining(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    deadline - std::chrono::steady_clock::now()));
+}
+
+// For QEMU's exec: migration URIs, which QEMU runs with /bin/sh -c. Only paths of our own
+// (run and cache directories) are quoted this way, never a string from the guest.
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
 // virtio-serial offers 31 ports besides its console.
 constexpr int kMaxWorkers = 30;
 
@@ -57,12 +72,13 @@ struct Machine::Runtime {
   std::shared_ptr<transport::Channel> agent = transport::Channel::create();
   std::vector<std::weak_ptr<transport::Channel>> workers;
   loop::Completion<bool> exited;
+  qemu::QmpClient::Reply qmp_ready;  // greeting read and capabilities negotiated
   std::mutex mutex;
   std::optional<std::string> death;  // set once QEMU has ended
 };
 
-Machine::Machine(config::Profile profile, BootOptions options)
-    : profile_(std::move(profile)), options_(std::move(options)) {}
+Machine::Machine(config::Profile profile, BootOptions options, std::optional<SnapshotFiles> snapshot)
+    : profile_(std::move(profile)), options_(std::move(options)), snapshot_(std::move(snapshot)) {}
 
 Machine::~Machine() {
   if (runtime_) {
@@ -111,8 +127,11 @@ void Machine::boot() {
   accel_ = qemu::choose_accel(accel_override && *accel_override ? accel_override : profile_.accel,
                               qemu::probe_host());
 
-  const auto initrd_path = run_dir_ / "initrd";
-  {
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  std::filesystem::path initrd_path = run_dir_ / "initrd";
+  if (snapshot_ && !snapshot_->initrd.empty()) {
+    initrd_path = snapshot_->initrd;  // the one the snapshot's VM booted with
+  } else {
     std::ofstream out(initrd_path, std::ios::binary);
     const std::string initrd = build_initrd();
     out.write(initrd.data(), static_cast<std::streamsize>(initrd.size()));
@@ -135,12 +154,20 @@ void Machine::boot() {
   port_count_ = static_cast<uint32_t>(options_.max_workers) + 1;
   for (uint32_t port = 0; port < port_count_; ++port) spec.port_sockets.push_back(port_socket(port));
   spec.disks = options_.disks;
-  const auto argv = qemu::qemu_argv(spec);
+  if (snapshot_) {
+    spec.ram_file = snapshot_->ram;
+    spec.ram_shared = snapshot_->shared;
+    spec.incoming = !snapshot_->state.empty();
+  }
+  launch(qemu::qemu_argv(spec), spec);
+  if (spec.incoming) restore(snapshot_->state, deadline);
+  connect_agent(deadline);
+}
 
+void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec) {
   runtime_ = std::make_shared<Runtime>();
-  transport::Channel::Answer greeting;
   loop::Completion<bool> started;
-  loop::Loop::instance().post([runtime = runtime_, argv, spec, greeting, started] {
+  loop::Loop::instance().post([runtime = runtime_, argv, spec, started] {
     std::weak_ptr<Runtime> weak = runtime;
     try {
       runtime->process.start(argv, [weak, console = spec.console_log](qemu::ProcessExit exit) {
@@ -162,18 +189,43 @@ void Machine::boot() {
       return;
     }
     started.resolve(true);
-    runtime->qmp->connect(spec.qmp_socket, qemu::QmpClient::Reply());
-    runtime->agent->connect(spec.port_sockets[0], greeting);
+    runtime->qmp->connect(spec.qmp_socket, runtime->qmp_ready);
   });
   started.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30));
   launched_ = true;
   agent_ = std::make_shared<Session>(runtime_->agent, session_owner());
+}
 
+void Machine::restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline) {
+  // Only the device state travels; the RAM is the snapshot's file, mapped copy-on-write.
+  qmp("migrate-set-capabilities",
+      {{"capabilities", {{{"capability", "x-ignore-shared"}, {"state", true}}}}}, deadline);
+  qmp("migrate-incoming", {{"uri", "exec:cat " + shell_quote(state.string())}}, deadline);
+  // The snapshot was taken of a stopped guest, so the loaded VM is paused: start it.
+  for (;;) {
+    const auto status = qmp("query-status", {}, deadline).value("status", std::string());
+    if (status == "paused") {
+      qmp("cont", {}, deadline);
+      return;
+    }
+    if (status != "inmigrate")
+      throw Error(fmt::format("restoring {} left the VM in state '{}' {}", state.string(), status, context()));
+    if (std::chrono::steady_clock::now() > deadline)
+      throw TimeoutError(fmt::format("restoring {}: not loaded before the deadline {}", state.string(), context()));
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+void Machine::connect_agent(std::chrono::steady_clock::time_point deadline) {
+  transport::Channel::Answer greeting;
+  loop::Loop::instance().post([runtime = runtime_, socket = port_socket(0), greeting] {
+    runtime->agent->connect(socket, greeting);
+  });
   const std::string operation =
       fmt::format("boot of {}, waiting for the agent's READY", profile_.describe());
   protocol::Frame ready;
   try {
-    ready = await_answer(greeting, operation, options_.timeout, session_owner());
+    ready = await_answer(greeting, operation, remaining(deadline), session_owner());
   } catch (const TimeoutError&) {
     kill();
     throw;
@@ -181,6 +233,55 @@ void Machine::boot() {
   if (ready.type != PROVIUM_READY)
     throw Error(fmt::format("boot of {}: the agent greeted with {} instead of READY",
                             profile_.describe(), protocol::message_name(ready.type)));
+}
+
+nlohmann::json Machine::qmp(const std::string& command, nlohmann::json arguments,
+                            std::chrono::steady_clock::time_point deadline) {
+  auto wait = [&](qemu::QmpClient::Reply& reply) -> nlohmann::json {
+    std::optional<nlohmann::json> result;
+    try {
+      result = reply.wait_until(deadline);
+    } catch (const Error& error) {
+      if (auto death = this->death(std::chrono::seconds(2)))
+        throw Error(fmt::format("QMP {}: the VM died: {}", command, *death));
+      throw;
+    }
+    if (!result) throw TimeoutError(fmt::format("QMP {}: no answer before the deadline {}", command, context()));
+    return *result;
+  };
+  wait(runtime_->qmp_ready);
+  qemu::QmpClient::Reply reply;
+  loop::Loop::instance().post([runtime = runtime_, command, arguments = std::move(arguments), reply] {
+    runtime->qmp->execute(command, arguments, reply);
+  });
+  return wait(reply);
+}
+
+void Machine::save_snapshot(const std::filesystem::path& state) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  // The agent stops using its connection and waits for a new one: the state it is saved in is
+  // the one every resumed VM starts from.
+  agent_->call(PROVIUM_QUIESCE, {}, "quiesce before the snapshot", remaining(deadline));
+  qmp("stop", {}, deadline);
+  qmp("migrate-set-capabilities",
+      {{"capabilities", {{{"capability", "x-ignore-shared"}, {"state", true}}}}}, deadline);
+  qmp("migrate", {{"uri", "exec:cat > " + shell_quote(state.string())}}, deadline);
+  for (;;) {
+    const auto info = qmp("query-migrate", {}, deadline);
+    const auto status = info.value("status", std::string());
+    if (status == "completed") break;
+    if (status == "failed" || status == "cancelled")
+      throw Error(fmt::format("saving the snapshot to {} {}: {}", state.string(), status,
+                              info.value("error-desc", std::string("no reason given"))));
+    if (std::chrono::steady_clock::now() > deadline)
+      throw TimeoutError(fmt::format("saving the snapshot to {}: not done within 60 s", state.string()));
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  kill();
+}
+
+std::filesystem::path Machine::initrd() const {
+  return snapshot_ && !snapshot_->initrd.empty() ? snapshot_->initrd : run_dir_ / "initrd";
 }
 
 std::filesystem::path Machine::port_socket(uint32_t port) const {

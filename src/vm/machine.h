@@ -10,7 +10,10 @@
 
 #include <provium/vm.h>
 
+#include <nlohmann/json.hpp>
+
 #include "config/profile.h"
+#include "qemu/command_line.h"
 #include "vm/run_dir.h"
 #include "vm/session.h"
 
@@ -20,9 +23,18 @@ namespace provium::detail {
 // kernel missing).
 void check_prerequisites(const config::Profile& profile);
 
+// How a machine's RAM relates to a fixture snapshot.
+struct SnapshotFiles {
+  std::filesystem::path ram;     // guest RAM, a file
+  bool shared = false;           // on: the file is the RAM (building); off: copy-on-write
+  std::filesystem::path state;   // device state to restore instead of booting; empty: boot
+  std::filesystem::path initrd;  // the initrd the snapshot booted with; empty: build one
+};
+
 class Machine : public std::enable_shared_from_this<Machine> {
  public:
-  Machine(config::Profile profile, BootOptions options);
+  Machine(config::Profile profile, BootOptions options,
+          std::optional<SnapshotFiles> snapshot = std::nullopt);
   ~Machine();  // kills QEMU if it still runs and removes the run directory
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
@@ -35,6 +47,12 @@ class Machine : public std::enable_shared_from_this<Machine> {
 
   // Connects to the worker the agent reported on `port` and waits for its READY.
   std::shared_ptr<Session> connect_worker(uint32_t port, std::chrono::milliseconds timeout);
+
+  // Quiesces the agent, stops the guest, writes its device state to `state` (the RAM stays in
+  // the shared RAM file) and kills QEMU.
+  void save_snapshot(const std::filesystem::path& state);
+  // The initrd this machine booted with.
+  std::filesystem::path initrd() const;
 
   // Graceful: SHUTDOWN to the agent, QEMU's exit awaited `grace`, then killed.
   void shutdown(std::chrono::milliseconds grace);
@@ -49,6 +67,11 @@ class Machine : public std::enable_shared_from_this<Machine> {
   struct Runtime;  // the loop thread's part
 
   std::string build_initrd() const;
+  void launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec);
+  void restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline);
+  void connect_agent(std::chrono::steady_clock::time_point deadline);
+  nlohmann::json qmp(const std::string& command, nlohmann::json arguments,
+                     std::chrono::steady_clock::time_point deadline);
   std::filesystem::path port_socket(uint32_t port) const;
   bool wait_for_exit(std::chrono::milliseconds timeout);
   std::optional<std::string> death(std::chrono::milliseconds grace);
@@ -56,6 +79,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
 
   config::Profile profile_;
   BootOptions options_;
+  std::optional<SnapshotFiles> snapshot_;
   std::string accel_;
   RunDir run_dir_;
   std::shared_ptr<Runtime> runtime_;

@@ -91,7 +91,9 @@ TEST(LifecycleTest, DestructorLeavesNoRunDirectoryBehind) {
     auto during = run_directories();
     ASSERT_EQ(during.size(), before.size() + 1);
     for (auto& dir : during) {
-      if (!before.count(dir)) EXPECT_TRUE(std::filesystem::exists(dir / "console.log"));
+      if (!before.count(dir)) {
+        EXPECT_TRUE(std::filesystem::exists(dir / "console.log"));
+      }
     }
   }
   EXPECT_EQ(run_directories(), before);

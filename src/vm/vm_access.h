@@ -1,0 +1,19 @@
+// Making a Vm of a machine that something other than Vm::boot started (fixtures).
+#pragma once
+
+#include <provium/vm.h>
+
+#include "vm/machine.h"
+
+namespace provium::detail {
+
+struct VmAccess {
+  static Vm wrap(std::string profile, std::shared_ptr<Machine> machine) {
+    Vm vm(std::move(profile));
+    vm.session_ = machine->agent();
+    vm.machine_ = std::move(machine);
+    return vm;
+  }
+};
+
+}  // namespace provium::detail

@@ -1,0 +1,173 @@
+// Fixtures: a VM prepared once and resumed fresh, copy-on-write, for every test; a persistent
+// cache that is built once across processes, checked, and rebuilt when stale or damaged.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <regex>
+
+#include <provium/gtest.h>
+#include <provium/provium.h>
+
+#include "support/child_process.h"
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+PROVIUM_FIXTURE(prepared) {
+  vm.exec("echo prepared > /tmp/prepared");
+  vm.exec("echo 1 > /proc/sys/kernel/sysrq");
+}
+
+PROVIUM_FIXTURE_WITH(prepared_child, {.parent = "prepared"}) {
+  vm.exec("echo child > /tmp/child");
+}
+
+namespace {
+
+// gtest runs these in order: the first changes its VM, the second must not see it.
+TEST_F(prepared, FirstTestChangesItsVm) {
+  EXPECT_EQ(vm.read_file("/tmp/prepared"), "prepared\n");
+  vm.write_file("/tmp/scribble", "mine");
+  ASSERT_TRUE(vm.exec("echo 0 > /proc/sys/kernel/sysrq").ok());
+}
+
+TEST_F(prepared, SecondTestSeesOnlyTheSnapshot) {
+  EXPECT_EQ(vm.read_file("/tmp/prepared"), "prepared\n");
+  EXPECT_FALSE(vm.exec("test -e /tmp/scribble").ok());
+  EXPECT_EQ(vm.read_file("/proc/sys/kernel/sysrq"), "1\n");
+}
+
+TEST_F(prepared_child, NestedFixtureStartsFromItsParent) {
+  EXPECT_EQ(vm.read_file("/tmp/prepared"), "prepared\n");
+  EXPECT_EQ(vm.read_file("/tmp/child"), "child\n");
+}
+
+TEST_F(prepared, ParentDoesNotSeeItsChildsChanges) {
+  EXPECT_FALSE(vm.exec("test -e /tmp/child").ok());
+}
+
+TEST(FixtureTest, ThreeVmsFromOneSnapshotAtOnce) {
+  std::vector<std::future<provium::Vm>> resuming;
+  for (int i = 0; i < 3; ++i)
+    resuming.push_back(std::async(std::launch::async, [] { return provium::fixture("prepared"); }));
+  std::vector<provium::Vm> vms;
+  for (auto& vm : resuming) vms.push_back(vm.get());
+  for (std::size_t i = 0; i < vms.size(); ++i) vms[i].write_file("/tmp/who", std::to_string(i));
+  for (std::size_t i = 0; i < vms.size(); ++i) {
+    EXPECT_EQ(vms[i].read_file("/tmp/who"), std::to_string(i));
+    EXPECT_EQ(vms[i].read_file("/tmp/prepared"), "prepared\n");
+  }
+}
+
+// The cache of this test binary (meson sets PROVIUM_CACHE_DIR).
+fs::path cache_dir() { return fs::path(std::getenv("PROVIUM_CACHE_DIR")) / "fixtures"; }
+
+std::vector<fs::path> entries_of(const std::string& fixture) {
+  std::vector<fs::path> found;
+  const std::regex name(fixture + "-[0-9a-f]{32}");
+  for (const auto& entry : fs::directory_iterator(cache_dir()))
+    if (entry.is_directory() && std::regex_match(entry.path().filename().string(), name))
+      found.push_back(entry.path());
+  return found;
+}
+
+void define_probe(const std::string& identity, const std::string& memory = "512M") {
+  provium::define_fixture("probe", {.boot = {.memory = memory}},
+                          [](provium::Vm& vm) { vm.exec("touch /tmp/probe"); }, identity);
+}
+
+TEST(FixtureCacheTest, ChangedBodyOrBootOptionsBuildANewEntry) {
+  for (const auto& entry : fs::directory_iterator(cache_dir()))
+    if (entry.path().filename().string().rfind("probe-", 0) == 0) fs::remove_all(entry.path());
+  define_probe("body version 1");
+  provium::fixture("probe");
+  ASSERT_EQ(entries_of("probe").size(), 1u);
+  define_probe("body version 2");
+  provium::fixture("probe");
+  EXPECT_EQ(entries_of("probe").size(), 2u);
+  define_probe("body version 2", "384M");
+  auto vm = provium::fixture("probe");
+  EXPECT_EQ(entries_of("probe").size(), 3u);
+  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+}
+
+TEST(FixtureCacheTest, TruncatedStateIsDetectedAndRebuilt) {
+  define_probe("truncated state");
+  provium::fixture("probe");
+  auto before = entries_of("probe");
+  auto entry = *std::max_element(before.begin(), before.end(), [](auto& a, auto& b) {
+    return fs::last_write_time(a) < fs::last_write_time(b);
+  });
+  fs::resize_file(entry / "state", fs::file_size(entry / "state") / 2);
+  auto vm = provium::fixture("probe");
+  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+  EXPECT_EQ(fs::file_size(entry / "state") > 0, true);
+}
+
+TEST(FixtureCacheTest, DeletedRamFileIsDetectedAndRebuilt) {
+  define_probe("deleted ram");
+  provium::fixture("probe");
+  for (const auto& entry : entries_of("probe")) fs::remove(entry / "ram");
+  auto vm = provium::fixture("probe");
+  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+}
+
+TEST(FixtureCacheTest, CorruptStateThatPassesTheChecksIsRebuiltWhenItFailsToRestore) {
+  define_probe("corrupt state");
+  provium::fixture("probe");
+  for (const auto& entry : entries_of("probe")) {
+    auto size = fs::file_size(entry / "state");
+    std::ofstream(entry / "state", std::ios::binary | std::ios::trunc) << std::string(size, 'x');
+  }
+  auto vm = provium::fixture("probe");
+  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+}
+
+TEST(FixtureCacheTest, UnknownFixtureListsTheDefinedOnes) {
+  try {
+    provium::fixture("no_such_fixture");
+    FAIL() << "an unknown fixture was resumed";
+  } catch (const provium::Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("prepared"));
+  }
+}
+
+// This test binary, running only the given tests with the given cache.
+provium_test::ChildProcess run_self(const std::string& filter, const std::string& cache) {
+  return provium_test::ChildProcess({fs::read_symlink("/proc/self/exe").string(),
+                                     "--gtest_filter=" + filter},
+                                    {{"PROVIUM_CACHE_DIR", cache}});
+}
+
+TEST(FixtureCacheTest, ASecondProcessResumesWithoutBuilding) {
+  provium::fixture("prepared");  // built by now, in this process or an earlier one
+  auto run = run_self("prepared.SecondTestSeesOnlyTheSnapshot", std::getenv("PROVIUM_CACHE_DIR")).wait();
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, Not(HasSubstr("building fixture")));
+}
+
+TEST(FixtureCacheTest, FourProcessesRacingOnAnEmptyCacheBuildOnce) {
+  const fs::path cache = fs::path(std::getenv("PROVIUM_CACHE_DIR")).parent_path() / "cache-race";
+  fs::remove_all(cache);
+  std::vector<provium_test::ChildProcess> children;
+  for (int i = 0; i < 4; ++i) children.push_back(run_self("prepared.SecondTestSeesOnlyTheSnapshot", cache));
+  int builds = 0;
+  for (auto& child : children) {
+    auto run = child.wait();
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    for (auto at = run.output.find("building fixture 'prepared'"); at != std::string::npos;
+         at = run.output.find("building fixture 'prepared'", at + 1))
+      ++builds;
+  }
+  EXPECT_EQ(builds, 1);
+  fs::remove_all(cache);
+}
+
+}  // namespace
