@@ -74,7 +74,8 @@ static int perform(int fd, const char *name, struct call_request *c) {
         sent = frame_write_error(fd, "%s: cannot allocate %zu bytes for the answer", name,
                                  answer_len);
     else if ((filled = fill(c, mem)) < c->nblocks)
-        sent = frame_write_error(fd, "%s: cannot allocate %u bytes for memory block %u (in request order)", name,
+        sent = frame_write_error(fd, "%s: cannot allocate %u bytes for memory block %u (in "
+                                     "request order)", name,
                                  (unsigned)c->blocks[filled].len, (unsigned)filled);
     else
         sent = call_and_answer(fd, c, mem, answer, answer_len);

@@ -197,9 +197,8 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
 }
 
 void Machine::restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline) {
-  // Only the device state travels; the RAM is the snapshot's file, mapped copy-on-write.
-  qmp("migrate-set-capabilities",
-      {{"capabilities", {{{"capability", "x-ignore-shared"}, {"state", true}}}}}, deadline);
+  // With a RAM file only the device state travels; the RAM is the file, mapped copy-on-write.
+  if (!snapshot_->ram.empty()) ignore_shared_ram(deadline);
   qmp("migrate-incoming", {{"uri", "exec:cat " + shell_quote(state.string())}}, deadline);
   // The snapshot was taken of a stopped guest, so the loaded VM is paused: start it.
   for (;;) {
@@ -257,14 +256,19 @@ nlohmann::json Machine::qmp(const std::string& command, nlohmann::json arguments
   return wait(reply);
 }
 
+void Machine::ignore_shared_ram(std::chrono::steady_clock::time_point deadline) {
+  qmp("migrate-set-capabilities",
+      {{"capabilities", {{{"capability", "x-ignore-shared"}, {"state", true}}}}}, deadline);
+}
+
 void Machine::save_snapshot(const std::filesystem::path& state) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   // The agent stops using its connection and waits for a new one: the state it is saved in is
   // the one every resumed VM starts from.
   agent_->call(PROVIUM_QUIESCE, {}, "quiesce before the snapshot", remaining(deadline));
   qmp("stop", {}, deadline);
-  qmp("migrate-set-capabilities",
-      {{"capabilities", {{{"capability", "x-ignore-shared"}, {"state", true}}}}}, deadline);
+  // Without a RAM file (a plain VM) the whole RAM goes into the state: the slow, documented way.
+  if (snapshot_ && !snapshot_->ram.empty()) ignore_shared_ram(deadline);
   qmp("migrate", {{"uri", "exec:cat > " + shell_quote(state.string())}}, deadline);
   for (;;) {
     const auto info = qmp("query-migrate", {}, deadline);

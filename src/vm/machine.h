@@ -25,7 +25,7 @@ void check_prerequisites(const config::Profile& profile);
 
 // How a machine's RAM relates to a fixture snapshot.
 struct SnapshotFiles {
-  std::filesystem::path ram;     // guest RAM, a file
+  std::filesystem::path ram;     // guest RAM, a file; empty: ordinary RAM, saved whole in the state
   bool shared = false;           // on: the file is the RAM (building); off: copy-on-write
   std::filesystem::path state;   // device state to restore instead of booting; empty: boot
   std::filesystem::path initrd;  // the initrd the snapshot booted with; empty: build one
@@ -49,7 +49,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   std::shared_ptr<Session> connect_worker(uint32_t port, std::chrono::milliseconds timeout);
 
   // Quiesces the agent, stops the guest, writes its device state to `state` (the RAM stays in
-  // the shared RAM file) and kills QEMU.
+  // the shared RAM file; without one, the whole RAM goes into `state`) and kills QEMU.
   void save_snapshot(const std::filesystem::path& state);
   // The initrd this machine booted with.
   std::filesystem::path initrd() const;
@@ -70,6 +70,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   void launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec);
   void restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline);
   void connect_agent(std::chrono::steady_clock::time_point deadline);
+  void ignore_shared_ram(std::chrono::steady_clock::time_point deadline);
   nlohmann::json qmp(const std::string& command, nlohmann::json arguments,
                      std::chrono::steady_clock::time_point deadline);
   std::filesystem::path port_socket(uint32_t port) const;
