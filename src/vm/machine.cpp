@@ -226,8 +226,11 @@ void Machine::connect_agent(std::chrono::steady_clock::time_point deadline) {
   try {
     ready = await_answer(greeting, operation, remaining(deadline), session_owner());
   } catch (const TimeoutError&) {
+    // Named by the boot's whole deadline, which is what the caller set.
+    std::string message = fmt::format("{}: no answer within {} ", operation,
+                                      std::chrono::duration<double>(options_.timeout));
     kill();
-    throw;
+    throw TimeoutError(message + context());
   }
   if (ready.type != PROVIUM_READY)
     throw Error(fmt::format("boot of {}: the agent greeted with {} instead of READY",

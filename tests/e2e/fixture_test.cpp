@@ -170,4 +170,23 @@ TEST(FixtureCacheTest, FourProcessesRacingOnAnEmptyCacheBuildOnce) {
   fs::remove_all(cache);
 }
 
+TEST(FixtureCacheTest, CommandLineListsAndCleansTheCache) {
+  const fs::path cache = fs::path(std::getenv("PROVIUM_CACHE_DIR")).parent_path() / "cache-cli";
+  fs::remove_all(cache);
+  ASSERT_EQ(run_self("prepared.SecondTestSeesOnlyTheSnapshot", cache).wait().exit_code, 0);
+  auto provium = [&](const std::string& command, const std::string& sub) {
+    return provium_test::ChildProcess({std::getenv("PROVIUM_CLI"), command, sub},
+                                      {{"PROVIUM_CACHE_DIR", cache}})
+        .wait();
+  };
+  auto listed = provium("fixture", "list");
+  EXPECT_EQ(listed.exit_code, 0);
+  EXPECT_THAT(listed.output, HasSubstr("1 fixture snapshot(s)"));
+  EXPECT_THAT(listed.output, HasSubstr("prepared"));
+  auto cleaned = provium("fixture", "clean");
+  EXPECT_THAT(cleaned.output, HasSubstr("removed 1 fixture snapshot(s)"));
+  EXPECT_THAT(provium("fixture", "list").output, HasSubstr("0 fixture snapshot(s)"));
+  fs::remove_all(cache);
+}
+
 }  // namespace
