@@ -23,6 +23,9 @@ namespace provium::detail {
 // kernel missing).
 void check_prerequisites(const config::Profile& profile);
 
+// The path of `program` (a name looked up in PATH, or a path), or empty when not executable.
+std::filesystem::path find_executable(const std::string& program);
+
 // How a machine's RAM relates to a fixture snapshot.
 struct SnapshotFiles {
   std::filesystem::path ram;     // guest RAM, a file; empty: ordinary RAM, saved whole in the state

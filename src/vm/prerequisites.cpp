@@ -11,27 +11,28 @@
 
 #include "config/config.h"
 #include "initramfs/busybox.h"
+#include "vm/machine.h"
 
 namespace provium {
 
-namespace {
-bool is_executable_in_path(const std::string& program) {
-  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+namespace detail {
+
+std::filesystem::path find_executable(const std::string& program) {
+  if (program.find('/') != std::string::npos)
+    return ::access(program.c_str(), X_OK) == 0 ? std::filesystem::path(program) : std::filesystem::path();
   const char* path = std::getenv("PATH");
   std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   while (!dirs.empty()) {
     auto colon = dirs.find(':');
     auto candidate = std::filesystem::path(std::string(dirs.substr(0, colon))) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return true;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
   }
-  return false;
+  return {};
 }
-}  // namespace
 
-namespace detail {
 void check_prerequisites(const config::Profile& profile) {
-  if (!is_executable_in_path(profile.qemu))
+  if (find_executable(profile.qemu).empty())
     throw PrerequisiteError(fmt::format(
         "QEMU not found: '{}' is not an executable in PATH (Debian: apt-get install "
         "qemu-system-x86)", profile.qemu));
