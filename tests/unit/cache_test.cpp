@@ -1,0 +1,117 @@
+// The fixture cache without VMs: keys, entry checks, publishing and the build lock.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <provium/error.h>
+
+#include "fixture/cache.h"
+#include "fixture/key.h"
+#include "support/temp_dir.h"
+
+namespace fs = std::filesystem;
+using provium::cache::Cache;
+using provium::cache::EntryMeta;
+using provium::cache::KeyBuilder;
+using provium::testing::TempDir;
+
+namespace {
+
+void write(const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }
+
+TEST(KeyTest, SameInputsSameKeyAndEveryInputCounts) {
+  auto key = [](std::string a, std::string b) { return KeyBuilder().add("a", a).add("b", b).hex(); };
+  EXPECT_EQ(key("x", "y"), key("x", "y"));
+  EXPECT_EQ(key("x", "y").size(), 32u);
+  EXPECT_NE(key("x", "y"), key("x", "z"));
+  EXPECT_NE(key("xy", ""), key("x", "y"));  // lengths are part of the key: no concatenation clash
+  EXPECT_NE(KeyBuilder().add("a", "1").hex(), KeyBuilder().add("b", "1").hex());
+}
+
+TEST(KeyTest, FilesAndTreesByContent) {
+  TempDir dir;
+  write(dir.path() / "f", "one");
+  const auto first = KeyBuilder().add_file("f", dir.path() / "f").hex();
+  write(dir.path() / "f", "two");
+  EXPECT_NE(KeyBuilder().add_file("f", dir.path() / "f").hex(), first);
+  fs::create_directories(dir.path() / "tree/sub");
+  write(dir.path() / "tree/sub/a", "a");
+  const auto tree = KeyBuilder().add_tree("t", dir.path() / "tree").hex();
+  write(dir.path() / "tree/b", "b");
+  EXPECT_NE(KeyBuilder().add_tree("t", dir.path() / "tree").hex(), tree);
+  EXPECT_THROW(KeyBuilder().add_file("f", dir.path() / "missing"), provium::Error);
+}
+
+// A complete entry built the way the registry builds one.
+provium::cache::Entry publish(Cache& cache, const std::string& name, const std::string& key) {
+  auto build = cache.begin_build(name);
+  write(build.ram(), std::string(4096, 'r'));
+  write(build.state(), std::string(100, 's'));
+  write(build.initrd(), "initrd");
+  return cache.publish(build, EntryMeta{name, key, 4096, 100, "", 1.5});
+}
+
+TEST(CacheTest, PublishedEntryIsFoundAndListed) {
+  TempDir dir;
+  Cache cache(dir.path());
+  EXPECT_FALSE(cache.find("f", "k1"));
+  auto entry = publish(cache, "f", "k1");
+  auto found = cache.find("f", "k1");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->dir, entry.dir);
+  EXPECT_FALSE(cache.find("f", "k2"));
+  ASSERT_EQ(cache.list().size(), 1u);
+  EXPECT_EQ(cache.list()[0].fixture, "f");
+  EXPECT_EQ(cache.clean(), 1u);
+  EXPECT_FALSE(cache.find("f", "k1"));
+}
+
+TEST(CacheTest, DamagedEntriesAreRemoved) {
+  TempDir dir;
+  Cache cache(dir.path());
+  auto truncated = publish(cache, "f", "truncated");
+  fs::resize_file(truncated.state(), 50);
+  EXPECT_FALSE(cache.find("f", "truncated"));
+  EXPECT_FALSE(fs::exists(truncated.dir));
+
+  auto no_ram = publish(cache, "f", "no_ram");
+  fs::remove(no_ram.ram());
+  EXPECT_FALSE(cache.find("f", "no_ram"));
+
+  auto bad_meta = publish(cache, "f", "bad_meta");
+  write(bad_meta.meta(), "{ not json");
+  EXPECT_FALSE(cache.find("f", "bad_meta"));
+}
+
+TEST(CacheTest, BuildDirectoriesAreNotEntries) {
+  TempDir dir;
+  Cache cache(dir.path());
+  auto build = cache.begin_build("f");
+  EXPECT_TRUE(fs::exists(build.dir));
+  EXPECT_TRUE(cache.list().empty());
+}
+
+TEST(CacheTest, BuildLockIsExclusiveUntilReleased) {
+  TempDir dir;
+  Cache cache(dir.path());
+  std::atomic<bool> second_has_it = false;
+  std::thread second;
+  {
+    auto held = cache.lock("f", "k");
+    second = std::thread([&] {
+      Cache other(dir.path());
+      auto lock = other.lock("f", "k");  // a lock file opened anew: flock excludes it
+      second_has_it = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_FALSE(second_has_it);
+  }
+  second.join();
+  EXPECT_TRUE(second_has_it);
+}
+
+}  // namespace
