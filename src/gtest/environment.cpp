@@ -78,7 +78,14 @@ void Init(int* argc, char** argv) {
 
 bool RegisterFixture(const char* name, ::provium::FixtureOptions options,
                      void (*setup)(::provium::Vm&)) {
-  ::provium::define_fixture(name, std::move(options), setup);
+  ::provium::define_fixture(name, std::move(options), [name, setup](::provium::Vm& vm) {
+    // A failed ASSERT_* returns from the body early: that VM must not become the snapshot.
+    const bool failed_before = ::testing::Test::HasFailure();
+    setup(vm);
+    if (!failed_before && ::testing::Test::HasFailure())
+      throw ::provium::Error(std::string("the body of fixture '") + name +
+                             "' failed an assertion; it is not snapshotted");
+  });
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -32,6 +33,19 @@ class Loop {
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
   std::thread::id thread_id_;
+};
+
+// For shared_ptrs of objects that own libuv handles: whichever thread drops the last
+// reference, the object is deleted on the loop thread, where its handles may be closed.
+struct DeleteOnLoop {
+  template <class T>
+  void operator()(T* object) const {
+    Loop& loop = Loop::instance();
+    if (loop.on_loop_thread())
+      delete object;
+    else
+      loop.post([object] { delete object; });
+  }
 };
 
 }  // namespace provium::loop

@@ -66,10 +66,11 @@ void Process::start(const std::vector<std::string>& argv,
   };
   process_.get()->data = this;
   int rc = uv_spawn(loop, process_.get(), &options);
+  process_.mark_initialized();  // even a failed uv_spawn leaves a handle that must be closed
   if (rc != 0) {
+    process_->data = nullptr;
     throw Error(fmt::format("cannot start {}: {}", argv[0], uv_strerror(rc)));
   }
-  process_.mark_initialized();
   started_ = true;
   pid_ = process_->pid;
   read_output(stdout_);

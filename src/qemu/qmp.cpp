@@ -64,7 +64,8 @@ void QmpClient::execute(const std::string& command, nlohmann::json arguments, Re
   nlohmann::json request = {{"execute", command}};
   if (!arguments.empty()) request["arguments"] = std::move(arguments);
   pending_.push_back({command, std::move(reply)});
-  stream_->write(request.dump() + "\n");
+  // A path that is not UTF-8 must not throw on the loop thread: replace what JSON cannot carry.
+  stream_->write(request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 void QmpClient::fail(const std::string& reason) {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loop/loop.h"
 #include "loop/completion.h"
 #include "transport/unix_stream.h"
 
@@ -18,7 +19,10 @@ class QmpClient : public std::enable_shared_from_this<QmpClient> {
  public:
   using Reply = loop::Completion<nlohmann::json>;
 
-  static std::shared_ptr<QmpClient> create() { return std::shared_ptr<QmpClient>(new QmpClient()); }
+  // Deleted on the loop thread (loop::DeleteOnLoop), whoever holds it last.
+  static std::shared_ptr<QmpClient> create() {
+    return std::shared_ptr<QmpClient>(new QmpClient(), loop::DeleteOnLoop{});
+  }
 
   // Connects, reads the greeting and negotiates capabilities; `ready` resolves after that.
   void connect(const std::filesystem::path& socket, Reply ready);

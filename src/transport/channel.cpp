@@ -5,6 +5,10 @@
 namespace provium::transport {
 
 void Channel::connect(const std::filesystem::path& socket, Answer greeting) {
+  if (failure_) {
+    greeting.fail(Error(*failure_));
+    return;
+  }
   waiting_.push_back(std::move(greeting));
   std::weak_ptr<Channel> weak = weak_from_this();
   stream_->connect(socket, {

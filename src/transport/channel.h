@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "loop/loop.h"
 #include "loop/completion.h"
 #include "protocol/frame.h"
 #include "transport/unix_stream.h"
@@ -20,7 +21,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
  public:
   using Answer = loop::Completion<protocol::Frame>;
 
-  static std::shared_ptr<Channel> create() { return std::shared_ptr<Channel>(new Channel()); }
+  // Deleted on the loop thread (loop::DeleteOnLoop), whoever holds it last.
+  static std::shared_ptr<Channel> create() {
+    return std::shared_ptr<Channel>(new Channel(), loop::DeleteOnLoop{});
+  }
 
   // Connects to a virtio-serial port's socket. `greeting` receives the first frame the agent
   // sends on its own (READY).

@@ -25,6 +25,7 @@ struct WriteRequest {
 UnixStream::~UnixStream() { close(); }
 
 void UnixStream::connect(const std::filesystem::path& path, Callbacks callbacks) {
+  if (closed_) return;  // closed before it was connected: the owner has reported why
   path_ = path;
   callbacks_ = std::move(callbacks);
   uv_timer_init(loop::Loop::instance().uv(), retry_timer_.get());
@@ -80,8 +81,9 @@ void UnixStream::start_reading() {
                                               : fmt::format("read error: {}", uv_strerror(nread)));
           return;
         }
-        auto keep_alive = self->shared_from_this();  // a callback may drop the last owner
-        if (self->callbacks_.data) self->callbacks_.data({chunk.get(), size_t(nread)});
+        // A callback may drop the last owner; one already dropped waits for its deletion.
+        auto keep_alive = self->weak_from_this().lock();
+        if (keep_alive && self->callbacks_.data) self->callbacks_.data({chunk.get(), size_t(nread)});
       });
 }
 
@@ -99,7 +101,7 @@ void UnixStream::write(std::string bytes) {
 
 void UnixStream::report_closed(std::string reason) {
   if (closed_) return;
-  auto keep_alive = shared_from_this();
+  auto keep_alive = weak_from_this().lock();
   auto on_closed = std::move(callbacks_.closed);
   close();
   if (on_closed) on_closed(std::move(reason));

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "loop/loop.h"
 #include "loop/handle.h"
 
 namespace provium::transport {
@@ -23,7 +24,10 @@ class UnixStream : public std::enable_shared_from_this<UnixStream> {
     std::function<void(std::string reason)> closed;  // the peer went away or an I/O error
   };
 
-  static std::shared_ptr<UnixStream> create() { return std::shared_ptr<UnixStream>(new UnixStream()); }
+  // Deleted on the loop thread (loop::DeleteOnLoop), whoever holds it last.
+  static std::shared_ptr<UnixStream> create() {
+    return std::shared_ptr<UnixStream>(new UnixStream(), loop::DeleteOnLoop{});
+  }
   ~UnixStream();
 
   // Loop thread only, for every member below.

@@ -153,8 +153,12 @@ std::string Guest::dmesg(std::string_view pattern) {
   constexpr int kReadAll = 3, kSizeBuffer = 10;
   const int64_t size = syscall(SYS_syslog, kSizeBuffer, 0, 0);
   if (size < 0) throw Error(fmt::format("dmesg: syslog size: {}", errno_text(size)));
+  if (size > PROVIUM_MAX_PAYLOAD - 64)
+    throw Error(fmt::format("dmesg: the guest reports a log buffer of {} bytes", size));
   auto result = syscall(SYS_syslog, {kReadAll, out(static_cast<std::size_t>(size)), size});
   if (result.ret < 0) throw Error(fmt::format("dmesg: syslog read: {}", errno_text(result.ret)));
+  if (result.ret > size)
+    throw Error(fmt::format("dmesg: the guest claims {} bytes read into {}", result.ret, size));
   std::string_view log(result.out.front().data(), static_cast<std::size_t>(result.ret));
   std::string lines;
   while (!log.empty()) {

@@ -123,9 +123,7 @@ void Machine::boot() {
   if (profile_.rootfs)
     throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
   check_prerequisites(profile_);
-  const char* accel_override = std::getenv("PROVIUM_ACCEL");
-  accel_ = qemu::choose_accel(accel_override && *accel_override ? accel_override : profile_.accel,
-                              qemu::probe_host());
+  accel_ = effective_accel(profile_);
 
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   std::filesystem::path initrd_path = run_dir_ / "initrd";
@@ -289,6 +287,12 @@ void Machine::save_snapshot(const std::filesystem::path& state) {
 
 std::filesystem::path Machine::initrd() const {
   return snapshot_ && !snapshot_->initrd.empty() ? snapshot_->initrd : run_dir_ / "initrd";
+}
+
+std::string effective_accel(const config::Profile& profile) {
+  const char* accel_override = std::getenv("PROVIUM_ACCEL");
+  return qemu::choose_accel(accel_override && *accel_override ? accel_override : profile.accel,
+                            qemu::probe_host());
 }
 
 std::filesystem::path Machine::port_socket(uint32_t port) const {

@@ -23,6 +23,9 @@ namespace provium::detail {
 // kernel missing).
 void check_prerequisites(const config::Profile& profile);
 
+// "kvm" or "tcg": the profile's accel, unless PROVIUM_ACCEL (--provium_accel) overrides it.
+std::string effective_accel(const config::Profile& profile);
+
 // The path of `program` (a name looked up in PATH, or a path), or empty when not executable.
 std::filesystem::path find_executable(const std::string& program);
 

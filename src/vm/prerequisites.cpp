@@ -32,6 +32,9 @@ std::filesystem::path find_executable(const std::string& program) {
 }
 
 void check_prerequisites(const config::Profile& profile) {
+  if (find_executable("setpriv").empty())
+    throw PrerequisiteError(
+        "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");
   if (find_executable(profile.qemu).empty())
     throw PrerequisiteError(fmt::format(
         "QEMU not found: '{}' is not an executable in PATH (Debian: apt-get install "

@@ -24,8 +24,9 @@ Worker& Worker::operator=(Worker&& other) noexcept {
 }
 
 void Worker::kill() {
+  // The session stays until the Worker goes: a call on another thread may be inside it; it
+  // fails with this reason instead.
   if (session_) session_->close("the worker was killed");
-  session_.reset();
 }
 
 Vm::Vm(std::string profile) : profile_(std::move(profile)) {}

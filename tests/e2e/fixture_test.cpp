@@ -29,7 +29,17 @@ PROVIUM_FIXTURE_WITH(prepared_child, {.parent = "prepared"}) {
   vm.exec("echo child > /tmp/child");
 }
 
+// A name with a digit 0 (once refused by a wrong character set).
+PROVIUM_FIXTURE_WITH(prepared_v10, {.parent = "prepared"}) { vm.exec("touch /tmp/v10"); }
+
+// Fails an assertion in its body: run only by FailedAssertionInTheBodyIsNotSnapshotted.
+PROVIUM_FIXTURE(asserts) { ASSERT_TRUE(vm.exec("false").ok()) << "the body's own check"; }
+
 namespace {
+
+TEST_F(prepared_v10, AnyFixtureNameWorks) { EXPECT_TRUE(vm.exec("test -e /tmp/v10").ok()); }
+
+TEST_F(asserts, DISABLED_UsesTheFailingFixture) {}
 
 // gtest runs these in order: the first changes its VM, the second must not see it.
 TEST_F(prepared, FirstTestChangesItsVm) {
@@ -151,6 +161,18 @@ TEST(FixtureCacheTest, ASecondProcessResumesWithoutBuilding) {
   auto run = run_self("prepared.SecondTestSeesOnlyTheSnapshot", std::getenv("PROVIUM_CACHE_DIR")).wait();
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, Not(HasSubstr("building fixture")));
+}
+
+TEST(FixtureCacheTest, FailedAssertionInTheBodyIsNotSnapshotted) {
+  auto run = provium_test::ChildProcess(
+                 {fs::read_symlink("/proc/self/exe").string(), "--gtest_also_run_disabled_tests",
+                  "--gtest_filter=asserts.DISABLED_UsesTheFailingFixture"},
+                 {})
+                 .wait();
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("the body's own check"));
+  EXPECT_THAT(run.output, HasSubstr("failed an assertion; it is not snapshotted"));
+  EXPECT_TRUE(entries_of("asserts").empty());
 }
 
 TEST(FixtureCacheTest, FourProcessesRacingOnAnEmptyCacheBuildOnce) {

@@ -52,7 +52,7 @@ provium::cache::Entry publish(Cache& cache, const std::string& name, const std::
   write(build.ram(), std::string(4096, 'r'));
   write(build.state(), std::string(100, 's'));
   write(build.initrd(), "initrd");
-  return cache.publish(build, EntryMeta{name, key, 4096, 100, "", 1.5});
+  return cache.publish(build, EntryMeta{name, key, 4096, 100, "", 1.5, ""});
 }
 
 TEST(CacheTest, PublishedEntryIsFoundAndListed) {
@@ -76,6 +76,8 @@ TEST(CacheTest, DamagedEntriesAreRemoved) {
   auto truncated = publish(cache, "f", "truncated");
   fs::resize_file(truncated.state(), 50);
   EXPECT_FALSE(cache.find("f", "truncated"));
+  EXPECT_TRUE(fs::exists(truncated.dir));  // only removed by one holding the build lock
+  EXPECT_FALSE(cache.find("f", "truncated", /*remove_damaged=*/true));
   EXPECT_FALSE(fs::exists(truncated.dir));
 
   auto no_ram = publish(cache, "f", "no_ram");
@@ -85,6 +87,20 @@ TEST(CacheTest, DamagedEntriesAreRemoved) {
   auto bad_meta = publish(cache, "f", "bad_meta");
   write(bad_meta.meta(), "{ not json");
   EXPECT_FALSE(cache.find("f", "bad_meta"));
+}
+
+TEST(CacheTest, DiscardRemovesOnlyTheSameBuild) {
+  TempDir dir;
+  Cache cache(dir.path());
+  publish(cache, "f", "k");
+  auto old_entry = cache.find("f", "k");
+  ASSERT_TRUE(old_entry);
+  publish(cache, "f", "k");  // rebuilt by another process meanwhile
+  cache.discard("f", "k", *old_entry, "it failed to restore");
+  EXPECT_TRUE(cache.find("f", "k"));  // the new build stays
+  auto current = *cache.find("f", "k");
+  cache.discard("f", "k", current, "it failed to restore");
+  EXPECT_FALSE(cache.find("f", "k"));
 }
 
 TEST(CacheTest, BuildDirectoriesAreNotEntries) {
