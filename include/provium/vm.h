@@ -47,6 +47,10 @@ struct ExecResult {
   bool ok() const { return exit_code == 0; }
 };
 
+// The deadline every operation starts with: $PROVIUM_TIMEOUT seconds when set (read once),
+// else 60 s. Guest::set_timeout changes it for one VM or worker.
+std::chrono::milliseconds default_operation_timeout();
+
 // What a VM and a worker both offer: the agent's operations on one connection. Every call
 // throws Error when the machinery fails (TimeoutError when its deadline passes); the guest's
 // own failures are results (exit codes, -errno).
@@ -99,8 +103,8 @@ class Guest {
                   std::chrono::milliseconds interval = std::chrono::milliseconds(500),
                   std::string_view description = "condition");
 
-  // Deadline of each following operation (default 60 s). A missed deadline throws
-  // TimeoutError naming the operation, and the connection is not used again.
+  // Deadline of each following operation (default_operation_timeout()). A missed deadline
+  // throws TimeoutError naming the operation, and the connection is not used again.
   void set_timeout(std::chrono::milliseconds timeout);
   std::chrono::milliseconds timeout() const { return timeout_; }
 
@@ -112,7 +116,7 @@ class Guest {
 
   detail::Session& session() const;
   std::shared_ptr<detail::Session> session_;
-  std::chrono::milliseconds timeout_{60000};
+  std::chrono::milliseconds timeout_ = default_operation_timeout();
 
  private:
   friend struct detail::GuestAccess;

@@ -1,5 +1,7 @@
 // A VM's private run directory (mode 0700): its initrd, console log, QMP and port sockets.
-// Removed with everything in it when the RunDir is destroyed.
+// Removed with everything in it when the RunDir is destroyed. While it lives, its process holds
+// a flock on it; the kernel drops that lock when the process dies however it dies, so a later
+// RunDir can tell a leftover from a live directory and removes the leftovers.
 #pragma once
 
 #include <filesystem>
@@ -22,6 +24,7 @@ class RunDir {
 
  private:
   std::filesystem::path path_;
+  int lock_fd_ = -1;
 };
 
 }  // namespace provium::detail

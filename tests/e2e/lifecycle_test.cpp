@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <future>
-#include <sstream>
 #include <set>
 
 #include <provium/provium.h>
 
-#include <unistd.h>
+#include "support/processes.h"
 
 namespace {
 
@@ -50,37 +48,20 @@ TEST(LifecycleTest, KillEndsTheVmAndLaterCallsFail) {
 std::set<std::filesystem::path> run_directories() {
   // meson gives this binary a run directory base of its own (PROVIUM_RUN_DIR).
   std::set<std::filesystem::path> found;
-  for (auto& entry : std::filesystem::directory_iterator(std::getenv("PROVIUM_RUN_DIR")))
-    found.insert(entry.path());
+  std::error_code missing_is_empty;
+  for (auto& entry : std::filesystem::directory_iterator(std::getenv("PROVIUM_RUN_DIR"), missing_is_empty))
+    if (entry.path().filename().string().rfind("vm-", 0) == 0) found.insert(entry.path());
   return found;
 }
 
-// Processes whose parent is this test process (QEMU runs as our direct child).
-std::set<int> child_processes() {
-  std::set<int> children;
-  for (auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;  // it ended meanwhile
-    // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
-    std::istringstream rest(line.substr(line.rfind(')') + 2));
-    char state;
-    int ppid;
-    if (rest >> state >> ppid && ppid == getpid()) children.insert(std::stoi(name));
-  }
-  return children;
-}
-
 TEST(LifecycleTest, DestructorLeavesNoProcessBehind) {
-  const auto before = child_processes();
+  const auto before = provium_test::child_processes();
   {
     auto vm = provium::create();
     vm.boot();
-    EXPECT_EQ(child_processes().size(), before.size() + 1);  // QEMU
+    EXPECT_EQ(provium_test::child_processes().size(), before.size() + 1);  // QEMU
   }
-  EXPECT_EQ(child_processes(), before);  // gone, and reaped: not even a zombie
+  EXPECT_EQ(provium_test::child_processes(), before);  // gone, and reaped: not even a zombie
 }
 
 TEST(LifecycleTest, DestructorLeavesNoRunDirectoryBehind) {

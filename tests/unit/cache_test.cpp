@@ -48,7 +48,7 @@ TEST(KeyTest, FilesAndTreesByContent) {
 
 // A complete entry built the way the registry builds one.
 provium::cache::Entry publish(Cache& cache, const std::string& name, const std::string& key) {
-  auto build = cache.begin_build(name);
+  auto build = cache.begin_build(name, key);
   write(build.ram(), std::string(4096, 'r'));
   write(build.state(), std::string(100, 's'));
   write(build.initrd(), "initrd");
@@ -103,12 +103,16 @@ TEST(CacheTest, DiscardRemovesOnlyTheSameBuild) {
   EXPECT_FALSE(cache.find("f", "k"));
 }
 
-TEST(CacheTest, BuildDirectoriesAreNotEntries) {
+TEST(CacheTest, BuildDirectoriesAreNotEntriesAndADeadBuildersAreSwept) {
   TempDir dir;
   Cache cache(dir.path());
-  auto build = cache.begin_build("f");
-  EXPECT_TRUE(fs::exists(build.dir));
+  auto abandoned = cache.begin_build("f", "k");  // its builder "died"
+  auto other_key = cache.begin_build("f", "other");
   EXPECT_TRUE(cache.list().empty());
+  auto next = cache.begin_build("f", "k");
+  EXPECT_FALSE(fs::exists(abandoned.dir));
+  EXPECT_TRUE(fs::exists(other_key.dir));  // another key: maybe being built right now
+  EXPECT_TRUE(fs::exists(next.dir));
 }
 
 TEST(CacheTest, BuildLockIsExclusiveUntilReleased) {

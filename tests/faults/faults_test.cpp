@@ -1,0 +1,160 @@
+// Faults: a run always ends and says what happened, in the kernel's own words when it died,
+// and one failing test never takes the next one down.
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include <provium/gtest.h>
+#include <provium/provium.h>
+
+#include "../e2e/support/child_process.h"
+#include "../e2e/support/processes.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+PROVIUM_FIXTURE(faulty) {}
+
+// The QEMU process of this test process's only VM.
+int qemu_pid() {
+  for (int pid : provium_test::child_processes()) return pid;
+  return 0;
+}
+
+// Builds normally; with PROVIUM_FAULTS_DIE_IN_SETUP set, its process SIGKILLs itself in the
+// middle of the build, holding the build lock, a run directory and a running QEMU.
+PROVIUM_FIXTURE(killed_while_building) {
+  if (std::getenv("PROVIUM_FAULTS_DIE_IN_SETUP")) {
+    std::fprintf(stderr, "qemu pid %d\n", qemu_pid());
+    std::fflush(stderr);
+    ::raise(SIGKILL);
+  }
+  vm.exec("touch /tmp/built");
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+TEST_F(faulty, KernelPanicFailsTheTestWithThePanicLines) {
+  const auto start = Clock::now();
+  try {
+    vm.exec("echo c > /proc/sysrq-trigger");
+    FAIL() << "the command returned although the kernel panicked";
+  } catch (const provium::Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("the guest kernel crashed"));
+    EXPECT_THAT(error.what(), HasSubstr("Kernel panic - not syncing"));
+    EXPECT_THAT(error.what(), HasSubstr("sysrq"));
+  }
+  // At once: the VM's death ends the wait, not the 60 s deadline.
+  EXPECT_LT(Clock::now() - start, 30s);
+}
+
+TEST_F(faulty, TheTestAfterAPanicPasses) { EXPECT_TRUE(vm.exec("true").ok()); }
+
+TEST_F(faulty, StoppedAgentFailsAtTheDeadlineNamingTheOperation) {
+  vm.set_timeout(2s);
+  try {
+    vm.exec("kill -STOP $PPID");  // the shell's parent is the agent
+    FAIL() << "an answer came from a stopped agent";
+  } catch (const provium::TimeoutError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("exec(\"kill -STOP $PPID\"): no answer within 2s"));
+    EXPECT_THAT(error.what(), HasSubstr("accelerator"));
+    EXPECT_THAT(error.what(), HasSubstr("--- console"));
+  }
+  // The connection is retired: its next frame could be the late answer.
+  try {
+    vm.exec("true");
+    FAIL() << "a timed-out connection was used again";
+  } catch (const provium::Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("a previous request timed out"));
+  }
+}
+
+TEST_F(faulty, SyscallThatBlocksForeverFailsAtItsDeadline) {
+  auto fds = vm.syscall(SYS_pipe2, {provium::out(8), 0});
+  ASSERT_GE(fds.ret, 0);
+  auto [read_end, write_end] = provium::unpack<int32_t, int32_t>(fds.out[0]);
+  vm.set_timeout(2s);
+  EXPECT_THROW(vm.syscall(SYS_read, {read_end, provium::out(1), 1}), provium::TimeoutError);
+  (void)write_end;
+}
+
+TEST_F(faulty, CommandThatNeverEndsFailsAtItsDeadline) {
+  vm.set_timeout(2s);
+  try {
+    vm.exec("sleep 1000");
+    FAIL() << "sleep 1000 returned";
+  } catch (const provium::TimeoutError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("exec(\"sleep 1000\"): no answer within 2s"));
+  }
+}
+
+TEST_F(faulty, QemuKilledFromOutsideFailsAtOnce) {
+  const int pid = qemu_pid();
+  ASSERT_GT(pid, 0);
+  const auto start = Clock::now();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  try {
+    vm.exec("sleep 5");
+    FAIL() << "the command returned from a killed VM";
+  } catch (const provium::Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("the VM died"));
+    EXPECT_THAT(error.what(), HasSubstr("killed by signal 9"));
+  }
+  EXPECT_LT(Clock::now() - start, 30s);
+  EXPECT_FALSE(vm.running());
+}
+
+TEST_F(faulty, TheTestAfterAllThatPasses) { EXPECT_EQ(vm.exec("echo fine").out, "fine\n"); }
+
+TEST_F(killed_while_building, DISABLED_DiesWhileBuilding) {}
+
+std::size_t run_directories() {
+  std::size_t count = 0;
+  std::error_code missing_is_empty;
+  for (const auto& entry : fs::directory_iterator(std::getenv("PROVIUM_RUN_DIR"), missing_is_empty))
+    if (entry.path().filename().string().rfind("vm-", 0) == 0) ++count;
+  return count;
+}
+
+TEST(FaultsTest, SigkilledTestProcessLeavesNothingBehind) {
+  // The child must build (and die building), not resume an entry of an earlier run.
+  std::error_code none_yet;
+  for (const auto& entry : fs::directory_iterator(fs::path(std::getenv("PROVIUM_CACHE_DIR")) / "fixtures", none_yet))
+    if (entry.path().filename().string().rfind("killed_while_building-", 0) == 0) fs::remove_all(entry.path());
+  auto run = provium_test::ChildProcess(
+                 {fs::read_symlink("/proc/self/exe").string(), "--gtest_also_run_disabled_tests",
+                  "--gtest_filter=killed_while_building.DISABLED_DiesWhileBuilding"},
+                 {{"PROVIUM_FAULTS_DIE_IN_SETUP", "1"}})
+                 .wait();
+  ASSERT_EQ(run.exit_code, -1) << "the child was to die by SIGKILL:\n" << run.output;
+  std::smatch found;
+  ASSERT_TRUE(std::regex_search(run.output, found, std::regex("qemu pid ([0-9]+)"))) << run.output;
+  const int qemu = std::stoi(found[1]);
+  ASSERT_GT(qemu, 0);
+
+  // Its QEMU dies with it (parent-death signal).
+  auto deadline = Clock::now() + 10s;
+  while (!provium_test::process_ended(qemu) && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(provium_test::process_ended(qemu)) << "QEMU " << qemu << " survived its test process";
+  EXPECT_EQ(run_directories(), 1u);  // the dead process's, not cleaned up yet
+
+  // Its build lock is free: this process builds the fixture without waiting for anyone, and
+  // its new run directory sweeps the leftover away.
+  auto vm = provium::fixture("killed_while_building");
+  EXPECT_TRUE(vm.exec("test -e /tmp/built").ok());
+  EXPECT_EQ(run_directories(), 1u);  // the resumed VM's own; the dead process's is gone
+}
+
+}  // namespace
