@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "config/config.h"
 #include "initramfs/busybox.h"
 #include "initramfs/kernel.h"
 #include "initramfs/modules.h"
@@ -93,6 +94,22 @@ Machine::~Machine() {
   }
 }
 
+void Machine::check_boot_options() const {
+  try {
+    config::parse_memory_size(options_.memory);
+  } catch (const Error& error) {
+    throw Error(fmt::format("BootOptions.memory: {}", error.what()));
+  }
+  if (options_.cpus < 1 || options_.cpus > 255)
+    throw Error(fmt::format("BootOptions.cpus is {}; it must be 1..255", options_.cpus));
+  if (options_.timeout <= std::chrono::milliseconds::zero())
+    throw Error("BootOptions.timeout must be positive");
+  if (profile_.initrd && !std::filesystem::is_regular_file(*profile_.initrd))
+    throw Error(fmt::format("{}: initrd {} not found ({})",
+                            profile_.origin.count("initrd") ? profile_.origin.at("initrd") : "",
+                            profile_.initrd->string(), profile_.describe()));
+}
+
 std::string Machine::build_initrd() const {
   std::string release;
   try {
@@ -123,6 +140,7 @@ void Machine::boot() {
   if (profile_.rootfs)
     throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
   check_prerequisites(profile_);
+  check_boot_options();
   accel_ = effective_accel(profile_);
 
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;

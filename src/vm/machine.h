@@ -72,6 +72,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
  private:
   struct Runtime;  // the loop thread's part
 
+  void check_boot_options() const;
   std::string build_initrd() const;
   void launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec);
   void restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline);

@@ -44,8 +44,8 @@ void check_prerequisites(const config::Profile& profile) {
         "no kernel: /boot has no vmlinuz-*. Install one (Debian: apt-get install "
         "linux-image-cloud-amd64) or define [profile.default] with a kernel in provium.toml");
   if (!std::filesystem::exists(profile.kernel)) {
-    std::string message = fmt::format("kernel {} not found ({})", profile.kernel.string(),
-                                      profile.describe());
+    std::string message = fmt::format("{}: kernel {} not found ({})", profile.kernel_origin(),
+                                      profile.kernel.string(), profile.describe());
     if (profile.builtin) throw PrerequisiteError(message);
     throw Error(message);
   }

@@ -42,10 +42,28 @@ void remove_leftovers(const std::filesystem::path& parent) {
 
 }  // namespace
 
+void ensure_private_directory(const std::filesystem::path& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) throw Error(fmt::format("cannot create {}: {}", dir.string(), error.message()));
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0)
+    throw Error(fmt::format("cannot stat {}: {}", dir.string(), strerror(errno)));
+  if (!S_ISDIR(info.st_mode))
+    throw Error(fmt::format("{} is not a directory (a symlink or file): refusing to use it",
+                            dir.string()));
+  if (info.st_uid != ::getuid())
+    throw Error(fmt::format("{} belongs to uid {}, not to this user (uid {}): refusing to keep VM "
+                            "files where another user can reach them; remove it or choose another "
+                            "place (PROVIUM_RUN_DIR, PROVIUM_CACHE_DIR)",
+                            dir.string(), info.st_uid, ::getuid()));
+  if ((info.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
+    throw Error(fmt::format("cannot make {} private: {}", dir.string(), strerror(errno)));
+}
+
 RunDir::RunDir() {
   const auto parent = base();
-  if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
-    throw Error(fmt::format("cannot create run directory {}: {}", parent.string(), strerror(errno)));
+  ensure_private_directory(parent);
   remove_leftovers(parent);
   // Made under another name and locked before it is renamed to vm-*, so that no vm-*
   // directory is ever without its owner's lock.

@@ -8,6 +8,11 @@
 
 namespace provium::detail {
 
+// Creates `dir` (mode 0700) when missing and makes sure it is private: a directory of this
+// user's that no one else can enter (a looser mode is tightened). Throws Error for a symlink,
+// a non-directory, or a directory of another user, naming it.
+void ensure_private_directory(const std::filesystem::path& dir);
+
 class RunDir {
  public:
   RunDir();  // creates it; throws Error when it cannot

@@ -38,10 +38,17 @@ std::string boot_error(const std::string& profile, provium::BootOptions options 
   return {};
 }
 
-TEST(BootFailureTest, MissingKernelNamesThePath) {
+TEST(BootFailureTest, MissingKernelNamesThePathAndWhereItWasSet) {
   std::string message = boot_error("missing_kernel");
   EXPECT_THAT(message, HasSubstr("/nonexistent/bzImage"));
   EXPECT_THAT(message, HasSubstr("missing_kernel"));
+  EXPECT_THAT(message, HasSubstr("provium.toml:2:"));  // file:line:column of `kernel = ...`
+}
+
+TEST(BootFailureTest, MissingInitrdNamesThePathAndWhereItWasSet) {
+  std::string message = boot_error("missing_initrd");
+  EXPECT_THAT(message, HasSubstr("/nonexistent/initrd.img"));
+  EXPECT_THAT(message, HasSubstr("provium.toml:14:"));  // where `initrd = ...` is
 }
 
 TEST(BootFailureTest, NoReadyBeforeTheDeadlineNamesDeadlineAcceleratorAndConsole) {
@@ -54,14 +61,23 @@ TEST(BootFailureTest, NoReadyBeforeTheDeadlineNamesDeadlineAcceleratorAndConsole
   EXPECT_THAT(message, HasSubstr("--- console"));
 }
 
-TEST(BootFailureTest, BadQemuOptionFailsAtOnceWithQemusStderr) {
+TEST(BootFailureTest, BadBootOptionsAreRefusedBeforeQemuStarts) {
   provium::BootOptions options;
   options.memory = "lots";
+  EXPECT_THAT(boot_error("default", options), HasSubstr("BootOptions.memory"));
+  options.memory = "512M";
+  options.cpus = -1;
+  EXPECT_THAT(boot_error("default", options), HasSubstr("BootOptions.cpus is -1"));
+}
+
+TEST(BootFailureTest, QemuRefusingItsOptionsFailsAtOnceWithQemusStderr) {
+  provium::BootOptions options;
+  options.disks = {{"/nonexistent/disk.img"}};
   const auto start = std::chrono::steady_clock::now();
   std::string message = boot_error("default", options);
   EXPECT_THAT(message, HasSubstr("QEMU exited with status 1"));
   EXPECT_THAT(message, HasSubstr("--- QEMU stderr ---"));
-  EXPECT_THAT(message, HasSubstr("lots"));
+  EXPECT_THAT(message, HasSubstr("/nonexistent/disk.img"));
   // "At once": well before the 30 s boot deadline (not a timing assertion on speed).
   EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
 }
@@ -97,7 +113,9 @@ int main(int argc, char** argv) {
       << "[profile.no_agent]\nkernel = \"" << kernel.string() << "\"\n"
       << "append = \"rdinit=/provium-init\"\n\n"
       << "[profile.panics]\nkernel = \"" << kernel.string() << "\"\n"
-      << "append = \"rdinit=/nonexistent init=/nonexistent\"\n";
+      << "append = \"rdinit=/nonexistent init=/nonexistent\"\n\n"
+      << "[profile.missing_initrd]\nkernel = \"" << kernel.string() << "\"\n"
+      << "initrd = \"/nonexistent/initrd.img\"\n";
   ::setenv("PROVIUM_CONFIG", (dir / "provium.toml").c_str(), 1);
   provium::testing::Init(&argc, argv);
   return provium::testing::ExitCode(RUN_ALL_TESTS());

@@ -120,6 +120,45 @@ TEST_F(faulty, TheTestAfterAllThatPasses) { EXPECT_EQ(vm.exec("echo fine").out, 
 
 TEST_F(killed_while_building, DISABLED_DiesWhileBuilding) {}
 
+// Runs `body` with PROVIUM_RUN_DIR pointing at `dir`, restoring it after.
+template <class F>
+void with_run_dir(const fs::path& dir, F body) {
+  const std::string saved = std::getenv("PROVIUM_RUN_DIR");
+  ::setenv("PROVIUM_RUN_DIR", dir.c_str(), 1);
+  body();
+  ::setenv("PROVIUM_RUN_DIR", saved.c_str(), 1);
+}
+
+TEST(FaultsTest, RunDirectoriesArePrivate) {
+  const fs::path loose = fs::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() / "loose-run";
+  fs::create_directories(loose);
+  fs::permissions(loose, fs::perms::all);  // 0777: anyone could reach the VM's sockets
+  with_run_dir(loose, [] {
+    auto vm = provium::create();
+    vm.boot();
+    EXPECT_TRUE(vm.exec("true").ok());
+  });
+  EXPECT_EQ(fs::status(loose).permissions() & fs::perms::all, fs::perms::owner_all);
+  fs::remove_all(loose);
+}
+
+TEST(FaultsTest, RunDirectoryOfAnotherUserIsRefused) {
+  if (::getuid() != 0) GTEST_SKIP() << "needs root to make a directory of another user";
+  const fs::path foreign = fs::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() / "foreign-run";
+  fs::create_directories(foreign);
+  ASSERT_EQ(::chown(foreign.c_str(), 65534, 65534), 0);
+  with_run_dir(foreign, [&] {
+    try {
+      provium::create().boot();
+      ADD_FAILURE() << "a run directory of uid 65534 was used";
+    } catch (const provium::Error& error) {
+      EXPECT_THAT(error.what(), HasSubstr("belongs to uid 65534"));
+      EXPECT_THAT(error.what(), HasSubstr(foreign.string()));
+    }
+  });
+  fs::remove_all(foreign);
+}
+
 std::size_t run_directories() {
   std::size_t count = 0;
   std::error_code missing_is_empty;
