@@ -104,6 +104,11 @@ void Machine::check_boot_options() const {
     throw Error(fmt::format("BootOptions.cpus is {}; it must be 1..255", options_.cpus));
   if (options_.timeout <= std::chrono::milliseconds::zero())
     throw Error("BootOptions.timeout must be positive");
+  if (profile_.transport == "vsock")
+    throw Error(fmt::format("{}: transport \"vsock\" is not available yet; use \"auto\" or "
+                            "\"virtio-serial\" ({})",
+                            profile_.origin.count("transport") ? profile_.origin.at("transport") : "",
+                            profile_.describe()));
   if (profile_.initrd && !std::filesystem::is_regular_file(*profile_.initrd))
     throw Error(fmt::format("{}: initrd {} not found ({})",
                             profile_.origin.count("initrd") ? profile_.origin.at("initrd") : "",

@@ -89,6 +89,12 @@ TEST(BootFailureTest, KernelPanicFailsAtOnceWithThePanicLines) {
   EXPECT_THAT(message, HasSubstr("Kernel panic - not syncing"));
 }
 
+TEST(BootFailureTest, TransportNotAvailableYetSaysSo) {
+  std::string message = boot_error("vsock");
+  EXPECT_THAT(message, HasSubstr("transport \"vsock\" is not available yet"));
+  EXPECT_THAT(message, HasSubstr("provium.toml:"));
+}
+
 TEST(BootFailureTest, UnknownProfileListsTheKnownOnes) {
   try {
     provium::create("no_such_profile");
@@ -115,7 +121,8 @@ int main(int argc, char** argv) {
       << "[profile.panics]\nkernel = \"" << kernel.string() << "\"\n"
       << "append = \"rdinit=/nonexistent init=/nonexistent\"\n\n"
       << "[profile.missing_initrd]\nkernel = \"" << kernel.string() << "\"\n"
-      << "initrd = \"/nonexistent/initrd.img\"\n";
+      << "initrd = \"/nonexistent/initrd.img\"\n\n"
+      << "[profile.vsock]\nkernel = \"" << kernel.string() << "\"\ntransport = \"vsock\"\n";
   ::setenv("PROVIUM_CONFIG", (dir / "provium.toml").c_str(), 1);
   provium::testing::Init(&argc, argv);
   return provium::testing::ExitCode(RUN_ALL_TESTS());
