@@ -32,9 +32,6 @@ std::filesystem::path find_executable(const std::string& program) {
 }
 
 void check_prerequisites(const config::Profile& profile) {
-  if (find_executable("setpriv").empty())
-    throw PrerequisiteError(
-        "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");
   if (find_executable(profile.qemu).empty())
     throw PrerequisiteError(fmt::format(
         "QEMU not found: '{}' is not an executable in PATH (Debian: apt-get install "
@@ -55,6 +52,9 @@ void check_prerequisites(const config::Profile& profile) {
         "make it readable (sudo chmod 0644 {}) or configure a readable copy in provium.toml",
         profile.kernel.string(), profile.kernel.string()));
   if (profile.builtin) initramfs::busybox_rootfs();  // throws PrerequisiteError when missing
+  if (find_executable("setpriv").empty())
+    throw PrerequisiteError(
+        "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");
 }
 }  // namespace detail
 
