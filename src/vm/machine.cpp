@@ -76,6 +76,7 @@ struct Machine::Runtime {
   qemu::QmpClient::Reply qmp_ready;  // greeting read and capabilities negotiated
   std::mutex mutex;
   std::optional<std::string> death;  // set once QEMU has ended
+  std::shared_ptr<Runtime> self_until_exit;  // see ~Machine
 };
 
 Machine::Machine(config::Profile profile, BootOptions options, std::optional<SnapshotFiles> snapshot)
@@ -90,6 +91,9 @@ Machine::~Machine() {
         if (auto channel = worker.lock()) channel->fail("the VM was destroyed");
       runtime->agent->fail("the VM was destroyed");
       runtime->qmp->fail("the VM was destroyed");
+      // A QEMU that outlived kill()'s wait must still be reaped: closing its handle now would
+      // leave a zombie. The runtime keeps itself until the exit callback lets it go.
+      if (runtime->process.running()) runtime->self_until_exit = runtime;
     });
   }
 }
@@ -204,6 +208,9 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
           if (auto channel = worker.lock()) channel->fail(death);
         runtime->qmp->fail(death);
         runtime->exited.resolve(true);
+        // Released on a later turn of the loop: this callback runs inside the Process.
+        if (runtime->self_until_exit)
+          loop::Loop::instance().post([kept = std::move(runtime->self_until_exit)] {});
       });
     } catch (...) {
       started.fail(std::current_exception());
