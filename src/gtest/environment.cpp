@@ -38,6 +38,10 @@ constexpr std::string_view kUsage = R"(Provium flags:
   --provium_config=FILE  use this provium.toml (default: $PROVIUM_CONFIG, else the first
                          provium.toml found from the working directory upward)
   --provium_accel=ACCEL  auto, kvm or tcg for every profile (also $PROVIUM_ACCEL)
+  --provium_mem=SIZE     memory budget of the resource pool for all VMs at once, shared with
+                         every process of this user (also $PROVIUM_POOL_MEM; 512M, 2G, ...)
+  --provium_cpus=N       CPU budget of the resource pool (also $PROVIUM_POOL_CPUS); with neither,
+                         VMs wait for free memory and at most half the CPUs' number run at once
   --provium_help         this text
 Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
 )";
@@ -61,6 +65,10 @@ void Init(int* argc, char** argv) {
       config::set_config_path(std::filesystem::path(file));
     } else if (const char* accel = flag_value(arg, "--provium_accel")) {
       ::setenv("PROVIUM_ACCEL", accel, 1);
+    } else if (const char* mem = flag_value(arg, "--provium_mem")) {
+      ::setenv("PROVIUM_POOL_MEM", mem, 1);
+    } else if (const char* cpus = flag_value(arg, "--provium_cpus")) {
+      ::setenv("PROVIUM_POOL_CPUS", cpus, 1);
     } else if (std::strcmp(arg, "--provium_help") == 0) {
       std::cout << kUsage;
       std::exit(0);

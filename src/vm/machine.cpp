@@ -108,6 +108,9 @@ void Machine::check_boot_options() const {
     throw Error(fmt::format("BootOptions.cpus is {}; it must be 1..255", options_.cpus));
   if (options_.timeout <= std::chrono::milliseconds::zero())
     throw Error("BootOptions.timeout must be positive");
+  if (options_.max_workers < 0 || options_.max_workers > kMaxWorkers)
+    throw Error(fmt::format("BootOptions.max_workers is {}; it must be 0..{}", options_.max_workers,
+                            kMaxWorkers));
   if (profile_.transport == "vsock")
     throw Error(fmt::format("{}: transport \"vsock\" is not available yet; use \"auto\" or "
                             "\"virtio-serial\" ({})",
@@ -152,6 +155,10 @@ void Machine::boot() {
   check_boot_options();
   accel_ = effective_accel(profile_);
 
+  // Waits until the VM fits the pool's budget (other processes' VMs may have to end first).
+  // The boot's deadline starts after it: a queued test must not time out because others run.
+  lease_ = acquire_vm_budget(config::parse_memory_size(options_.memory), options_.cpus,
+                             fmt::format("a VM of {}", profile_.describe()));
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   std::filesystem::path initrd_path = run_dir_ / "initrd";
   if (snapshot_ && !snapshot_->initrd.empty()) {
@@ -174,8 +181,6 @@ void Machine::boot() {
   spec.append = qemu::kernel_command_line(profile_.init, "virtio-serial", profile_.append);
   spec.console_log = run_dir_ / "console.log";
   spec.qmp_socket = run_dir_ / "qmp.sock";
-  if (options_.max_workers < 0 || options_.max_workers > kMaxWorkers)
-    throw Error(fmt::format("max_workers {} is outside 0..{}", options_.max_workers, kMaxWorkers));
   port_count_ = static_cast<uint32_t>(options_.max_workers) + 1;
   for (uint32_t port = 0; port < port_count_; ++port) spec.port_sockets.push_back(port_socket(port));
   spec.disks = options_.disks;
@@ -393,13 +398,14 @@ void Machine::shutdown(std::chrono::milliseconds grace) {
     });
   }
   if (!wait_for_exit(grace)) kill();
+  else lease_.release();
 }
 
 void Machine::kill() {
   if (!launched_) return;
   loop::Loop::instance().post([runtime = runtime_] { runtime->process.kill(SIGKILL); });
   // Reaped by libuv once it is dead; SIGKILL leaves it no say, so this wait is short.
-  wait_for_exit(std::chrono::seconds(10));
+  if (wait_for_exit(std::chrono::seconds(10))) lease_.release();
 }
 
 std::string Machine::console_tail(std::size_t lines) const {

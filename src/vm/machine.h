@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/profile.h"
+#include "pool/pool.h"
 #include "qemu/command_line.h"
 #include "vm/run_dir.h"
 #include "vm/session.h"
@@ -90,6 +91,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   std::optional<SnapshotFiles> snapshot_;
   std::string accel_;
   RunDir run_dir_;
+  // This VM's share of the resource pool: taken before QEMU starts, released once QEMU is dead
+  // (kill(), shutdown(), the destructor).
+  Lease lease_;
   std::shared_ptr<Runtime> runtime_;
   std::shared_ptr<Session> agent_;
   bool launched_ = false;  // QEMU was started

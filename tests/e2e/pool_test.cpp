@@ -1,0 +1,151 @@
+// The resource pool on real VMs: many test processes share one budget, a killed process's
+// budget comes back at once, and a VM bigger than the budget fails at once.
+#include <signal.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <provium/gtest.h>
+#include <provium/provium.h>
+
+#include "pool/pool.h"
+#include "support/child_process.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+PROVIUM_FIXTURE(pooled) { vm.exec("echo pooled > /tmp/pooled"); }
+
+namespace {
+
+// Run only in the child processes of EightProcessesShareABudgetOfTwoVms: each resumes a VM.
+TEST_F(pooled, DISABLED_First) { EXPECT_EQ(vm.read_file("/tmp/pooled"), "pooled\n"); }
+TEST_F(pooled, DISABLED_Second) { EXPECT_EQ(vm.read_file("/tmp/pooled"), "pooled\n"); }
+TEST_F(pooled, DISABLED_Third) { EXPECT_EQ(vm.read_file("/tmp/pooled"), "pooled\n"); }
+
+// Run only in the child of AKilledProcessLeavesNoBudgetBehind: dies holding a VM's budget.
+TEST(PoolChild, DISABLED_DiesHoldingBudget) {
+  auto vm = provium::create();
+  vm.boot();
+  ::raise(SIGKILL);
+}
+
+fs::path pool_dir() { return fs::path(std::getenv("PROVIUM_RUN_DIR")) / "pool"; }
+
+std::string self() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// Environment for a child: these budget variables and no others.
+std::map<std::string, std::string> budget_env(const std::string& mem, const std::string& cpus) {
+  return {{"PROVIUM_POOL_MEM", mem}, {"PROVIUM_POOL_CPUS", cpus}};
+}
+
+// Sets (or, empty, unsets) the budget variables for the scope.
+class ScopedBudget {
+ public:
+  ScopedBudget(const char* mem, const char* cpus) {
+    set("PROVIUM_POOL_MEM", mem);
+    set("PROVIUM_POOL_CPUS", cpus);
+  }
+  ~ScopedBudget() {
+    ::unsetenv("PROVIUM_POOL_MEM");
+    ::unsetenv("PROVIUM_POOL_CPUS");
+  }
+
+ private:
+  static void set(const char* name, const char* value) {
+    if (*value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+};
+
+TEST(PoolTest, EightProcessesShareABudgetOfTwoVms) {
+  {
+    // Built once here, so that the children only resume it (each resume takes budget).
+    auto vm = provium::fixture("pooled");
+  }
+  std::atomic<bool> running = true;
+  int most = 0;
+  int samples = 0;
+  // Samples the ledger: the live leases, counted under ledger.lock so no lease is created
+  // in the middle of a count.
+  std::thread sampler([&] {
+    provium::detail::pool::Ledger ledger(pool_dir());
+    while (running) {
+      most = std::max(most, ledger.state().total().vms);
+      ++samples;
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  std::vector<std::unique_ptr<provium_test::ChildProcess>> children;
+  for (int i = 0; i < 8; ++i)
+    children.push_back(std::make_unique<provium_test::ChildProcess>(
+        std::vector<std::string>{self(), "--gtest_filter=pooled.DISABLED_*",
+                                 "--gtest_also_run_disabled_tests"},
+        budget_env("1G", "")));  // two VMs of 512M
+  std::vector<provium_test::ChildRun> runs;
+  for (auto& child : children) runs.push_back(child->wait());
+  running = false;
+  sampler.join();
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_THAT(run.output, HasSubstr("[  PASSED  ] 3 tests")) << run.output;
+  }
+  EXPECT_LE(most, 2) << "more VMs than the budget allows ran at once";
+  EXPECT_GE(most, 1) << "no VM was ever seen in " << samples << " samples";
+  RecordProperty("most_vms_at_once", most);
+}
+
+TEST(PoolTest, AKilledProcessLeavesNoBudgetBehind) {
+  provium_test::ChildProcess child({self(), "--gtest_filter=PoolChild.DISABLED_DiesHoldingBudget",
+                                    "--gtest_also_run_disabled_tests"},
+                                   budget_env("512M", ""));
+  const auto run = child.wait();
+  ASSERT_EQ(run.exit_code, -1) << "the child was not killed: " << run.output;
+  // Its lease is still there, with no owner to hold its lock.
+  int leases = 0;
+  for (const auto& entry : fs::directory_iterator(pool_dir()))
+    if (entry.path().filename().string().rfind("lease-", 0) == 0) ++leases;
+  EXPECT_GE(leases, 1) << "the killed child left no lease: did it take budget?";
+
+  ScopedBudget budget("512M", "");  // room for one VM only
+  ::testing::internal::CaptureStderr();
+  auto vm = provium::create();
+  vm.boot();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, Not(HasSubstr("waiting for VM budget")));
+  EXPECT_TRUE(vm.exec("true").ok());
+}
+
+TEST(PoolTest, VmBiggerThanTheBudgetFailsAtOnce) {
+  ScopedBudget budget("1G", "");
+  auto vm = provium::create();
+  try {
+    vm.boot({.memory = "2G"});
+    FAIL() << "a VM of 2G booted in a budget of 1G";
+  } catch (const provium::Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("a VM of 2 GiB does not fit the pool's budget of 1 GiB "
+                                        "(PROVIUM_POOL_MEM)"));
+  }
+}
+
+TEST(PoolTest, VmWithMoreCpusThanTheBudgetFailsAtOnce) {
+  ScopedBudget budget("", "2");
+  auto vm = provium::create();
+  EXPECT_THROW(vm.boot({.cpus = 4}), provium::Error);
+}
+
+}  // namespace
