@@ -13,10 +13,17 @@
 
 namespace provium::config {
 
+// The [pool] table: a fixed budget of the VMs of every process of this user (docs/writing-tests.md).
+struct PoolSettings {
+  std::optional<uint64_t> memory;  // bytes
+  std::optional<int> cpus;
+};
+
 struct Config {
   std::optional<std::filesystem::path> file;      // where it was loaded from, if anywhere
   std::filesystem::path searched_from;            // where the search started when no file was found
   std::map<std::string, Profile, std::less<>> profiles;
+  PoolSettings pool;
 
   // Throws provium::Error naming the profiles that do exist.
   const Profile& profile(std::string_view name) const;

@@ -112,8 +112,12 @@ class Reader {
     Config config;
     config.file = file_;
     for (auto&& [key, node] : root) {
+      if (key.str() == "pool") {
+        config.pool = read_pool(node);
+        continue;
+      }
       if (key.str() != "profile") {
-        fail(key.source(), "unknown top-level {} '{}'; only [profile.NAME] tables are allowed",
+        fail(key.source(), "unknown top-level {} '{}'; only [profile.NAME] tables and [pool] are allowed",
              node.is_table() ? "table" : "key", key.str());
       }
       const toml::table* profiles = node.as_table();
@@ -129,6 +133,31 @@ class Reader {
   }
 
  private:
+  PoolSettings read_pool(const toml::node& node) const {
+    const toml::table* table = node.as_table();
+    if (!table) fail(node.source(), "'pool' must be a table, not {}", type_name(node));
+    PoolSettings pool;
+    for (auto&& [key, value] : *table) {
+      if (key.str() == "memory") {
+        const auto* text = value.as_string();
+        if (!text) fail(value.source(), "pool: key 'memory' must be a string like \"4G\", not {}", type_name(value));
+        try {
+          pool.memory = parse_memory_size(text->get());
+        } catch (const Error& error) {
+          fail(value.source(), "pool: key 'memory': {}", error.what());
+        }
+      } else if (key.str() == "cpus") {
+        const auto* number = value.as_integer();
+        if (!number || number->get() < 1 || number->get() > 4096)
+          fail(value.source(), "pool: key 'cpus' must be a positive integer");
+        pool.cpus = static_cast<int>(number->get());
+      } else {
+        fail(key.source(), "pool: unknown key '{}'; allowed keys: memory, cpus", key.str());
+      }
+    }
+    return pool;
+  }
+
   Profile read_profile(const toml::key& name, const toml::node& body) const {
     if (name.str().empty()) fail(name.source(), "empty profile name");
     if (!valid_profile_name(name.str())) {

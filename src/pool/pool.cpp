@@ -66,8 +66,8 @@ std::string plural(long n, std::string_view one, std::string_view many) {
 
 }  // namespace
 
-Budget Budget::from_environment() {
-  Budget budget;
+Budget Budget::from_environment(const config::PoolSettings& configured) {
+  Budget budget{configured.memory, configured.cpus};
   if (const char* mem = std::getenv("PROVIUM_POOL_MEM"); mem && *mem) {
     try {
       budget.memory = config::parse_memory_size(mem);
@@ -323,7 +323,8 @@ Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
 namespace provium::detail {
 
 Lease acquire_vm_budget(uint64_t memory_bytes, int cpus, std::string_view what) {
-  return pool::acquire_vm_budget(pool::default_pool_dir(), pool::Budget::from_environment(),
+  return pool::acquire_vm_budget(pool::default_pool_dir(),
+                                 pool::Budget::from_environment(config::current().pool),
                                  memory_bytes, cpus, what);
 }
 

@@ -3,11 +3,14 @@
 // flock'ed; the kernel drops the lock when the process dies however it dies, so a crashed or
 // SIGKILLed process cannot leak budget: the next process to look removes its leases.
 //
-// Fixed mode (PROVIUM_POOL_MEM and/or PROVIUM_POOL_CPUS set): VMs draw their memory and CPUs
+// Fixed mode (PROVIUM_POOL_MEM and/or PROVIUM_POOL_CPUS set, or a [pool] table in
+// provium.toml): VMs draw their memory and CPUs
 // from that budget and wait until it suffices. Auto mode (neither set): a VM waits until
 // MemAvailable covers its memory plus a 1.5 GiB reserve, and at most max(nproc/2, 2) VMs of
 // other processes run at once.
 #pragma once
+
+#include "config/config.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -35,12 +38,13 @@ struct LedgerState {
 };
 
 struct Budget {
-  std::optional<uint64_t> memory;  // bytes: PROVIUM_POOL_MEM
-  std::optional<int> cpus;         // PROVIUM_POOL_CPUS
+  std::optional<uint64_t> memory{};  // bytes: PROVIUM_POOL_MEM, else provium.toml's [pool] memory
+  std::optional<int> cpus{};         // PROVIUM_POOL_CPUS, else [pool] cpus
   bool fixed() const { return memory || cpus; }
 
-  // From PROVIUM_POOL_MEM and PROVIUM_POOL_CPUS; throws Error for a malformed value.
-  static Budget from_environment();
+  // From PROVIUM_POOL_MEM and PROVIUM_POOL_CPUS (--provium_mem, --provium_cpus), each falling
+  // back to the [pool] table of provium.toml; throws Error for a malformed value.
+  static Budget from_environment(const config::PoolSettings& configured = {});
 };
 
 // Auto mode's reserve: MemAvailable must cover a VM's memory plus this.

@@ -176,13 +176,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"not_table.toml", 2, 5, "profile 'x' must be a table, not a string"},
         BadFile{"profile_name.toml", 1, 10, "bad profile name 'my profile'"},
         BadFile{"empty_name.toml", 1, 10, "empty profile name"},
-        BadFile{"empty_kernel.toml", 2, 10, "profile 'x': key 'kernel' must not be empty"}),
+        BadFile{"empty_kernel.toml", 2, 10, "profile 'x': key 'kernel' must not be empty"},
+        BadFile{"pool_memory.toml", 2, 10, "pool: key 'memory'"},
+        BadFile{"pool_cpus.toml", 2, 8, "pool: key 'cpus' must be a positive integer"},
+        BadFile{"pool_key.toml", 3, 1, "pool: unknown key 'vms'; allowed keys: memory, cpus"}),
     [](const auto& info) { return fs::path(info.param.file).stem().string(); });
 
 TEST(ConfigParse, TopLevelKeyIsNamed) {
   EXPECT_EQ(error_of([] { parse("kernel = '/boot/vmlinuz'\n", "/x/provium.toml"); }),
-            "/x/provium.toml:1:1: unknown top-level key 'kernel'; only [profile.NAME] tables are "
-            "allowed");
+            "/x/provium.toml:1:1: unknown top-level key 'kernel'; only [profile.NAME] tables and "
+            "[pool] are allowed");
+}
+
+TEST(ConfigParse, PoolTableSetsAFixedBudget) {
+  auto config = parse("[pool]\nmemory = '2G'\ncpus = 3\n", "/x/provium.toml");
+  EXPECT_EQ(config.pool.memory, 2ull << 30);
+  EXPECT_EQ(config.pool.cpus, 3);
+  EXPECT_FALSE(parse("", "/x/provium.toml").pool.memory);
 }
 
 TEST(ConfigParse, ProfileMustBeATableOfTables) {

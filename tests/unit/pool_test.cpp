@@ -199,6 +199,18 @@ TEST(PoolTest, BudgetFromTheEnvironment) {
   EXPECT_FALSE(Budget::from_environment().fixed());
 }
 
+TEST(PoolTest, ConfiguredBudgetIsTheFallbackOfTheEnvironment) {
+  const provium::config::PoolSettings configured{2 * kGiB, 4};
+  auto budget = Budget::from_environment(configured);
+  EXPECT_EQ(budget.memory, 2 * kGiB);
+  EXPECT_EQ(budget.cpus, 4);
+  ::setenv("PROVIUM_POOL_MEM", "1G", 1);
+  budget = Budget::from_environment(configured);
+  EXPECT_EQ(budget.memory, 1 * kGiB);  // the environment wins
+  EXPECT_EQ(budget.cpus, 4);
+  ::unsetenv("PROVIUM_POOL_MEM");
+}
+
 TEST(PoolTest, WaitMessageSaysWhatIsInUse) {
   LedgerState state;
   state.others = {.memory = 1 * kGiB, .cpus = 2, .vms = 2};
