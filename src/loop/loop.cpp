@@ -1,5 +1,8 @@
 #include "loop/loop.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <future>
 #include <stdexcept>
 
@@ -19,6 +22,14 @@ Loop::Loop() {
   std::promise<std::thread::id> started;
   auto started_id = started.get_future();
   std::thread([this, &started] {
+    // A write to the socket of a QEMU that just died raises SIGPIPE in the writing thread,
+    // whose default action ends the whole test process. Every socket write happens on this
+    // thread: blocked here, the write fails with EPIPE and the VM's death is reported as such.
+    // The process's own signal handling stays untouched (libuv's children start unblocked).
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
     started.set_value(std::this_thread::get_id());
     uv_run(&loop_, UV_RUN_DEFAULT);  // never returns: wakeup_ stays open
   }).detach();
