@@ -68,6 +68,12 @@ TEST(BootFailureTest, BadBootOptionsAreRefusedBeforeQemuStarts) {
   options.memory = "512M";
   options.cpus = -1;
   EXPECT_THAT(boot_error("default", options), HasSubstr("BootOptions.cpus is -1"));
+  options.cpus = 1;
+  options.max_workers = 99;
+  EXPECT_THAT(boot_error("default", options), HasSubstr("BootOptions.max_workers is 99"));
+  options.max_workers = 15;
+  options.timeout = std::chrono::milliseconds(0);
+  EXPECT_THAT(boot_error("default", options), HasSubstr("BootOptions.timeout must be positive"));
 }
 
 TEST(BootFailureTest, QemuRefusingItsOptionsFailsAtOnceWithQemusStderr) {
