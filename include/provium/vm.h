@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,6 +122,7 @@ class Guest {
  private:
   friend struct detail::GuestAccess;
   int64_t syscall_integers(long nr, std::vector<int64_t> args);
+  SyscallResult syscall_args(long nr, std::span<const Arg> args);
 };
 
 // A process (fork) or thread (clone with CLONE_THREAD) of the agent that serves requests on a

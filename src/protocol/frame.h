@@ -15,6 +15,12 @@ struct Frame {
   std::string payload;
 };
 
+// A request to the agent: its type and payload, not framed yet.
+struct Request {
+  uint8_t type = 0;
+  std::string payload;
+};
+
 // The peer broke the protocol: the connection cannot be trusted any more.
 class ProtocolError : public Error {
  public:

@@ -15,11 +15,6 @@
 
 namespace provium::protocol {
 
-struct Request {
-  uint8_t type = 0;
-  std::string payload;
-};
-
 // What comes back after the result of a SYSCALL, SYSCALL_PTR, IOCTL or IOCTL_BUF: every
 // buffer in spec order (only some of which the caller wants), then the returned pointer
 // buffers.

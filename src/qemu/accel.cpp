@@ -1,14 +1,12 @@
 #include "qemu/accel.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <provium/error.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
-
-#include <provium/error.h>
 
 namespace provium::qemu {
 
@@ -24,17 +22,21 @@ bool cpuinfo_has_virtualization(std::string_view cpuinfo) {
 }
 
 HostVirtualization probe_host() {
-  HostVirtualization host;
-  int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd >= 0) {
-    host.kvm_device_usable = true;
-    ::close(fd);
-  }
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::stringstream text;
-  text << cpuinfo.rdbuf();
-  host.cpu_has_vmx_or_svm = cpuinfo_has_virtualization(text.str());
-  return host;
+  // What the host offers does not change while a process runs; every boot and resume asks.
+  static const HostVirtualization probed = [] {
+    HostVirtualization host;
+    int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      host.kvm_device_usable = true;
+      ::close(fd);
+    }
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::stringstream text;
+    text << cpuinfo.rdbuf();
+    host.cpu_has_vmx_or_svm = cpuinfo_has_virtualization(text.str());
+    return host;
+  }();
+  return probed;
 }
 
 std::string choose_accel(std::string_view requested, const HostVirtualization& host) {

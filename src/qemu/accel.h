@@ -13,6 +13,7 @@ struct HostVirtualization {
   bool cpu_has_vmx_or_svm = false; // /proc/cpuinfo flags
 };
 
+// /dev/kvm and the CPU flags, probed once per process.
 HostVirtualization probe_host();
 
 // "kvm" or "tcg" for a profile's `accel` ("auto", "kvm", "tcg"). Throws Error when "kvm" is

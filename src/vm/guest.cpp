@@ -23,13 +23,6 @@ namespace provium {
 
 namespace {
 
-protocol::Frame expect(protocol::Frame answer, uint8_t type, std::string_view operation) {
-  if (answer.type != type)
-    throw Error(fmt::format("{}: the agent answered {} instead of {}", operation,
-                            protocol::message_name(answer.type), protocol::message_name(type)));
-  return answer;
-}
-
 // The errno text of a negative syscall result.
 std::string errno_text(int64_t ret) { return ret < 0 ? std::strerror(static_cast<int>(-ret)) : "ok"; }
 
@@ -66,41 +59,38 @@ void Guest::set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout;
 
 ExecResult Guest::exec(std::string_view cmd) {
   const auto operation = detail::describe_operation("exec", cmd);
-  auto answer = session().call(PROVIUM_EXEC, cmd, operation, timeout_);
-  return protocol::decode_exec_result(expect(std::move(answer), PROVIUM_EXEC_RESULT, operation).payload);
+  return protocol::decode_exec_result(
+      session().call({PROVIUM_EXEC, std::string(cmd)}, PROVIUM_EXEC_RESULT, operation, timeout_).payload);
 }
 
 std::string Guest::read_file(std::string_view path) {
   const auto operation = detail::describe_operation("read_file", path);
-  return expect(session().call(PROVIUM_READ_FILE, path, operation, timeout_), PROVIUM_FILE_DATA,
-                operation).payload;
+  return session().call({PROVIUM_READ_FILE, std::string(path)}, PROVIUM_FILE_DATA, operation, timeout_).payload;
 }
 
 void Guest::write_file(std::string_view path, std::string_view data) {
   const auto operation = detail::describe_operation("write_file", path);
   auto request = protocol::encode_write_file(path, data);
-  auto answer = expect(session().call(request.type, request.payload, operation, timeout_),
-                       PROVIUM_FILE_DATA, operation);
+  auto answer = session().call(request, PROVIUM_FILE_DATA, operation, timeout_);
   if (!answer.payload.empty())
     throw Error(fmt::format("{}: the agent acknowledged with {} unexpected bytes", operation,
                             answer.payload.size()));
 }
 
-int64_t Guest::syscall_integers(long nr, std::vector<int64_t> args) {
-  std::vector<Arg> arguments(args.begin(), args.end());
-  auto encoded = protocol::encode_syscall(nr, arguments);
+SyscallResult Guest::syscall_args(long nr, std::span<const Arg> args) {
+  auto encoded = protocol::encode_syscall(nr, args);
   const auto operation = fmt::format("syscall({})", nr);
-  auto answer = expect(session().call(encoded.request.type, encoded.request.payload, operation, timeout_),
-                       PROVIUM_SYSCALL_RESULT, operation);
-  return protocol::decode_syscall_result(answer.payload, encoded.layout).ret;
+  auto answer = session().call(encoded.request, PROVIUM_SYSCALL_RESULT, operation, timeout_);
+  return protocol::decode_syscall_result(answer.payload, encoded.layout);
+}
+
+int64_t Guest::syscall_integers(long nr, std::vector<int64_t> args) {
+  const std::vector<Arg> arguments(args.begin(), args.end());
+  return syscall_args(nr, arguments).ret;
 }
 
 SyscallResult Guest::syscall(long nr, std::initializer_list<Arg> args) {
-  auto encoded = protocol::encode_syscall(nr, std::span<const Arg>(args.begin(), args.size()));
-  const auto operation = fmt::format("syscall({})", nr);
-  auto answer = expect(session().call(encoded.request.type, encoded.request.payload, operation, timeout_),
-                       PROVIUM_SYSCALL_RESULT, operation);
-  return protocol::decode_syscall_result(answer.payload, encoded.layout);
+  return syscall_args(nr, std::span<const Arg>(args.begin(), args.size()));
 }
 
 IoctlResult Guest::ioctl(int fd, unsigned long cmd, std::string data) {
@@ -109,8 +99,7 @@ IoctlResult Guest::ioctl(int fd, unsigned long cmd, std::string data) {
   const bool returned = dir == 0 ? !data.empty() : (dir & kIocRead) != 0;
   const auto operation = fmt::format("ioctl({}, {:#x})", fd, cmd);
   auto request = protocol::encode_ioctl(fd, cmd, 0, data);
-  auto answer = expect(session().call(request.type, request.payload, operation, timeout_),
-                       PROVIUM_SYSCALL_RESULT, operation);
+  auto answer = session().call(request, PROVIUM_SYSCALL_RESULT, operation, timeout_);
   protocol::ResultLayout layout;
   layout.buffers.push_back({static_cast<uint32_t>(data.size()), true});
   auto result = protocol::decode_syscall_result(answer.payload, layout);
@@ -123,13 +112,11 @@ IoctlResult Guest::ioctl(int fd, unsigned long cmd, const Arg& argument) {
   const auto operation = fmt::format("ioctl({}, {:#x})", fd, cmd);
   if (argument.kind() == Arg::Kind::integer) {
     auto request = protocol::encode_ioctl(fd, cmd, static_cast<uint64_t>(argument.value()), {});
-    auto answer = expect(session().call(request.type, request.payload, operation, timeout_),
-                         PROVIUM_SYSCALL_RESULT, operation);
+    auto answer = session().call(request, PROVIUM_SYSCALL_RESULT, operation, timeout_);
     return {protocol::decode_syscall_result(answer.payload, {}).ret, std::nullopt, {}};
   }
   auto encoded = protocol::encode_ioctl_buf(fd, cmd, argument);
-  auto answer = expect(session().call(encoded.request.type, encoded.request.payload, operation, timeout_),
-                       PROVIUM_SYSCALL_RESULT, operation);
+  auto answer = session().call(encoded.request, PROVIUM_SYSCALL_RESULT, operation, timeout_);
   auto result = protocol::decode_syscall_result(answer.payload, encoded.layout);
   IoctlResult ioctl_result{result.ret, std::nullopt, {}};
   auto returned = std::make_move_iterator(result.out.begin());
@@ -141,8 +128,8 @@ IoctlResult Guest::ioctl(int fd, unsigned long cmd, const Arg& argument) {
 Job Guest::background(std::string_view cmd) {
   const auto operation = detail::describe_operation("background", cmd);
   return protocol::decode_job_started(
-      expect(session().call(PROVIUM_EXEC_ASYNC, cmd, operation, timeout_), PROVIUM_JOB_STARTED,
-             operation).payload);
+      session().call({PROVIUM_EXEC_ASYNC, std::string(cmd)}, PROVIUM_JOB_STARTED, operation, timeout_)
+          .payload);
 }
 
 JobResult Guest::job_wait(const Job& job, std::chrono::milliseconds timeout) {
@@ -150,16 +137,14 @@ JobResult Guest::job_wait(const Job& job, std::chrono::milliseconds timeout) {
   auto request = protocol::encode_job_wait(job.id, static_cast<uint32_t>(timeout.count()));
   // The agent itself waits `timeout`; the deadline covers that and the usual answer time.
   return protocol::decode_job_result(
-      expect(session().call(request.type, request.payload, operation, timeout_ + timeout),
-             PROVIUM_JOB_RESULT, operation).payload);
+      session().call(request, PROVIUM_JOB_RESULT, operation, timeout_ + timeout).payload);
 }
 
 JobResult Guest::job_kill(const Job& job) {
   const auto operation = fmt::format("job_kill(job {})", job.id);
   auto request = protocol::encode_job_kill(job.id);
   return protocol::decode_job_result(
-      expect(session().call(request.type, request.payload, operation, timeout_), PROVIUM_JOB_RESULT,
-             operation).payload);
+      session().call(request, PROVIUM_JOB_RESULT, operation, timeout_).payload);
 }
 
 std::string Guest::dmesg(std::string_view pattern) {

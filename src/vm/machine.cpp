@@ -255,9 +255,8 @@ void Machine::connect_agent(std::chrono::steady_clock::time_point deadline) {
   });
   const std::string operation =
       fmt::format("boot of {}, waiting for the agent's READY", profile_.describe());
-  protocol::Frame ready;
   try {
-    ready = await_answer(greeting, operation, remaining(deadline), session_owner());
+    await_answer(greeting, operation, remaining(deadline), session_owner(), PROVIUM_READY);
   } catch (const TimeoutError&) {
     // Named by the boot's whole deadline, which is what the caller set.
     std::string message = fmt::format("{}: no answer within {} ", operation,
@@ -265,9 +264,6 @@ void Machine::connect_agent(std::chrono::steady_clock::time_point deadline) {
     kill();
     throw TimeoutError(message + context());
   }
-  if (ready.type != PROVIUM_READY)
-    throw Error(fmt::format("boot of {}: the agent greeted with {} instead of READY",
-                            profile_.describe(), protocol::message_name(ready.type)));
 }
 
 nlohmann::json Machine::qmp(const std::string& command, nlohmann::json arguments,
@@ -301,7 +297,8 @@ void Machine::save_snapshot(const std::filesystem::path& state) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   // The agent stops using its connection and waits for a new one: the state it is saved in is
   // the one every resumed VM starts from.
-  agent_->call(PROVIUM_QUIESCE, {}, "quiesce before the snapshot", remaining(deadline));
+  agent_->call({PROVIUM_QUIESCE, {}}, PROVIUM_READY, "quiesce before the snapshot",
+               remaining(deadline));
   qmp("stop", {}, deadline);
   // Without a RAM file (a plain VM) the whole RAM goes into the state: the slow, documented way.
   if (snapshot_ && !snapshot_->ram.empty()) ignore_shared_ram(deadline);
@@ -352,10 +349,7 @@ std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::mil
     channel->connect(socket, greeting);
   });
   const auto operation = fmt::format("worker on port {}, waiting for its READY", port);
-  auto ready = await_answer(greeting, operation, timeout, session_owner());
-  if (ready.type != PROVIUM_READY)
-    throw Error(fmt::format("{}: the worker greeted with {}", operation,
-                            protocol::message_name(ready.type)));
+  await_answer(greeting, operation, timeout, session_owner(), PROVIUM_READY);
   return std::make_shared<Session>(channel, session_owner());
 }
 
@@ -390,7 +384,7 @@ bool Machine::running() const {
 void Machine::shutdown(std::chrono::milliseconds grace) {
   if (!running()) return;
   try {
-    agent_->call(PROVIUM_SHUTDOWN, {}, "shutdown()", grace);
+    agent_->call({PROVIUM_SHUTDOWN, {}}, PROVIUM_READY, "shutdown()", grace);
   } catch (const Error&) {
     // The agent cannot be reached: ask QEMU itself to quit.
     loop::Loop::instance().post([runtime = runtime_] {

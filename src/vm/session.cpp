@@ -20,26 +20,31 @@ std::string describe_operation(std::string_view name, std::string_view argument)
   return fmt::format("{}(\"{}{}\")", name, shown, argument.size() > kMax ? "..." : "");
 }
 
-protocol::Frame Session::call(uint8_t type, std::string_view payload, std::string_view operation,
-                              std::chrono::milliseconds timeout) {
+protocol::Frame Session::call(const protocol::Request& request, uint8_t answer,
+                              std::string_view operation, std::chrono::milliseconds timeout) {
   std::string frame;
   try {
-    frame = protocol::encode_frame(type, payload);
+    frame = protocol::encode_frame(request.type, request.payload);
   } catch (const protocol::ProtocolError& error) {
     throw Error(fmt::format("{}: {}", operation, error.what()));
   }
-  return call_frame(std::move(frame), operation, timeout);
+  return send(std::move(frame), answer, operation, timeout);
 }
 
 protocol::Frame Session::call_frame(std::string frame, std::string_view operation,
                                     std::chrono::milliseconds timeout) {
+  return send(std::move(frame), std::nullopt, operation, timeout);
+}
+
+protocol::Frame Session::send(std::string frame, std::optional<uint8_t> answer_type,
+                              std::string_view operation, std::chrono::milliseconds timeout) {
   std::lock_guard lock(mutex_);
   transport::Channel::Answer answer;
   loop::Loop::instance().post([channel = channel_, frame = std::move(frame), answer]() mutable {
     channel->request(std::move(frame), std::move(answer));
   });
   try {
-    return await_answer(answer, operation, timeout, owner_);
+    return await_answer(answer, operation, timeout, owner_, answer_type);
   } catch (const TimeoutError& error) {
     // Its next frame could be the late answer: the connection cannot be used again.
     close(fmt::format("a previous request timed out: {}", operation));
@@ -48,7 +53,8 @@ protocol::Frame Session::call_frame(std::string frame, std::string_view operatio
 }
 
 protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_view operation,
-                             std::chrono::milliseconds timeout, const Session::Owner& owner) {
+                             std::chrono::milliseconds timeout, const Session::Owner& owner,
+                             std::optional<uint8_t> answer_type) {
   constexpr auto kDeathGrace = std::chrono::seconds(2);
   std::optional<protocol::Frame> result;
   try {
@@ -65,6 +71,9 @@ protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_vie
   }
   if (result->type == PROVIUM_ERROR)
     throw Error(fmt::format("{}: the agent answered: {}", operation, result->payload));
+  if (answer_type && result->type != *answer_type)
+    throw Error(fmt::format("{}: the agent answered {} instead of {}", operation,
+                            protocol::message_name(result->type), protocol::message_name(*answer_type)));
   return std::move(*result);
 }
 

@@ -31,10 +31,10 @@ class Session {
   Session(std::shared_ptr<transport::Channel> channel, Owner owner)
       : channel_(std::move(channel)), owner_(std::move(owner)) {}
 
-  // Sends a request and returns the answer. Throws Error when the agent answers ERROR, when the
-  // deadline passes, or when the connection or the VM is gone; `operation` names the request
-  // in the message ("exec(\"ls /\")").
-  protocol::Frame call(uint8_t type, std::string_view payload, std::string_view operation,
+  // Sends a request and returns the answer, which must be of type `answer`. Throws Error when
+  // the agent answers ERROR or another type, when the deadline passes, or when the connection
+  // or the VM is gone; `operation` names the request in the message ("exec(\"ls /\")").
+  protocol::Frame call(const protocol::Request& request, uint8_t answer, std::string_view operation,
                        std::chrono::milliseconds timeout);
 
   // The same with a frame already encoded: its bytes go out as they are (protocol tests send
@@ -46,14 +46,19 @@ class Session {
   void close(std::string reason);
 
  private:
+  protocol::Frame send(std::string frame, std::optional<uint8_t> answer_type,
+                       std::string_view operation, std::chrono::milliseconds timeout);
+
   std::mutex mutex_;
   std::shared_ptr<transport::Channel> channel_;
   Owner owner_;
 };
 
-// Waits for the answer to a request; the errors of Session::call, for requests sent another way.
+// Waits for the answer to a request (or for a greeting); the errors of Session::call, for
+// answers awaited another way. With `answer_type`, an answer of another type is an Error.
 protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_view operation,
-                             std::chrono::milliseconds timeout, const Session::Owner& owner);
+                             std::chrono::milliseconds timeout, const Session::Owner& owner,
+                             std::optional<uint8_t> answer_type = std::nullopt);
 
 // "exec(\"ls /\")": an operation and its argument, shortened for messages.
 std::string describe_operation(std::string_view name, std::string_view argument);

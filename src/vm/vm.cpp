@@ -52,11 +52,8 @@ Worker Vm::spawn(SpawnOptions options) {
   if (!machine_) throw Error("this VM is not booted");
   const auto operation = fmt::format("spawn({{.thread = {}}})", options.thread);
   auto request = protocol::encode_spawn_worker(options.thread);
-  auto answer = session().call(request.type, request.payload, operation, timeout_);
-  if (answer.type != PROVIUM_WORKER_STARTED)
-    throw Error(fmt::format("{}: the agent answered {} instead of WORKER_STARTED", operation,
-                            protocol::message_name(answer.type)));
-  const auto started = protocol::decode_worker_started(answer.payload);
+  const auto started = protocol::decode_worker_started(
+      session().call(request, PROVIUM_WORKER_STARTED, operation, timeout_).payload);
   Worker worker;
   worker.session_ = machine_->connect_worker(started.port, timeout_);
   worker.pid_ = started.pid;
