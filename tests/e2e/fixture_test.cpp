@@ -208,6 +208,9 @@ TEST(FixtureCacheTest, CommandLineListsAndCleansTheCache) {
   auto cleaned = provium("fixture", "clean");
   EXPECT_THAT(cleaned.output, HasSubstr("removed 1 fixture snapshot(s)"));
   EXPECT_THAT(provium("fixture", "list").output, HasSubstr("0 fixture snapshot(s)"));
+  auto unknown = provium("fixture", "frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.output, HasSubstr("unknown command 'fixture frobnicate'"));
   fs::remove_all(cache);
 }
 

@@ -34,4 +34,13 @@ TEST(PrerequisitesTest, RequireTurnsTheSkipIntoAFailure) {
   EXPECT_THAT(run.output, HasSubstr("PROVIUM_REQUIRE=1"));
 }
 
+TEST(CommandLineTest, UnknownProviumFlagIsRefusedWithTheUsage) {
+  const char* program = std::getenv("PROVIUM_EXAMPLE_PROGRAM");
+  ASSERT_NE(program, nullptr);
+  auto run = provium_test::ChildProcess({program, "--provium_bogus=1"}, {}).wait();
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("unknown flag --provium_bogus=1"));
+  EXPECT_THAT(run.output, HasSubstr("--provium_config=FILE"));
+}
+
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "fixture/cache.h"
 #include "fixture/key.h"
+#include "vm/run_dir.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -132,6 +133,30 @@ TEST(CacheTest, BuildLockIsExclusiveUntilReleased) {
   }
   second.join();
   EXPECT_TRUE(second_has_it);
+}
+
+TEST(PrivateDirectoryTest, CreatedPrivateAndLooseModesTightened) {
+  TempDir dir;
+  const auto made = dir.path() / "a/b";
+  provium::detail::ensure_private_directory(made);
+  EXPECT_EQ(fs::status(made).permissions() & fs::perms::all, fs::perms::owner_all);
+  fs::permissions(made, fs::perms::all);
+  provium::detail::ensure_private_directory(made);
+  EXPECT_EQ(fs::status(made).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+TEST(PrivateDirectoryTest, SymlinkOrFileInItsPlaceIsRefused) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "real");
+  fs::create_directory_symlink(dir.path() / "real", dir.path() / "link");
+  EXPECT_THROW(provium::detail::ensure_private_directory(dir.path() / "link"), provium::Error);
+  write(dir.path() / "file", "x");
+  try {
+    provium::detail::ensure_private_directory(dir.path() / "file");
+    FAIL() << "a file was taken for a directory";
+  } catch (const provium::Error& error) {
+    EXPECT_THAT(error.what(), ::testing::HasSubstr((dir.path() / "file").string()));
+  }
 }
 
 }  // namespace
