@@ -1,0 +1,85 @@
+-- vm:read_file / vm:write_file: binary safety, sizes up to the 16 MiB frame, errors.
+local vm = provium.fixture("base")
+
+local MiB = 1024 * 1024
+
+test("every byte value round-trips", function()
+  local bytes = {}
+  for i = 0, 255 do bytes[#bytes + 1] = string.char(i) end
+  local data = table.concat(bytes):rep(4)
+  vm:write_file("/tmp/bytes", data)
+  assert_eq(vm:read_file("/tmp/bytes"), data)
+  assert_eq(vm:exec("wc -c < /tmp/bytes").stdout.trim(), "1024")
+  -- the guest sees the same bytes: NUL at 0, 0xff at 255
+  assert_eq(vm:exec("od -A n -t u1 -j 255 -N 2 /tmp/bytes").stdout.trim():gsub("%s+", " "), "255 0")
+end)
+
+test("read_file returns what the guest wrote", function()
+  assert(vm:exec("printf 'guest\\000data\\377' > /tmp/from-guest").ok)
+  assert_eq(vm:read_file("/tmp/from-guest"), "guest\0data\255")
+  assert_eq(vm:read_file("/srv/blob"), "\0base\255")  -- written by the base fixture
+end)
+
+test("an empty file", function()
+  vm:write_file("/tmp/empty", "")
+  assert(vm:exec("test -f /tmp/empty && ! test -s /tmp/empty").ok)
+  assert_eq(vm:read_file("/tmp/empty"), "")
+end)
+
+test("write_file replaces the contents", function()
+  vm:write_file("/tmp/replaced", "a long first version")
+  vm:write_file("/tmp/replaced", "short")
+  assert_eq(vm:read_file("/tmp/replaced"), "short")
+end)
+
+test("proc files are read to the end", function()
+  local version = vm:read_file("/proc/version")
+  assert_eq(version:sub(1, 13), "Linux version")
+  assert_eq(version, vm:exec("cat /proc/version").stdout.value)
+end)
+
+test("a MiB round trip", function()
+  local parts = {}
+  for i = 1, MiB / 16 do parts[i] = string.format("%015d\n", i) end
+  local data = table.concat(parts)
+  vm:write_file("/tmp/mib", data)
+  assert_eq(vm:exec("wc -c < /tmp/mib").stdout.trim(), tostring(MiB))
+  assert(vm:read_file("/tmp/mib") == data, "the MiB came back changed")
+end)
+
+test("15 MiB fit a frame", function()
+  local data = string.rep("0123456789abcdef", 15 * MiB / 16)
+  vm:write_file("/tmp/fifteen", data)
+  local back = vm:read_file("/tmp/fifteen")
+  assert_eq(#back, #data)
+  assert(back == data, "15 MiB came back changed")
+  vm:exec("rm -f /tmp/fifteen")
+end)
+
+test("more than 16 MiB is an error before anything is sent", function()
+  local ok, err = pcall(vm.write_file, vm, "/tmp/huge", string.rep("x", 16 * MiB + 1))
+  assert_eq(ok, false)
+  assert_eq(type(err), "string")
+  assert(not vm:exec("test -e /tmp/huge").ok, "a refused write created the file")
+  -- the connection stays usable
+  assert_eq(vm:exec("echo still-here").stdout.value, "still-here\n")
+end)
+
+test("reading a file larger than a frame is an error", function()
+  assert(vm:exec("head -c " .. (17 * MiB) .. " /dev/zero > /tmp/big").ok)
+  local ok, err = pcall(vm.read_file, vm, "/tmp/big")
+  assert_eq(ok, false)
+  assert_eq(type(err), "string")
+  vm:exec("rm -f /tmp/big")
+  assert_eq(vm:exec("echo still-here").stdout.value, "still-here\n")
+end)
+
+test("a missing path is an error naming it", function()
+  local ok, err = pcall(vm.read_file, vm, "/no/such/file")
+  assert_eq(ok, false)
+  assert_contains(err, "/no/such/file")
+  ok, err = pcall(vm.write_file, vm, "/no/such/dir/file", "x")
+  assert_eq(ok, false)
+  assert_contains(err, "/no/such/dir/file")
+  assert(vm:exec("true").ok)
+end)

@@ -1,0 +1,49 @@
+-- provium.fixture: the state a fixture script prepared, a fresh copy-on-write VM per call,
+-- nested fixtures, the last VM of a fixture script is the snapshot, unknown fixtures.
+
+test("a fixture VM is booted and has the prepared state", function()
+  local vm = provium.fixture("base")
+  assert_eq(vm:running(), true)
+  assert_eq(vm:read_file("/srv/state"), "ready\n")
+  assert_eq(vm:read_file("/srv/blob"), "\0base\255")
+  local mounts = vm:read_file("/proc/self/mounts")  -- mount_vfs ran in the fixture script
+  assert_contains(mounts, "sysfs /sys sysfs")
+  assert_contains(mounts, "devpts /dev/pts devpts")
+  -- booted with memory = "512M"
+  local kib = tonumber(vm:read_file("/proc/meminfo"):match("MemTotal:%s+(%d+) kB"))
+  assert(kib > 384 * 1024 and kib <= 512 * 1024, "MemTotal " .. kib .. " kB with 512M")
+end)
+
+test("every call resumes a VM of its own", function()
+  local a = provium.fixture("base")
+  local b = provium.fixture("base")
+  assert(a:exec("echo changed > /srv/state && rm /srv/blob").ok)
+  assert_eq(a:read_file("/srv/state"), "changed\n")
+  assert_eq(b:read_file("/srv/state"), "ready\n")
+  assert_eq(b:read_file("/srv/blob"), "\0base\255")
+  local c = provium.fixture("base")
+  assert_eq(c:read_file("/srv/state"), "ready\n")
+  -- workers and jobs work in a resumed VM
+  local w = c:spawn({thread = true})
+  assert_eq(w:syscall(39), c:syscall(39))  -- getpid
+  local job = c:background("echo from-a-job")
+  assert_eq(c:job_wait(job, 10).stdout, "from-a-job\n")
+end)
+
+test("a nested fixture starts from its parent's state and adds its own", function()
+  local vm = provium.fixture("child")
+  assert_eq(vm:read_file("/srv/state"), "ready\n")
+  assert_eq(vm:read_file("/srv/blob"), "\0base\255")
+  assert_eq(vm:read_file("/srv/child"), "child-state\n")
+  -- child.lua resumed base twice: the last VM it created is the snapshot
+  assert_eq(vm:read_file("/srv/which"), "child\n")
+  -- the parent is unchanged
+  local base = provium.fixture("base")
+  assert(not base:exec("test -e /srv/child").ok, "the child's state leaked into base")
+end)
+
+test("an unknown fixture is an error naming it", function()
+  local ok, err = pcall(provium.fixture, "no_such_fixture")
+  assert_eq(ok, false)
+  assert_contains(err, "no_such_fixture")
+end)

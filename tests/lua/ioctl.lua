@@ -1,0 +1,163 @@
+-- vm:ioctl (the direction bits of the command decide what goes in and what comes back) and
+-- vm:ioctl_buf (a struct holding pointers). The base fixture mounts devpts for /dev/ptmx.
+local linux = dofile("tests/lua_helpers/linux.lua")
+local SYS = linux.SYS
+local vm = provium.fixture("base")
+
+local function zeros(n) return string.rep("\0", n) end
+
+local function open_ptmx()
+  local fd = linux.open(vm, "/dev/ptmx", linux.O_RDWR | linux.O_NOCTTY)
+  assert(fd >= 0, "opening /dev/ptmx: " .. fd)
+  return fd
+end
+
+test("_IOR without data: out is the command's size, filled by the kernel", function()
+  local ptmx = open_ptmx()
+  local ret, out = vm:ioctl(ptmx, linux.TIOCGPTN)
+  assert_eq(ret, 0)
+  assert_eq(type(out), "string")
+  assert_eq(#out, 4)
+  local n = provium.unpack("u32", out)
+  assert(vm:exec("test -c /dev/pts/" .. n).ok, "no /dev/pts/" .. n)
+  -- a new pty is locked
+  local lret, locked = vm:ioctl(ptmx, linux.TIOCGPTLCK)
+  assert_eq(lret, 0)
+  assert_eq(provium.unpack("i32", locked), 1)
+  vm:syscall(SYS.close, ptmx)
+end)
+
+test("_IOR with data: the argument after the call", function()
+  local ptmx = open_ptmx()
+  local _, expected = vm:ioctl(ptmx, linux.TIOCGPTN)
+  local ret, out = vm:ioctl(ptmx, linux.TIOCGPTN, "\255\255\255\255")
+  assert_eq(ret, 0)
+  assert_eq(out, expected)
+  vm:syscall(SYS.close, ptmx)
+end)
+
+test("_IOW: data goes in, out is nil", function()
+  local ptmx = open_ptmx()
+  local ret, out = vm:ioctl(ptmx, linux.TIOCSPTLCK, provium.pack("i32", 0))
+  assert_eq(ret, 0)
+  assert_eq(out, nil)
+  local _, locked = vm:ioctl(ptmx, linux.TIOCGPTLCK)
+  assert_eq(provium.unpack("i32", locked), 0)  -- unlocked by the _IOW
+  vm:syscall(SYS.close, ptmx)
+end)
+
+test("_IOR and _IOW on a file: FS_IOC_GETFLAGS / FS_IOC_SETFLAGS", function()
+  vm:write_file("/tmp/flags", "x")
+  local fd = linux.open(vm, "/tmp/flags")
+  assert(fd >= 0)
+  local ret, flags = vm:ioctl(fd, linux.FS_IOC_GETFLAGS)
+  assert_eq(ret, 0)
+  assert_eq(#flags, 8)
+  local FS_NOATIME_FL = 0x80
+  local set, out = vm:ioctl(fd, linux.FS_IOC_SETFLAGS, provium.pack("i64", provium.unpack("i64", flags) | FS_NOATIME_FL))
+  assert_eq(set, 0)
+  assert_eq(out, nil)
+  local _, after = vm:ioctl(fd, linux.FS_IOC_GETFLAGS)
+  assert_eq(provium.unpack("i64", after) & FS_NOATIME_FL, FS_NOATIME_FL)
+  vm:syscall(SYS.close, fd)
+end)
+
+test("_IOWR: data in, the struct back", function()
+  local uffd = vm:syscall(SYS.userfaultfd, linux.O_CLOEXEC)
+  assert(uffd >= 0, "userfaultfd: " .. uffd)
+  -- struct uffdio_api { u64 api; u64 features; u64 ioctls; }: the kernel fills ioctls
+  local ret, out = vm:ioctl(uffd, linux.UFFDIO_API, provium.pack("u64 u64 u64", linux.UFFD_API, 0, 0))
+  assert_eq(ret, 0)
+  assert_eq(#out, 24)
+  local api, _, ioctls = provium.unpack("u64 u64 u64", out)
+  assert_eq(api, linux.UFFD_API)
+  assert(ioctls ~= 0, "the kernel filled no ioctls")
+  vm:syscall(SYS.close, uffd)
+end)
+
+test("old style with data: a pointer to a copy, returned as out (FIONREAD)", function()
+  local r, w = linux.pipe(vm)
+  assert_eq(vm:syscall_buf(SYS.write, 1, "hello", w, 0, 5), 5)
+  local ret, out = vm:ioctl(r, linux.FIONREAD, zeros(4))
+  assert_eq(ret, 0)
+  assert_eq(#out, 4)
+  assert_eq(provium.unpack("i32", out), 5)
+  vm:syscall(SYS.close, r)
+  vm:syscall(SYS.close, w)
+end)
+
+test("old style without data: the integer 0 is passed and out is nil", function()
+  -- FIONREAD with a NULL pointer: EFAULT
+  local r, w = linux.pipe(vm)
+  local ret, out = vm:ioctl(r, linux.FIONREAD)
+  assert_eq(ret, -linux.EFAULT)
+  assert_eq(out, nil)
+  vm:syscall(SYS.close, r)
+  vm:syscall(SYS.close, w)
+  -- TIOCGPTPEER takes its flags as the integer: 0 opens the pty's peer
+  local ptmx = open_ptmx()
+  vm:ioctl(ptmx, linux.TIOCSPTLCK, provium.pack("i32", 0))
+  local peer, none = vm:ioctl(ptmx, linux.TIOCGPTPEER)
+  assert(peer >= 0, "TIOCGPTPEER: " .. peer)
+  assert_eq(none, nil)
+  -- old style set and get through the two ends: TIOCSWINSZ on the master, TIOCGWINSZ on the peer
+  local winsize = provium.pack("u16 u16 u16 u16", 24, 80, 0, 0)
+  local sret, sout = vm:ioctl(ptmx, linux.TIOCSWINSZ, winsize)
+  assert_eq(sret, 0)
+  assert_eq(sout, winsize)  -- the copy comes back
+  local gret, got = vm:ioctl(peer, linux.TIOCGWINSZ, zeros(8))
+  assert_eq(gret, 0)
+  local rows, cols = provium.unpack("u16 u16 u16 u16", got)
+  assert_eq(rows, 24)
+  assert_eq(cols, 80)
+  vm:syscall(SYS.close, peer)
+  vm:syscall(SYS.close, ptmx)
+end)
+
+test("failures are the negative errno", function()
+  local ret, out = vm:ioctl(9999, linux.FIONREAD, zeros(4))
+  assert_eq(ret, -linux.EBADF)
+  local fd = linux.open(vm, "/tmp/flags", linux.O_RDONLY | linux.O_CREAT, 420)
+  ret = vm:ioctl(fd, linux.TIOCGPTN)  -- not a pty
+  assert_eq(ret, -linux.ENOTTY)
+  vm:syscall(SYS.close, fd)
+end)
+
+test("ioctl_buf: a struct with an output pointer (SIOCGIFCONF)", function()
+  assert(vm:exec("ip link set lo up").ok)
+  local sock = vm:syscall(SYS.socket, linux.AF_INET, linux.SOCK_DGRAM, 0)
+  assert(sock >= 0)
+  -- struct ifconf { int ifc_len; (pad) char *ifc_buf; }, one struct ifreq is 40 bytes
+  local ifconf = provium.pack("i32 u32 u64", 4 * 40, 0, 0)
+  local ret, ifconf_out, ifreqs = vm:ioctl_buf(sock, linux.SIOCGIFCONF, ifconf,
+    {{ptr_offset = 8, buf_len = 4 * 40, output = true}})
+  assert_eq(ret, 0)
+  assert_eq(#ifconf_out, 16)
+  assert_eq(provium.unpack("i32", ifconf_out:sub(1, 4)), 40)  -- lo only
+  assert_eq(#ifreqs, 4 * 40)
+  assert_eq(ifreqs:sub(1, 3), "lo\0")
+  vm:syscall(SYS.close, sock)
+end)
+
+test("ioctl_buf: only the output specs come back, in order", function()
+  local sock = vm:syscall(SYS.socket, linux.AF_INET, linux.SOCK_DGRAM, 0)
+  assert(sock >= 0)
+  assert(vm:exec("ip link set lo up").ok)
+  -- the ifconf, plus an input pointer at offset 16 that the kernel ignores
+  local struct = provium.pack("i32 u32 u64 u64", 40, 0, 0, 0)
+  local results = table.pack(vm:ioctl_buf(sock, linux.SIOCGIFCONF, struct, {
+    {ptr_offset = 16, buf_len = 4, output = false, data = "in!!"},
+    {ptr_offset = 8, buf_len = 40, output = true},
+  }))
+  assert_eq(results.n, 3)  -- ret, the struct, one output
+  assert_eq(results[1], 0)
+  assert_eq(#results[2], 24)
+  assert_eq(results[3]:sub(1, 3), "lo\0")
+  vm:syscall(SYS.close, sock)
+end)
+
+test("ioctl_buf failures are the negative errno", function()
+  local ret = vm:ioctl_buf(9999, linux.SIOCGIFCONF, provium.pack("i32 u32 u64", 40, 0, 0),
+    {{ptr_offset = 8, buf_len = 40, output = true}})
+  assert_eq(ret, -linux.EBADF)
+end)

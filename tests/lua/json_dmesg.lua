@@ -1,0 +1,75 @@
+-- vm:json (exec + decode, errors) and vm:dmesg (with and without a pattern).
+local vm = provium.fixture("base")
+
+test("json: objects, arrays, strings, numbers, booleans, null", function()
+  local doc = vm:json([[printf '%s\n' '{"n": 42, "neg": -7, "f": 1.5, "e": -2.5e2, "s": "a\"b\\c\u00e9\n", "t": true, "no": false, "nothing": null, "list": [1, "two", [3], {"k": "v"}], "obj": {"inner": {"deep": "yes"}}, "empty": {}, "none": []}']])
+  assert_eq(doc.n, 42)
+  assert_eq(doc.neg, -7)
+  assert_eq(doc.f, 1.5)
+  assert_eq(doc.e, -250)
+  assert_eq(doc.s, 'a"b\\c\u{e9}\n')
+  assert_eq(doc.t, true)
+  assert_eq(doc.no, false)
+  assert_eq(doc.nothing, nil)
+  assert_eq(#doc.list, 4)
+  assert_eq(doc.list[1], 1)
+  assert_eq(doc.list[2], "two")
+  assert_eq(doc.list[3][1], 3)
+  assert_eq(doc.list[4].k, "v")
+  assert_eq(doc.obj.inner.deep, "yes")
+  assert_eq(type(doc.empty), "table")
+  assert_eq(next(doc.empty), nil)
+  assert_eq(type(doc.none), "table")
+  assert_eq(#doc.none, 0)
+end)
+
+test("json: a top-level array is a sequence", function()
+  local list = vm:json("echo '[10, 20, 30]'")
+  assert_eq(#list, 3)
+  assert_eq(list[1], 10)
+  assert_eq(list[3], 30)
+end)
+
+test("json: real guest output", function()
+  local doc = vm:json([[printf '{"uid": %s, "kernel": "%s"}' "$(id -u)" "$(uname -s)"]])
+  assert_eq(doc.uid, 0)
+  assert_eq(doc.kernel, "Linux")
+end)
+
+test("json: a non-zero exit is an error", function()
+  local ok, err = pcall(vm.json, vm, "echo '{}'; exit 2")
+  assert_eq(ok, false)
+  assert_eq(type(err), "string")
+end)
+
+test("json: bad JSON is an error", function()
+  assert_eq(pcall(vm.json, vm, "echo '{\"a\": '"), false)
+  assert_eq(pcall(vm.json, vm, "echo 'not json'"), false)
+  assert_eq(pcall(vm.json, vm, "true"), false)  -- no output at all
+  assert(vm:exec("true").ok)
+end)
+
+test("dmesg: the whole kernel log", function()
+  local log = vm:dmesg()
+  assert_eq(type(log), "string")
+  assert_contains(log, "Linux version")
+  assert_contains(log, "Command line:")
+end)
+
+test("dmesg: only the lines containing the pattern", function()
+  assert(vm:exec("echo provium-dmesg-marker one > /dev/kmsg && echo provium-dmesg-marker two > /dev/kmsg").ok)
+  local all = vm:dmesg()
+  local lines = vm:dmesg("provium-dmesg-marker")
+  assert(#lines < #all, "the filtered log is not shorter")
+  local count = 0
+  for line in lines:gmatch("[^\n]+") do
+    assert_contains(line, "provium-dmesg-marker")
+    count = count + 1
+  end
+  assert_eq(count, 2)
+  assert_contains(lines, "provium-dmesg-marker one")
+  assert_contains(lines, "provium-dmesg-marker two")
+  -- the pattern is plain text, not a Lua pattern
+  assert_eq(vm:dmesg("provium-dmesg-marker%s"), "")
+  assert_eq(vm:dmesg("no such text in any kernel log"), "")
+end)
