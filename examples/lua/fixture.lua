@@ -1,0 +1,13 @@
+-- Using a fixture: provium.fixture("prepared") runs fixtures/prepared.lua (next to this
+-- script) once, then resumes a copy of its VM in a fraction of a second.
+test("the prepared state is there", function()
+  local vm = provium.fixture("prepared")
+  assert_eq(vm:read_file("/etc/app/config"), "mode=test\n")
+  assert_contains(vm:read_file("/proc/self/mounts"), "sysfs /sys")
+end)
+
+test("each call gets a VM of its own", function()
+  local a, b = provium.fixture("prepared"), provium.fixture("prepared")
+  a:exec("echo 'mode=changed' > /etc/app/config")
+  assert_eq(b:read_file("/etc/app/config"), "mode=test\n")  -- b is untouched
+end)
