@@ -1,42 +1,41 @@
-// The provium command: `provium version`, `provium fixture list|clean`.
+// The provium command: dispatches to the subcommands (commands.h).
 #include <fmt/format.h>
 
-#include <cstring>
+#include <algorithm>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <provium/error.h>
 
-#include "fixture/cache.h"
+#include "cli/commands.h"
 
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: provium COMMAND
 
 commands:
-  version          print the version
-  fixture list     list the cached fixture snapshots (name, key, sizes, build time)
-  fixture clean    remove every cached fixture snapshot
+  test [OPTIONS] PATH  run Provium Lua test scripts: a file, or every *.lua below a directory
+                       (provium test --help says more)
+  version              print the version
+  fixture list         list the cached fixture snapshots (name, key, sizes, build time)
+  fixture clean        remove every cached fixture snapshot
 
 The fixture cache is $PROVIUM_CACHE_DIR, else $XDG_CACHE_HOME/provium, else ~/.cache/provium.
+More: docs/cli.md.
 )";
 
-int list_fixtures() {
-  provium::cache::Cache cache;
-  const auto entries = cache.list();
-  std::cout << fmt::format("{} fixture snapshot(s) in {}\n", entries.size(), cache.root().string());
-  for (const auto& entry : entries)
-    std::cout << fmt::format("  {:<24} {}  RAM {:>6.1f} MB  state {:>6.2f} MB  built in {:.1f} s{}\n",
-                             entry.fixture, entry.key.substr(0, 12), entry.ram_size / 1e6,
-                             entry.state_size / 1e6, entry.build_seconds,
-                             entry.parent.empty() ? "" : " (on " + entry.parent + ")");
-  return 0;
-}
-
-int clean_fixtures() {
-  provium::cache::Cache cache;
-  std::cout << fmt::format("removed {} fixture snapshot(s) from {}\n", cache.clean(), cache.root().string());
-  return 0;
+int test(const std::vector<std::string>& args) {
+#ifdef PROVIUM_HAVE_LUA
+  return provium::cli::test_command(args);
+#else
+  (void)args;
+  std::cerr << "provium test: this provium was built without Lua (meson -Dlua=disabled, or no "
+               "Lua 5.4 found), so it cannot run Lua scripts; rebuild it with liblua5.4-dev "
+               "installed (-Dlua=enabled)\n";
+  return 2;
+#endif
 }
 
 }  // namespace
@@ -44,13 +43,18 @@ int clean_fixtures() {
 int main(int argc, char** argv) {
   const std::string_view command = argc > 1 ? argv[1] : "";
   const std::string_view sub = argc > 2 ? argv[2] : "";
+  const std::vector<std::string> rest(argv + std::min(argc, 2), argv + argc);
   try {
+    if (command == "test") return test(rest);
+#ifdef PROVIUM_HAVE_LUA
+    if (command == "__run-file") return provium::cli::run_file_command(rest);
+#endif
     if (command == "version") {
       std::cout << "provium " << PROVIUM_VERSION << "\n";
       return 0;
     }
-    if (command == "fixture" && sub == "list") return list_fixtures();
-    if (command == "fixture" && sub == "clean") return clean_fixtures();
+    if (command == "fixture" && sub == "list") return provium::cli::fixture_list_command();
+    if (command == "fixture" && sub == "clean") return provium::cli::fixture_clean_command();
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << kUsage;
       return 0;

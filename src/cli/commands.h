@@ -1,0 +1,21 @@
+// The provium command's subcommands; main.cpp dispatches to them. Each takes the arguments
+// that follow its name and returns the process's exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace provium::cli {
+
+// `provium fixture list` / `provium fixture clean`.
+int fixture_list_command();
+int fixture_clean_command();
+
+#ifdef PROVIUM_HAVE_LUA
+// `provium test [OPTIONS] PATH`: runs Lua scripts, one child process per file.
+int test_command(const std::vector<std::string>& args);
+// `provium __run-file --result-fd FD FILE` (hidden): the child side of `provium test`.
+int run_file_command(const std::vector<std::string>& args);
+#endif
+
+}  // namespace provium::cli

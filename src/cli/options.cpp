@@ -1,0 +1,164 @@
+// Parses `provium test`'s options. Both "-p 4" and "-p4", "--mem 2G" and "--mem=2G" are taken;
+// options may come before or after PATH; "--" ends the options.
+#include "cli/options.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <system_error>
+
+#include <provium/error.h>
+
+#include "config/memory_size.h"
+
+namespace provium::cli {
+
+const std::string_view kTestUsage = R"(usage: provium test [OPTIONS] PATH
+
+Runs Provium Lua test scripts. PATH is a script, or a directory searched recursively for *.lua
+files in name order (scripts under a directory named fixtures/ are fixtures, not tests). Each file
+runs in its own process, so a crash ends only that file; a line per file is printed as it ends.
+
+options:
+  -p, --parallel N        run N files at once (default: half the CPUs, at least 2)
+  -f, --filter PATTERN    run only the files whose name (their path below PATH) contains
+                          PATTERN; repeat it to run the files that match any of them
+      --fail-fast         after the first failed file start no more files (the running ones
+                          finish and are reported)
+      --rerun-failed      run only those of PATH's files that failed the last time they ran
+      --mem SIZE          a fixed memory budget for all VMs at once, shared with every Provium
+                          process of this user (512M, 2G, ...; sets PROVIUM_POOL_MEM)
+      --cpus N            a fixed CPU budget for all VMs at once (sets PROVIUM_POOL_CPUS);
+                          without --mem and --cpus, VMs wait for free memory instead
+      --config FILE       use this provium.toml (sets PROVIUM_CONFIG; default: the first
+                          provium.toml found from the working directory upward)
+      --accel ACCEL       auto, kvm or tcg for every VM (sets PROVIUM_ACCEL)
+  -v, --verbose           also print what each file's process wrote (print(), Provium's notes)
+  -h, --help              this text
+
+A failed file shows its error and the last 20 lines of each VM's console, and keeps a log with
+everything (full messages, traceback, every console); the logs' paths are listed at the end.
+Exit status: 0 when every file passed or was skipped, 1 when one failed, 2 for a bad command line.
+
+examples:
+  provium test tests/lua                     every script below tests/lua
+  provium test -p 4 -f exec -f ioctl tests/lua
+  provium test --rerun-failed tests/lua      only what failed last time
+  provium test --mem 4G tests/lua/boot.lua   one file, VMs limited to 4 GiB in all
+
+More: docs/cli.md.
+)";
+
+namespace {
+
+int parse_count(std::string_view option, std::string_view text, int max) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > max)
+    throw UsageError(
+        fmt::format("{} wants a whole number from 1 to {}, not '{}'", option, max, text));
+  return value;
+}
+
+// Walks the arguments; an option's value is the rest of its own argument ("-p4", "--mem=2G")
+// or the next argument.
+class Arguments {
+ public:
+  explicit Arguments(const std::vector<std::string>& args) : args_(args) {}
+  bool done() const { return index_ >= args_.size(); }
+  std::string_view next() { return args_[index_++]; }
+
+  // When `arg` is the option `short_name`/`long_name`, stores its value and returns true.
+  bool value_of(std::string_view arg, std::string_view short_name, std::string_view long_name,
+                std::string& value) {
+    std::string_view name;
+    if (!short_name.empty() && arg.substr(0, short_name.size()) == short_name) {
+      name = short_name;
+      if (arg.size() > short_name.size()) {
+        value = arg.substr(short_name.size());
+        return true;
+      }
+    } else if (arg == long_name) {
+      name = long_name;
+    } else if (arg.size() > long_name.size() && arg.substr(0, long_name.size()) == long_name &&
+               arg[long_name.size()] == '=') {
+      value = arg.substr(long_name.size() + 1);
+      return true;
+    } else {
+      return false;
+    }
+    if (done()) throw UsageError(fmt::format("{} needs a value", name));
+    value = next();
+    return true;
+  }
+
+ private:
+  const std::vector<std::string>& args_;
+  std::size_t index_ = 0;
+};
+
+}  // namespace
+
+TestOptions parse_test_options(const std::vector<std::string>& args, int default_parallel) {
+  TestOptions options;
+  options.parallel = default_parallel;
+  // Whatever else is wrong, a reader who asks how it works gets the usage.
+  for (const auto& arg : args) {
+    if (arg == "--") break;
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return options;
+    }
+  }
+  std::vector<std::string> paths;
+  Arguments in(args);
+  bool options_ended = false;
+  std::string value;
+  while (!in.done()) {
+    const std::string_view arg = in.next();
+    if (options_ended || arg.empty() || arg[0] != '-' || arg == "-") {
+      paths.emplace_back(arg);
+    } else if (arg == "--") {
+      options_ended = true;
+    } else if (arg == "-v" || arg == "--verbose") {
+      options.verbose = true;
+    } else if (arg == "--fail-fast") {
+      options.fail_fast = true;
+    } else if (arg == "--rerun-failed") {
+      options.rerun_failed = true;
+    } else if (in.value_of(arg, "-p", "--parallel", value)) {
+      options.parallel = parse_count("-p", value, 1024);
+    } else if (in.value_of(arg, "-f", "--filter", value)) {
+      options.patterns.push_back(value);
+    } else if (in.value_of(arg, "", "--mem", value)) {
+      try {
+        config::parse_memory_size(value);
+      } catch (const Error& error) {
+        throw UsageError(fmt::format("--mem: {}", error.what()));
+      }
+      options.mem = value;
+    } else if (in.value_of(arg, "", "--cpus", value)) {
+      options.cpus = std::to_string(parse_count("--cpus", value, 4096));
+    } else if (in.value_of(arg, "", "--config", value)) {
+      std::error_code error;
+      if (!std::filesystem::is_regular_file(value, error))
+        throw UsageError(fmt::format("--config: {} is not a file", value));
+      // The children run in this directory too, but an absolute path reads better in errors.
+      options.config = std::filesystem::absolute(value).lexically_normal().string();
+    } else if (in.value_of(arg, "", "--accel", value)) {
+      if (value != "auto" && value != "kvm" && value != "tcg")
+        throw UsageError(fmt::format("--accel wants auto, kvm or tcg, not '{}'", value));
+      options.accel = value;
+    } else {
+      throw UsageError(fmt::format("unknown option '{}'", arg));
+    }
+  }
+  if (paths.empty()) throw UsageError("no PATH given: name a script or a directory of scripts");
+  if (paths.size() > 1)
+    throw UsageError(fmt::format("one PATH only, got {}: '{}' and '{}'", paths.size(), paths[0],
+                                 paths[1]));
+  options.path = paths[0];
+  return options;
+}
+
+}  // namespace provium::cli

@@ -1,0 +1,116 @@
+#include "cli/rerun_record.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <system_error>
+
+#include <provium/error.h>
+
+#include "fixture/cache.h"
+#include "vm/run_dir.h"
+
+namespace provium::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kVersion = 1;
+
+const char* outcome_name(RerunRecord::Outcome outcome) {
+  switch (outcome) {
+    case RerunRecord::Outcome::passed: return "passed";
+    case RerunRecord::Outcome::failed: return "failed";
+    case RerunRecord::Outcome::skipped: return "skipped";
+  }
+  return "failed";
+}
+
+// The record's "files" object; empty when there is no record, with a warning when there is
+// one that cannot be read.
+json read_files(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return json::object();
+  std::stringstream text;
+  text << in.rdbuf();
+  const json document = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (document.is_object() && document.value("version", 0) == kVersion &&
+      document.contains("files") && document["files"].is_object())
+    return document["files"];
+  std::cerr << fmt::format("provium: ignoring {}: not a record of this provium's\n", path.string());
+  return json::object();
+}
+
+// Holds an exclusive flock on the record's lock file while alive.
+class RecordLock {
+ public:
+  explicit RecordLock(const fs::path& record) {
+    const fs::path path = record.string() + ".lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw Error(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+    while (::flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR) throw Error(fmt::format("cannot lock {}: {}", path.string(), std::strerror(errno)));
+  }
+  ~RecordLock() { ::close(fd_); }
+  RecordLock(const RecordLock&) = delete;
+  RecordLock& operator=(const RecordLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+fs::path RerunRecord::default_path() { return cache::Cache::default_root() / "last-failed.json"; }
+
+fs::path RerunRecord::key(const fs::path& file) {
+  std::error_code error;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(file), error);
+  return error ? fs::absolute(file).lexically_normal() : canonical;
+}
+
+std::set<fs::path> RerunRecord::failed() const {
+  std::set<fs::path> files;
+  const json files_json = read_files(path_);  // held: items() only refers to it
+  for (const auto& [file, outcome] : files_json.items())
+    if (outcome == "failed") files.insert(file);
+  return files;
+}
+
+void RerunRecord::update(const std::map<fs::path, Outcome>& outcomes) const {
+  detail::ensure_private_directory(path_.parent_path());
+  RecordLock lock(path_);
+  json files = read_files(path_);
+  for (const auto& [file, outcome] : outcomes) files[file.string()] = outcome_name(outcome);
+  json kept = json::object();
+  std::error_code error;
+  for (const auto& [file, outcome] : files.items())
+    if (fs::exists(file, error)) kept[file] = outcome;
+  const json document = {{"version", kVersion}, {"files", kept}};
+
+  const fs::path temporary = path_.string() + fmt::format(".{}.tmp", ::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << document.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    out.close();
+    if (!out) throw Error(fmt::format("cannot write {}", temporary.string()));
+  }
+  fs::rename(temporary, path_, error);
+  if (error) {
+    fs::remove(temporary, error);
+    throw Error(fmt::format("cannot replace {}: {}", path_.string(), error.message()));
+  }
+}
+
+}  // namespace provium::cli

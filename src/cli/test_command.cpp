@@ -1,0 +1,218 @@
+// `provium test`: picks the files (discovery, -f, --rerun-failed), runs up to -p of them at once,
+// each in a child process (file_process.h), prints each file's lines as it ends, keeps the logs
+// of failed files, records the outcomes for --rerun-failed and prints the summary.
+#include <poll.h>
+#include <stdlib.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include <provium/error.h>
+
+#include "cli/commands.h"
+#include "cli/file_process.h"
+#include "cli/options.h"
+#include "cli/report.h"
+#include "cli/rerun_record.h"
+#include "cli/run_logs.h"
+#include "lua/runner.h"
+#include "pool/pool.h"
+
+namespace provium::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Job {
+  fs::path file;      // as discovered
+  std::string name;   // as printed and matched by -f
+  fs::path log_name;  // the kept log's name in the run's log directory
+};
+
+struct Running {
+  Job job;
+  FileProcess process;
+};
+
+// The options that concern the VMs reach them as the environment every Provium program reads.
+void export_settings(const TestOptions& options) {
+  if (options.mem) ::setenv("PROVIUM_POOL_MEM", options.mem->c_str(), 1);
+  if (options.cpus) ::setenv("PROVIUM_POOL_CPUS", options.cpus->c_str(), 1);
+  if (options.config) ::setenv("PROVIUM_CONFIG", options.config->c_str(), 1);
+  if (options.accel) ::setenv("PROVIUM_ACCEL", options.accel->c_str(), 1);
+}
+
+std::vector<Job> make_jobs(const TestOptions& options, const std::vector<fs::path>& files) {
+  std::error_code error;
+  const bool directory = fs::is_directory(options.path, error);
+  std::vector<Job> jobs;
+  for (const auto& file : files) {
+    Job job{file, options.path.string(), file.filename()};
+    if (directory) {
+      job.name = file.lexically_relative(options.path).generic_string();
+      job.log_name = job.name;
+    }
+    const bool wanted = options.patterns.empty() ||
+                        std::any_of(options.patterns.begin(), options.patterns.end(), [&](const auto& pattern) {
+                          return job.name.find(pattern) != std::string::npos;
+                        });
+    if (wanted) jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// Runs the jobs, up to `options.parallel` at once, and prints each as it ends.
+class Run {
+ public:
+  Run(const TestOptions& options, std::vector<Job> jobs) : options_(options), jobs_(std::move(jobs)) {}
+
+  int execute() {
+    while (true) {
+      start_more();
+      if (running_.empty()) break;
+      wait_for_events();
+      for (auto it = running_.begin(); it != running_.end();) {
+        if ((*it)->process.finished()) {
+          finish((*it)->job, (*it)->process.outcome((*it)->job.name));
+          it = running_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    summary_.not_run = jobs_.size() - next_;
+    try {
+      RerunRecord().update(outcomes_);
+    } catch (const std::exception& error) {
+      std::cerr << fmt::format("provium: cannot update the --rerun-failed record: {}\n", error.what());
+    }
+    std::cout << format_summary(summary_) << std::flush;
+    return summary_.failed == 0 && summary_.not_run == 0 ? 0 : 1;
+  }
+
+ private:
+  void start_more() {
+    while (!stop_starting_ && next_ < jobs_.size() && running_.size() < static_cast<std::size_t>(options_.parallel)) {
+      const Job& job = jobs_[next_++];
+      try {
+        running_.push_back(std::unique_ptr<Running>(new Running{job, FileProcess(job.file)}));
+      } catch (const Error& error) {
+        FileOutcome outcome{job.file, job.name, {}, true, {}};
+        outcome.result.file = job.file;
+        outcome.result.error = error.what();
+        finish(job, std::move(outcome));
+      }
+    }
+  }
+
+  // Waits until a child writes or closes a pipe; the timeout lets finished() notice a child
+  // whose pipes a straggler still holds open.
+  void wait_for_events() {
+    std::vector<pollfd> fds;
+    std::vector<FileProcess*> owners;
+    for (const auto& running : running_)
+      for (int fd : {running->process.result_fd(), running->process.output_fd()})
+        if (fd >= 0) {
+          fds.push_back({fd, POLLIN, 0});
+          owners.push_back(&running->process);
+        }
+    if (::poll(fds.data(), fds.size(), 200) <= 0) return;  // EINTR too: just look again
+    for (std::size_t i = 0; i < fds.size(); ++i)
+      if (fds[i].revents) owners[i]->read_from(fds[i].fd);
+  }
+
+  void finish(const Job& job, FileOutcome outcome) {
+    const bool failed = !outcome.passed();
+    RerunRecord::Outcome recorded = RerunRecord::Outcome::passed;
+    if (failed) {
+      ++summary_.failed;
+      recorded = RerunRecord::Outcome::failed;
+      if (options_.fail_fast) stop_starting_ = true;
+    } else if (outcome.skipped()) {
+      ++summary_.skipped;
+      recorded = RerunRecord::Outcome::skipped;
+    } else {
+      ++summary_.passed;
+    }
+    outcomes_[RerunRecord::key(job.file)] = recorded;
+    std::string text = format_outcome(outcome, options_.verbose);
+    if (failed) {
+      try {
+        summary_.kept_logs.push_back(logs_.keep(outcome, job.log_name));
+      } catch (const std::exception& error) {
+        text += fmt::format("    (no log kept: {})\n", error.what());
+      }
+    }
+    std::cout << text << std::flush;  // one write per file: parallel files do not mix lines
+  }
+
+  const TestOptions& options_;
+  std::vector<Job> jobs_;
+  std::size_t next_ = 0;
+  bool stop_starting_ = false;
+  std::vector<std::unique_ptr<Running>> running_;
+  Summary summary_;
+  RunLogs logs_;
+  std::map<fs::path, RerunRecord::Outcome> outcomes_;
+};
+
+}  // namespace
+
+int test_command(const std::vector<std::string>& args) {
+  TestOptions options;
+  try {
+    options = parse_test_options(args, detail::pool::auto_vm_cap());
+  } catch (const UsageError& error) {
+    std::cerr << fmt::format("provium test: {}\n\n", error.what()) << kTestUsage;
+    return 2;
+  }
+  if (options.help) {
+    std::cout << kTestUsage;
+    return 0;
+  }
+  std::vector<fs::path> files;
+  try {
+    files = lua::discover(options.path);
+  } catch (const Error& error) {
+    std::cerr << fmt::format("provium test: {}\n", error.what());
+    return 2;
+  }
+  auto jobs = make_jobs(options, files);
+  if (jobs.empty()) {
+    // A wrong PATH or pattern must not pass silently.
+    std::cerr << (files.empty() ? fmt::format("provium test: no *.lua test files under {}\n", options.path.string())
+                                : fmt::format("provium test: none of the {} under {} matches -f {}\n",
+                                              plural(files.size(), "file", "files"), options.path.string(),
+                                              fmt::join(options.patterns, ", -f ")));
+    return 1;
+  }
+  if (options.rerun_failed) {
+    const RerunRecord record;
+    const auto failed = record.failed();
+    std::erase_if(jobs, [&](const Job& job) { return !failed.count(RerunRecord::key(job.file)); });
+    if (jobs.empty()) {
+      std::cout << fmt::format("none of the files of {} failed the last time it ran (record: {})\n",
+                               options.path.string(), record.path().string());
+      return 0;
+    }
+    std::cout << fmt::format("rerunning {} that failed last time\n", plural(jobs.size(), "file", "files"));
+  }
+  export_settings(options);
+  if (options.verbose)
+    std::cout << fmt::format("running {}, {} at a time; logs of failed files go to {}\n",
+                             plural(jobs.size(), "file", "files"), options.parallel, RunLogs::base().string());
+  std::cout << std::flush;
+  return Run(options, std::move(jobs)).execute();
+}
+
+}  // namespace provium::cli
