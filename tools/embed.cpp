@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
       if (j % 24 == 0) out << "\n";
       out << unsigned(bytes[j]) << ",";
     }
-    out << "\n};\nconst Blob " << name << "{" << name << "_bytes, sizeof " << name
+    // extern: a namespace-scope const has internal linkage unless declared so.
+    out << "\n};\nextern const Blob " << name << ";\nconst Blob " << name << "{" << name << "_bytes, sizeof " << name
         << "_bytes};\n";
   }
   out << "}  // namespace provium::embed\n";

@@ -74,6 +74,8 @@ class Guest {
   // A raw syscall with buffer arguments: in(), out(), inout(), integers, and .ptr() for
   // buffers that hold pointers: vm.syscall(SYS_read, {fd, provium::out(64), 64}).
   SyscallResult syscall(long nr, std::initializer_list<Arg> args);
+  // The same with arguments assembled at run time (at most 6).
+  SyscallResult syscall(long nr, std::span<const Arg> args);
 
   // ioctl(fd, cmd, ...). The direction bits of `cmd` decide: _IOW sends `data`; _IOR and _IOWR
   // return the argument as `out` (zero-filled to _IOC_SIZE(cmd) when no data is given). A

@@ -1,14 +1,81 @@
-// Placeholder while the Lua bindings are written (replaced in the next commit).
+// run_file(): one script in one fresh Lua state, its VMs cleaned up at the end, whatever it did.
 #include "lua/runner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include <provium/error.h>
 
+#include "lua/context.h"
+
 namespace provium::lua {
 
+namespace fs = std::filesystem;
+
 bool FileResult::passed() const { return !error && failed_blocks() == 0; }
-bool FileResult::skipped() const { return false; }
-std::size_t FileResult::failed_blocks() const { return 0; }
-std::string FileResult::console_tail(std::size_t) const { return {}; }
-FileResult run_file(const std::filesystem::path&, const RunOptions&) { throw Error("not yet"); }
+
+bool FileResult::skipped() const {
+  return !error && !blocks.empty() &&
+         std::all_of(blocks.begin(), blocks.end(),
+                     [](const BlockResult& block) { return block.status == BlockResult::Status::todo; });
+}
+
+std::size_t FileResult::failed_blocks() const {
+  return std::count_if(blocks.begin(), blocks.end(),
+                       [](const BlockResult& block) { return block.status == BlockResult::Status::failed; });
+}
+
+std::string FileResult::console_tail(std::size_t lines) const {
+  std::string text;
+  for (const auto& console : consoles) {
+    std::string_view log = console.text;
+    while (!log.empty() && log.back() == '\n') log.remove_suffix(1);
+    std::size_t start = log.size(), found = 0;
+    while (start > 0 && !(log[start - 1] == '\n' && ++found == lines)) --start;
+    text += fmt::format("--- console of {} (last {} lines) ---\n{}\n", console.label, lines, log.substr(start));
+  }
+  return text;
+}
+
+namespace {
+
+// The file as error messages name it: relative to the start directory when it lies below it.
+std::string chunk_name(const fs::path& file, const fs::path& start_dir) {
+  if (!file.is_absolute()) return file.lexically_normal().string();
+  const auto relative = file.lexically_relative(start_dir);
+  if (!relative.empty() && *relative.begin() != "..") return relative.string();
+  return file.string();
+}
+
+}  // namespace
+
+FileResult run_file(const fs::path& file, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  FileResult result;
+  result.file = file;
+  FileContext context;
+  context.file = file.is_absolute() ? file : options.start_dir / file;
+  context.chunk_name = chunk_name(file, options.start_dir);
+  context.start_dir = options.start_dir;
+  if (!fs::is_regular_file(context.file)) throw Error(fmt::format("{}: no such file", file.string()));
+
+  lua_State* L = new_state(context);
+  try {
+    result.error = run_chunk(L);
+  } catch (const std::exception& error) {
+    result.error = fmt::format("{}: {}", context.chunk_name, error.what());
+  }
+  try {
+    context.cleanup(&result.consoles);
+  } catch (const std::exception& error) {
+    if (!result.error) result.error = fmt::format("cleaning up the file's VMs failed: {}", error.what());
+  }
+  lua_close(L);
+  result.blocks = std::move(context.blocks);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
 
 }  // namespace provium::lua

@@ -93,6 +93,8 @@ SyscallResult Guest::syscall(long nr, std::initializer_list<Arg> args) {
   return syscall_args(nr, std::span<const Arg>(args.begin(), args.size()));
 }
 
+SyscallResult Guest::syscall(long nr, std::span<const Arg> args) { return syscall_args(nr, args); }
+
 IoctlResult Guest::ioctl(int fd, unsigned long cmd, std::string data) {
   const unsigned dir = ioc_dir(cmd);
   if (dir != 0 && data.empty()) data.assign(ioc_size(cmd), '\0');

@@ -14,6 +14,10 @@ struct VmAccess {
     vm.machine_ = std::move(machine);
     return vm;
   }
+  static Machine& machine(const Vm& vm) {
+    if (!vm.machine_) throw Error("this VM is not booted");
+    return *vm.machine_;
+  }
 };
 
 }  // namespace provium::detail

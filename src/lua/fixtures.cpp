@@ -1,0 +1,284 @@
+// Lua fixtures (reference.md §5): fixtures/NAME.lua boots and prepares a VM; the last VM it
+// created is snapshotted into the same persistent cache, under the same locks, as C++
+// fixtures; every provium.fixture(NAME) resumes a copy-on-write VM from it.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+
+#include <provium/error.h>
+
+#include "config/config.h"
+#include "lua/prelude.h"
+#include "fixture/cache.h"
+#include "fixture/key.h"
+#include "initramfs/read_file.h"
+#include "lua/vm_boot.h"
+#include "vm/machine.h"
+#include "vm/vm_access.h"
+
+namespace provium::lua {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kVmFile = "vm.json";  // the profile and boot options to resume with
+
+void check_name(std::string_view name) {
+  if (name.empty() || name[0] == '.' || name.find_first_of("/\\") != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos)
+    throw Error(fmt::format("fixture name '{}' must be non-empty, not start with '.', and hold no '/'", name));
+}
+
+// fixtures/NAME.lua in `from` or its nearest parent up to the start directory, else
+// tests/fixtures/NAME.lua of the start directory (the documented layout).
+fs::path find_script(const fs::path& from, const fs::path& start_dir, std::string_view name) {
+  const std::string file = std::string(name) + ".lua";
+  const fs::path start = fs::weakly_canonical(start_dir);
+  std::vector<fs::path> tried;
+  for (fs::path dir = fs::weakly_canonical(from);; dir = dir.parent_path()) {
+    tried.push_back(dir / "fixtures" / file);
+    if (fs::is_regular_file(tried.back())) return tried.back();
+    if (dir == start || dir == dir.parent_path() || dir.string().size() < start.string().size()) break;
+  }
+  tried.push_back(start / "tests" / "fixtures" / file);
+  if (fs::is_regular_file(tried.back())) return tried.back();
+  std::string list;
+  for (const auto& path : tried) list += "\n  " + path.string();
+  throw Error(fmt::format("no fixture script for '{}'; looked for:{}", name, list));
+}
+
+std::vector<std::string> literal_arguments(const std::string& text, const std::regex& call) {
+  std::vector<std::string> found;
+  for (std::sregex_iterator it(text.begin(), text.end(), call), end; it != end; ++it)
+    found.push_back((*it)[1].str());
+  return found;
+}
+
+const std::regex& dofile_call() {
+  static const std::regex pattern(R"(dofile\s*\(?\s*["']([^"'\n]+)["'])");
+  return pattern;
+}
+
+const std::regex& fixture_call() {
+  static const std::regex pattern(R"(provium\s*\.\s*fixture\s*\(?\s*["']([^"'\n]+)["'])");
+  return pattern;
+}
+
+struct Resolved {
+  fs::path script;
+  std::string key;
+  std::string parent;  // the first fixture the script names, for `provium fixture list`
+};
+
+class KeyComputer {
+ public:
+  explicit KeyComputer(fs::path start_dir) : start_dir_(std::move(start_dir)) {}
+
+  Resolved resolve(const fs::path& from, std::string_view name) {
+    check_name(name);
+    Resolved resolved{find_script(from, start_dir_, name), {}, {}};
+    const std::string id = resolved.script.string();
+    if (!visiting_.insert(id).second)
+      throw Error(fmt::format("fixture '{}' uses itself (through provium.fixture calls)", name));
+    cache::KeyBuilder key;
+    key.add("lua-fixture", name).add("adapter", embed::lua_prelude.view());
+    cache::add_guest(key);
+    add_environment(key);
+    std::set<std::string> helpers;
+    add_script(key, resolved.script, resolved, helpers);
+    visiting_.erase(id);
+    resolved.key = key.hex();
+    return resolved;
+  }
+
+ private:
+  // A script's text, the helpers it loads and the fixtures it uses, recursively.
+  void add_script(cache::KeyBuilder& key, const fs::path& script, Resolved& resolved,
+                  std::set<std::string>& helpers) {
+    const std::string text = initramfs::read_file(script, "Lua script");
+    key.add("script", text);
+    for (const auto& helper : literal_arguments(text, dofile_call())) {
+      if (!helpers.insert(helper).second) continue;
+      const fs::path path = fs::path(helper).is_absolute() ? fs::path(helper) : start_dir_ / helper;
+      if (!fs::is_regular_file(path)) {
+        key.add("missing helper", helper);  // the script will fail on it and say so
+        continue;
+      }
+      key.add("helper", helper);
+      add_script(key, path, resolved, helpers);
+    }
+    for (const auto& parent : literal_arguments(text, fixture_call())) {
+      if (resolved.parent.empty()) resolved.parent = parent;
+      key.add("parent", resolve(script.parent_path(), parent).key);
+    }
+  }
+
+  // provium.toml and every profile in it: a script may boot any of them.
+  void add_environment(cache::KeyBuilder& key) {
+    const auto& config = config::current();
+    if (config.file) key.add_file("provium.toml", *config.file);
+    for (const auto& [name, profile] : config.profiles) {
+      key.add("profile", name);
+      cache::add_profile(key, profile);
+    }
+  }
+
+  fs::path start_dir_;
+  std::set<std::string> visiting_;
+};
+
+// One build per (fixture, key) in this process at a time; the cache's flock covers the others.
+std::mutex& build_mutex(const std::string& id) {
+  static std::mutex guard;
+  static std::map<std::string, std::unique_ptr<std::mutex>> mutexes;
+  std::lock_guard lock(guard);
+  auto& slot = mutexes[id];
+  if (!slot) slot = std::make_unique<std::mutex>();
+  return *slot;
+}
+
+nlohmann::json describe(const VmEntry& entry) {
+  nlohmann::json disks = nlohmann::json::array();
+  for (const auto& disk : entry.boot.disks)
+    disks.push_back({{"path", disk.path}, {"format", disk.format}, {"readonly", disk.readonly}});
+  return {{"profile", entry.profile},
+          {"memory", entry.boot.memory},
+          {"cpus", entry.boot.cpus},
+          {"max_workers", entry.boot.max_workers},
+          {"timeout_ms", entry.boot.timeout.count()},
+          {"disks", disks}};
+}
+
+std::pair<std::string, BootOptions> read_description(const fs::path& file) {
+  try {
+    const auto json = nlohmann::json::parse(initramfs::read_file(file, "fixture description"));
+    BootOptions boot;
+    boot.memory = json.at("memory").get<std::string>();
+    boot.cpus = json.at("cpus").get<int>();
+    boot.max_workers = json.at("max_workers").get<int>();
+    boot.timeout = std::chrono::milliseconds(json.at("timeout_ms").get<int64_t>());
+    for (const auto& disk : json.at("disks"))
+      boot.disks.push_back({disk.at("path").get<std::string>(), disk.at("format").get<std::string>(),
+                            disk.at("readonly").get<bool>()});
+    return {json.at("profile").get<std::string>(), boot};
+  } catch (const nlohmann::json::exception& error) {
+    throw Error(fmt::format("{}: {}", file.string(), error.what()));
+  }
+}
+
+// Runs the fixture script into `build` and snapshots its last VM.
+void build_into(const FileContext& user, std::string_view name, const fs::path& script,
+                const cache::Entry& build) {
+  FixtureBuild fixture{std::string(name), build.dir};
+  FileContext context;
+  context.file = script;
+  context.chunk_name = fs::relative(script, user.start_dir).string();
+  context.start_dir = user.start_dir;
+  context.build = &fixture;
+  struct StateCloser {
+    lua_State* L;
+    FileContext& context;
+    ~StateCloser() {
+      context.cleanup(nullptr);
+      lua_close(L);
+    }
+  } state{new_state(context), context};
+
+  if (auto error = run_chunk(state.L))
+    throw Error(fmt::format("the fixture script failed: {}", *error));
+  if (!context.blocks.empty()) throw Error("the fixture script called todo()");
+  if (context.vms.empty()) throw Error("the fixture script created no VM");
+  VmEntry& last = *context.vms.back();
+  if (!last.vm.running())
+    throw Error(fmt::format("the last VM the script created ({}) is not running; the fixture "
+                            "snapshots it, so leave it booted", last.label));
+  auto& machine = detail::VmAccess::machine(last.vm);
+  fs::copy_file(machine.initrd(), build.initrd());
+  machine.save_snapshot(build.state());
+  fs::rename(last.ram, build.ram());
+  std::ofstream(build.dir / kVmFile) << describe(last).dump(2) << "\n";
+  for (const auto& other : context.vms) {
+    std::error_code ignored;
+    if (other.get() != &last && !other->ram.empty()) fs::remove(other->ram, ignored);
+  }
+}
+
+cache::Entry ensure_built(const FileContext& user, std::string_view name, const Resolved& resolved) {
+  const std::string fixture = "lua-" + std::string(name);
+  std::lock_guard in_process(build_mutex(fixture + "/" + resolved.key));
+  cache::Cache cache;
+  if (auto entry = cache.find(fixture, resolved.key)) return *entry;
+  auto cross_process = cache.lock(fixture, resolved.key);
+  if (auto entry = cache.find(fixture, resolved.key, /*remove_damaged=*/true)) return *entry;
+
+  std::cerr << fmt::format("provium: building fixture '{}' from {} (key {})\n", name,
+                           resolved.script.string(), resolved.key.substr(0, 12));
+  const auto start = std::chrono::steady_clock::now();
+  const auto build = cache.begin_build(fixture, resolved.key);
+  try {
+    build_into(user, name, resolved.script, build);
+  } catch (const std::exception& error) {
+    std::error_code ignored;
+    fs::remove_all(build.dir, ignored);
+    throw Error(fmt::format("building fixture '{}' failed: {}", name, error.what()));
+  }
+  cache::EntryMeta meta{fixture, resolved.key, fs::file_size(build.ram()), fs::file_size(build.state()),
+                        resolved.parent.empty() ? "" : "lua-" + resolved.parent,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                        /*id=*/{}};
+  auto entry = cache.publish(build, meta);
+  std::cerr << fmt::format("provium: fixture '{}' built in {:.1f} s\n", name, meta.build_seconds);
+  return entry;
+}
+
+}  // namespace
+
+VmEntry& resume_fixture(FileContext& context, std::string_view name) {
+  const fs::path from = context.file.parent_path().empty() ? context.start_dir : context.file.parent_path();
+  const Resolved resolved = KeyComputer(context.start_dir).resolve(
+      from.is_absolute() ? from : context.start_dir / from, name);
+  for (int attempt = 0;; ++attempt) {
+    const auto entry = ensure_built(context, name, resolved);
+    auto [profile_name, boot] = read_description(entry.dir / kVmFile);
+    const auto& profile = config::current().profile(profile_name);
+    detail::check_prerequisites(profile);
+    VmEntry& vm = add_vm(context, profile_name, fmt::format("fixture {}", name));
+    detail::SnapshotFiles files{entry.ram(), /*shared=*/false, entry.state(), entry.initrd()};
+    if (context.build) {
+      // Inside another fixture's build: this VM may become that snapshot, so its RAM is a
+      // private copy that the VM writes to.
+      vm.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
+      files.ram = vm.ram;
+      files.shared = true;
+      files.initrd = context.build->dir / fmt::format("initrd-{}", context.vms.size());
+      fs::copy_file(entry.ram(), files.ram);
+      fs::copy_file(entry.initrd(), files.initrd);
+    }
+    auto machine = std::make_shared<detail::Machine>(profile, boot, files);
+    try {
+      machine->boot();
+      vm.vm = detail::VmAccess::wrap(profile_name, std::move(machine));
+      vm.boot = boot;
+      return vm;
+    } catch (const PrerequisiteError&) {
+      throw;
+    } catch (const TimeoutError&) {
+      throw;  // a busy host, not evidence of a damaged entry
+    } catch (const Error& error) {
+      if (attempt > 0 || context.build) throw;
+      // A cached entry that cannot be restored is rebuilt once.
+      cache::Cache().discard("lua-" + std::string(name), resolved.key, entry,
+                             fmt::format("resuming it failed: {}", error.what()));
+    }
+  }
+}
+
+}  // namespace provium::lua

@@ -1,0 +1,13 @@
+// VM and worker objects in Lua: userdata pointing at entries their FileContext owns.
+#pragma once
+
+#include "lua/context.h"
+
+namespace provium::lua {
+
+// The metatables of VMs and workers, with their methods (reference.md §3).
+void register_guest_types(lua_State* L);
+// Pushes the VM object of `entry`.
+void push_vm(lua_State* L, VmEntry& entry);
+
+}  // namespace provium::lua

@@ -1,0 +1,128 @@
+// vm:boot() from a script: options from a Lua table, and file-backed RAM inside fixture builds.
+#include "lua/vm_boot.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include <provium/error.h>
+
+#include "config/config.h"
+#include "vm/machine.h"
+#include "vm/vm_access.h"
+
+namespace provium::lua {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path host_path(const FileContext& context, const std::string& path) {
+  const fs::path given(path);
+  return given.is_absolute() ? given : context.start_dir / given;
+}
+
+void check_keys(const Args& args, int n, const std::set<std::string_view>& known, std::string_view what) {
+  lua_State* L = args.state();
+  lua_pushnil(L);
+  while (lua_next(L, args.index(n))) {
+    lua_pop(L, 1);
+    const bool is_string = lua_type(L, -1) == LUA_TSTRING;
+    const std::string key = is_string ? lua_tostring(L, -1) : luaL_typename(L, -1);
+    if (!is_string || !known.count(key)) {
+      lua_pop(L, 1);
+      std::string names;
+      for (auto name : known) names += (names.empty() ? "" : ", ") + std::string(name);
+      args.fail(n, fmt::format("has an unknown {} key '{}' (known: {})", what, key, names));
+    }
+  }
+}
+
+}  // namespace
+
+BootOptions boot_options(const Args& args, int n) {
+  BootOptions options;
+  if (args.absent(n)) return options;
+  args.table(n);
+  check_keys(args, n, {"memory", "cpus", "files", "disks", "timeout", "max_workers"}, "boot option");
+  lua_State* L = args.state();
+  const auto& context = FileContext::of(L);
+  lua_getfield(L, args.index(n), "memory");
+  if (lua_type(L, -1) == LUA_TNUMBER) {  // a number of MiB
+    options.memory = fmt::format("{}M", lua_tointeger(L, -1));
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    if (auto memory = args.string_field(n, "memory")) options.memory = *memory;
+  }
+  if (auto cpus = args.integer_field(n, "cpus")) options.cpus = static_cast<int>(*cpus);
+  if (auto workers = args.integer_field(n, "max_workers")) options.max_workers = static_cast<int>(*workers);
+  if (auto timeout = args.number_field(n, "timeout"))
+    options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
+
+  lua_getfield(L, args.index(n), "files");
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        lua_pop(L, 3);
+        args.fail(n, "field 'files' must map guest paths to host paths (strings)");
+      }
+      options.files[lua_tostring(L, -2)] = host_path(context, lua_tostring(L, -1)).string();
+      lua_pop(L, 1);
+    }
+  } else if (!lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    args.fail(n, "field 'files' must be a table");
+  }
+  lua_pop(L, 1);
+
+  lua_getfield(L, args.index(n), "disks");
+  if (lua_istable(L, -1)) {
+    Args disks(L, "boot", lua_gettop(L));
+    const auto count = static_cast<int>(lua_rawlen(L, -1));
+    for (int i = 1; i <= count; ++i) {
+      lua_rawgeti(L, disks.index(1), i);
+      Args disk(L, "boot", lua_gettop(L));
+      Disk spec;
+      auto path = disk.string_field(1, "path");
+      if (!path) throw Error(fmt::format("boot: disk {} has no path", i));
+      spec.path = host_path(context, *path).string();
+      spec.format = disk.string_field(1, "format").value_or("raw");
+      spec.readonly = disk.boolean_field(1, "readonly");
+      options.disks.push_back(std::move(spec));
+      lua_pop(L, 1);
+    }
+  } else if (!lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    args.fail(n, "field 'disks' must be a list of tables");
+  }
+  lua_pop(L, 1);
+  return options;
+}
+
+VmEntry& add_vm(FileContext& context, std::string profile, std::string_view what) {
+  auto entry = std::make_unique<VmEntry>();
+  entry->label = fmt::format("vm {} ({})", context.vms.size() + 1, what);
+  entry->profile = std::move(profile);
+  context.vms.push_back(std::move(entry));
+  return *context.vms.back();
+}
+
+void boot_vm(FileContext& context, VmEntry& entry, const BootOptions& options) {
+  if (entry.vm.running() || !entry.ram.empty()) throw Error("boot: this VM was already booted");
+  if (!context.build) {
+    entry.vm.boot(options);
+  } else {
+    // Building a fixture: this VM may become the snapshot, so its RAM is a file of the build.
+    entry.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
+    auto machine = std::make_shared<detail::Machine>(
+        config::current().profile(entry.profile), options,
+        detail::SnapshotFiles{entry.ram, /*shared=*/true, {}, {}});
+    machine->boot();
+    entry.vm = detail::VmAccess::wrap(entry.profile, std::move(machine));
+  }
+  entry.boot = options;
+}
+
+}  // namespace provium::lua
