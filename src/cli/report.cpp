@@ -28,6 +28,16 @@ std::string first_line_then_indented(std::string_view text, std::string_view pre
   return std::string(text.substr(0, newline)) + "\n" + indent(text.substr(newline + 1), prefix);
 }
 
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    lines.push_back(text.substr(0, newline));
+    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+  }
+  return lines;
+}
+
 }  // namespace
 
 std::string indent(std::string_view text, std::string_view prefix) {
@@ -82,7 +92,7 @@ std::string format_outcome(const FileOutcome& outcome, bool verbose) {
     switch (block.status) {
       case Status::passed: out += "ok\n"; break;
       case Status::failed:
-        out += "FAIL: " + first_line_then_indented(block.message, "        ");
+        out += "FAIL: " + first_line_then_indented(without_traceback(block.message), "        ");
         break;
       case Status::todo:
         out += block.message.empty() ? "todo\n" : "todo: " + first_line_then_indented(block.message, "        ");
@@ -92,8 +102,10 @@ std::string format_outcome(const FileOutcome& outcome, bool verbose) {
   if (!outcome.passed()) {
     if (result.error)
       out += "    error: " + first_line_then_indented(without_traceback(*result.error), "      ");
-    if (const auto tail = result.console_tail(20); !tail.empty())
-      out += "    console (last 20 lines of each VM):\n" + indent(tail, "      ");
+    // console_tail heads each VM's lines with "--- console of LABEL (last 20 lines) ---".
+    const std::string tail = result.console_tail(20);
+    for (const auto& line : lines_of(tail))
+      out += indent(line, line.rfind("--- ", 0) == 0 ? "    " : "      ");
     if (outcome.result_missing && !verbose)
       out += outcome.output.empty()
                  ? "    its process wrote nothing\n"

@@ -148,6 +148,20 @@ TEST(CliReport, FailedBlocksAndErrors) {
             "    error: t.lua:1: boom\n");
 }
 
+TEST(CliReport, TracebacksStayInTheLogAndConsolesAreShown) {
+  FileResult failing;
+  failing.blocks = {block("bad", BlockResult::Status::failed, "t.lua:9: no\nstack traceback:\n\t[C]: in ?")};
+  std::string console;
+  for (int i = 1; i <= 30; ++i) console += "console " + std::to_string(i) + "\r\n";
+  failing.consoles = {{"vm 1 (default)", console}};
+  const auto text = format_outcome(outcome(failing), false);
+  EXPECT_THAT(text, HasSubstr("    · bad ... FAIL: t.lua:9: no\n    --- console of vm 1 (default)"));
+  EXPECT_THAT(text, Not(HasSubstr("traceback")));
+  EXPECT_THAT(text, HasSubstr("\n      console 11\n"));
+  EXPECT_THAT(text, HasSubstr("\n      console 30\n"));
+  EXPECT_THAT(text, Not(HasSubstr("console 10\n")));
+}
+
 TEST(CliReport, AProcessThatDiedShowsItsLastOutput) {
   FileResult result;
   result.error = "its process was killed by signal 11 (Segmentation fault)";

@@ -1,0 +1,5 @@
+-- An error outside any block ends the file.
+local function helper()
+  error("top-level boom")
+end
+helper()
