@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "gtest/lua_tests.h"
 
 namespace provium::testing {
 
@@ -42,6 +43,8 @@ constexpr std::string_view kUsage = R"(Provium flags:
                          every process of this user (also $PROVIUM_POOL_MEM; 512M, 2G, ...)
   --provium_cpus=N       CPU budget of the resource pool (also $PROVIUM_POOL_CPUS); with neither,
                          VMs wait for free memory and at most half the CPUs' number run at once
+  --provium_lua=DIR      run every *.lua below DIR (but not under fixtures/) as a test,
+                         lua/LuaFile.<path> (also $PROVIUM_LUA; docs/lua.md)
   --provium_help         this text
 Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
 )";
@@ -59,6 +62,7 @@ const char* flag_value(const char* arg, std::string_view name) {
 
 void Init(int* argc, char** argv) {
   int kept = 1;
+  const char* lua_directory = std::getenv("PROVIUM_LUA");
   for (int i = 1; i < *argc; ++i) {
     const char* arg = argv[i];
     if (const char* file = flag_value(arg, "--provium_config")) {
@@ -69,6 +73,8 @@ void Init(int* argc, char** argv) {
       ::setenv("PROVIUM_POOL_MEM", mem, 1);
     } else if (const char* cpus = flag_value(arg, "--provium_cpus")) {
       ::setenv("PROVIUM_POOL_CPUS", cpus, 1);
+    } else if (const char* directory = flag_value(arg, "--provium_lua")) {
+      lua_directory = directory;
     } else if (std::strcmp(arg, "--provium_help") == 0) {
       std::cout << kUsage;
       std::exit(0);
@@ -82,6 +88,14 @@ void Init(int* argc, char** argv) {
   *argc = kept;
   argv[kept] = nullptr;
   ::testing::AddGlobalTestEnvironment(new Environment);
+  if (lua_directory && *lua_directory) {
+#ifdef PROVIUM_HAVE_LUA
+    RegisterLuaScripts(lua_directory);
+#else
+    std::cerr << "--provium_lua: this Provium was built without Lua (meson -Dlua=disabled)\n";
+    std::exit(2);
+#endif
+  }
 }
 
 bool RegisterFixture(const char* name, ::provium::FixtureOptions options,

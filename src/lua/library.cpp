@@ -107,10 +107,31 @@ int record_block(lua_State* L) {
   });
 }
 
+// A traceback without the frames of the adapter itself (the prelude, error, xpcall).
+std::string script_frames(std::string_view traceback) {
+  std::string kept;
+  std::size_t frames = 0;
+  while (!traceback.empty()) {
+    const auto end = std::min(traceback.find('\n'), traceback.size());
+    const auto line = traceback.substr(0, end);
+    traceback.remove_prefix(std::min(end + 1, traceback.size()));
+    const bool frame = line.starts_with("\t");
+    if (frame && (line.find("provium prelude:") != std::string_view::npos ||
+                  line == "\t[C]: in function 'error'" || line == "\t[C]: in function 'xpcall'"))
+      continue;
+    frames += frame;
+    kept.append(line).push_back('\n');
+  }
+  while (!kept.empty() && kept.back() == '\n') kept.pop_back();
+  if (frames == 0 && kept.ends_with("stack traceback:")) kept.resize(kept.size() - 17);
+  while (!kept.empty() && kept.back() == '\n') kept.pop_back();
+  return kept;
+}
+
 int set_traceback(lua_State* L) {
   std::size_t size = 0;
   const char* text = lua_tolstring(L, 1, &size);
-  if (text) FileContext::of(L).last_traceback.assign(text, size);
+  if (text) FileContext::of(L).last_traceback = script_frames(std::string_view(text, size));
   return 0;
 }
 
