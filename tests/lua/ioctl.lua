@@ -94,23 +94,36 @@ test("old style without data: the integer 0 is passed and out is nil", function(
   assert_eq(out, nil)
   vm:syscall(SYS.close, r)
   vm:syscall(SYS.close, w)
-  -- TIOCGPTPEER takes its flags as the integer: 0 opens the pty's peer
+  -- FIOCLEX / FIONCLEX take no argument: they set and clear the fd's close-on-exec flag
+  local fd = linux.open(vm, "/proc/version")
+  local set, none = vm:ioctl(fd, linux.FIOCLEX)
+  assert_eq(set, 0)
+  assert_eq(none, nil)
+  assert_eq(vm:syscall(SYS.fcntl, fd, linux.F_GETFD), linux.FD_CLOEXEC)
+  local clear, none_either = vm:ioctl(fd, linux.FIONCLEX)
+  assert_eq(clear, 0)
+  assert_eq(none_either, nil)
+  assert_eq(vm:syscall(SYS.fcntl, fd, linux.F_GETFD), 0)
+  vm:syscall(SYS.close, fd)
+end)
+
+test("old style set and get through a pty's two ends (TIOCSWINSZ, TIOCGWINSZ)", function()
   local ptmx = open_ptmx()
   vm:ioctl(ptmx, linux.TIOCSPTLCK, provium.pack("i32", 0))
-  local peer, none = vm:ioctl(ptmx, linux.TIOCGPTPEER)
-  assert(peer >= 0, "TIOCGPTPEER: " .. peer)
-  assert_eq(none, nil)
-  -- old style set and get through the two ends: TIOCSWINSZ on the master, TIOCGWINSZ on the peer
+  local _, n = vm:ioctl(ptmx, linux.TIOCGPTN)
+  -- O_NOCTTY: the pty must not become the agent's controlling terminal
+  local pts = linux.open(vm, "/dev/pts/" .. provium.unpack("u32", n), linux.O_RDWR | linux.O_NOCTTY)
+  assert(pts >= 0, "opening the pty's other end: " .. pts)
   local winsize = provium.pack("u16 u16 u16 u16", 24, 80, 0, 0)
   local sret, sout = vm:ioctl(ptmx, linux.TIOCSWINSZ, winsize)
   assert_eq(sret, 0)
   assert_eq(sout, winsize)  -- the copy comes back
-  local gret, got = vm:ioctl(peer, linux.TIOCGWINSZ, zeros(8))
+  local gret, got = vm:ioctl(pts, linux.TIOCGWINSZ, zeros(8))
   assert_eq(gret, 0)
   local rows, cols = provium.unpack("u16 u16 u16 u16", got)
   assert_eq(rows, 24)
   assert_eq(cols, 80)
-  vm:syscall(SYS.close, peer)
+  vm:syscall(SYS.close, pts)
   vm:syscall(SYS.close, ptmx)
 end)
 

@@ -16,7 +16,7 @@ linux.O_RDONLY, linux.O_WRONLY, linux.O_RDWR = 0, 1, 2
 linux.O_CREAT, linux.O_NOCTTY, linux.O_TRUNC, linux.O_APPEND = 0x40, 0x100, 0x200, 0x400
 linux.O_CLOEXEC = 0x80000
 linux.AT_FDCWD = -100
-linux.F_GETFD = 1
+linux.F_GETFD, linux.FD_CLOEXEC = 1, 1
 linux.PROT_READ, linux.PROT_WRITE = 1, 2
 linux.MAP_PRIVATE, linux.MAP_ANONYMOUS, linux.MAP_FIXED_NOREPLACE = 0x02, 0x20, 0x100000
 
@@ -29,7 +29,7 @@ linux.EFAULT, linux.EINVAL, linux.ENOTTY = 14, 22, 25
 function linux.IOC(dir, type, nr, size) return (dir << 30) | (size << 16) | (type << 8) | nr end
 linux.FIONREAD = 0x541B                          -- old style: no direction bits
 linux.TIOCGWINSZ, linux.TIOCSWINSZ = 0x5413, 0x5414  -- old style too
-linux.TIOCGPTPEER = 0x5441                       -- _IO('T', 0x41): takes an integer (flags)
+linux.FIONCLEX, linux.FIOCLEX = 0x5450, 0x5451   -- old style, no argument
 linux.TIOCGPTN = linux.IOC(2, 0x54, 0x30, 4)     -- _IOR('T', 0x30, unsigned int)
 linux.TIOCSPTLCK = linux.IOC(1, 0x54, 0x31, 4)   -- _IOW('T', 0x31, int)
 linux.TIOCGPTLCK = linux.IOC(2, 0x54, 0x39, 4)   -- _IOR('T', 0x39, int)
