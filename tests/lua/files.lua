@@ -74,10 +74,12 @@ test("reading a file larger than a frame is an error", function()
   assert_eq(vm:exec("echo still-here").stdout.value, "still-here\n")
 end)
 
-test("a missing path is an error naming it", function()
-  local ok, err = pcall(vm.read_file, vm, "/no/such/file")
+test("a missing path is an error naming it, with the caller's file:line", function()
+  local ok, err = pcall(function() return vm:read_file("/no/such/file") end); local line = debug.getinfo(1, "l").currentline
   assert_eq(ok, false)
   assert_contains(err, "/no/such/file")
+  assert_contains(err, "files.lua:" .. line .. ":")
+  assert_contains(err, "read_file")  -- the operation
   ok, err = pcall(vm.write_file, vm, "/no/such/dir/file", "x")
   assert_eq(ok, false)
   assert_contains(err, "/no/such/dir/file")
