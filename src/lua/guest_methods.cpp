@@ -38,6 +38,13 @@ Guest& self_guest(lua_State* L, const char* method) {
   throw Error(fmt::format("{}: call it as a method, vm:{}(...) (with a colon)", method, method));
 }
 
+// The VM itself, or the VM of a worker (for what a worker shares with its VM).
+VmEntry& self_owner(lua_State* L, const char* method) {
+  if (auto** worker = static_cast<WorkerEntry**>(luaL_testudata(L, 1, kWorkerType))) return *(*worker)->owner;
+  if (auto** vm = static_cast<VmEntry**>(luaL_testudata(L, 1, kVmType))) return **vm;
+  throw Error(fmt::format("{}: call it as a method, vm:{}(...) (with a colon)", method, method));
+}
+
 VmEntry& self_vm(lua_State* L, const char* method) {
   if (auto** vm = static_cast<VmEntry**>(luaL_testudata(L, 1, kVmType))) return **vm;
   if (luaL_testudata(L, 1, kWorkerType)) throw Error(fmt::format("{}: a worker has no {}()", method, method));
@@ -416,7 +423,7 @@ int kill(lua_State* L) {
 
 int running(lua_State* L) {
   return protect(L, [&] {
-    lua_pushboolean(L, self_vm(L, "running").vm.running());
+    lua_pushboolean(L, self_owner(L, "running").vm.running());
     return 1;
   });
 }
@@ -426,7 +433,7 @@ int console(lua_State* L) {
     Args args(L, "console", 2);
     const auto lines = args.absent(1) ? 20 : args.integer(1);
     if (lines < 0) args.fail(1, "must not be negative");
-    push(L, self_vm(L, "console").vm.console_tail(static_cast<std::size_t>(lines)));
+    push(L, self_owner(L, "console").vm.console_tail(static_cast<std::size_t>(lines)));
     return 1;
   });
 }
@@ -481,11 +488,11 @@ const luaL_Reg kGuestMethods[] = {
     {"ioctl_buf", ioctl_buf}, {"background", background},
     {"job_wait", job_wait},   {"job_kill", job_kill},
     {"set_timeout", set_timeout}, {"kill", kill},
+    {"running", running},     {"console", console},
     {nullptr, nullptr}};
 
 const luaL_Reg kVmOnlyMethods[] = {
-    {"boot", boot},       {"shutdown", shutdown}, {"spawn", spawn},
-    {"running", running}, {"console", console},   {nullptr, nullptr}};
+    {"boot", boot}, {"shutdown", shutdown}, {"spawn", spawn}, {nullptr, nullptr}};
 
 }  // namespace
 

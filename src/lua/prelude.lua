@@ -38,9 +38,28 @@ local function output(s)
   return setmetatable(o, Output)
 end
 
--- A value as a failure message shows it: strings quoted, escaped and cut at 400 bytes.
-local function show(v)
+-- A value as a failure message shows it: strings quoted, escaped and cut at 400 bytes; tables
+-- with their first elements or fields.
+local show
+local function show_table(t)
+  local parts, count = {}, 0
+  for i, element in ipairs(t) do
+    count = i
+    if i <= 20 then parts[#parts + 1] = show(element) end
+  end
+  for key, element in pairs(t) do
+    if not (math.type(key) == "integer" and key >= 1 and key <= count) then
+      count = count + 1
+      if #parts < 20 then parts[#parts + 1] = tostring(key) .. " = " .. show(element) end
+    end
+  end
+  if count > #parts then parts[#parts + 1] = "..." end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+function show(v)
   v = bytes_of(v)
+  if type(v) == "table" then return show_table(v) end
   if type(v) ~= "string" then return tostring(v) end
   local shown = v
   if #shown > 400 then shown = string_sub(shown, 1, 400) end
@@ -58,8 +77,9 @@ local function with_message(msg, text)
   return text
 end
 
-function assert(v, msg, ...)
-  if v then return v, msg, ... end
+function assert(...)
+  local v, msg = ...
+  if v then return ... end
   if msg ~= nil and type(msg) ~= "string" and type(msg) ~= "number" then error(msg, 0) end
   error(with_message(msg, "assertion failed"), 2)
 end
