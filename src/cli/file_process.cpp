@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +40,22 @@ std::string describe_exit(int status) {
   return "its process ended without a result";
 }
 
+// The executable to run the file with: this one. Its path when that still names this very
+// file, so that ps and pgrep show "provium"; else (rebuilt or removed meanwhile) /proc/self/exe,
+// which always names the running binary, so that parent and child never differ in version.
+const std::string& own_executable() {
+  static const std::string path = [] {
+    std::error_code error;
+    const auto resolved = std::filesystem::read_symlink("/proc/self/exe", error);
+    struct stat self {}, named {};
+    if (!error && ::stat("/proc/self/exe", &self) == 0 && ::stat(resolved.c_str(), &named) == 0 &&
+        self.st_dev == named.st_dev && self.st_ino == named.st_ino)
+      return resolved.string();
+    return std::string("/proc/self/exe");
+  }();
+  return path;
+}
+
 }  // namespace
 
 FileProcess::FileProcess(std::filesystem::path file) : file_(std::move(file)) {
@@ -56,6 +73,7 @@ FileProcess::FileProcess(std::filesystem::path file) : file_(std::move(file)) {
   std::vector<char*> argv = {const_cast<char*>("provium"), const_cast<char*>("__run-file"),
                              const_cast<char*>("--result-fd"), const_cast<char*>(fd_text.c_str()),
                              const_cast<char*>(file_text.c_str()), nullptr};
+  const std::string& executable = own_executable();
   const pid_t parent = ::getpid();
   started_ = Clock::now();
   pid_ = ::fork();
@@ -71,8 +89,8 @@ FileProcess::FileProcess(std::filesystem::path file) : file_(std::move(file)) {
     } else if (::dup2(result_pipe[1], kResultFd) < 0) {
       ::_exit(127);
     }
-    ::execv("/proc/self/exe", argv.data());
-    static constexpr char kMessage[] = "provium: cannot run /proc/self/exe\n";
+    ::execv(executable.c_str(), argv.data());
+    static constexpr char kMessage[] = "provium: cannot run itself for the file\n";
     [[maybe_unused]] auto ignored = ::write(2, kMessage, sizeof kMessage - 1);
     ::_exit(127);
   }

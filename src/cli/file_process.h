@@ -19,7 +19,7 @@ class FileProcess {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Starts this executable (/proc/self/exe) as `provium __run-file --result-fd 3 FILE`, with
+  // Starts this executable again as `provium __run-file --result-fd 3 FILE`, with
   // stdin from /dev/null and the parent's environment and working directory. The child gets
   // SIGKILL if the parent dies, so that no file runs on unwatched. Throws provium::Error.
   explicit FileProcess(std::filesystem::path file);

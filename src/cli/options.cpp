@@ -20,7 +20,8 @@ files in name order (scripts under a directory named fixtures/ are fixtures, not
 runs in its own process, so a crash ends only that file; a line per file is printed as it ends.
 
 options:
-  -p, --parallel N        run N files at once (default: half the CPUs, at least 2)
+  -p, --parallel N        run N files at once (default: half the CPUs, at least 2); the
+                          resource pool still decides how many of their VMs run at once
   -f, --filter PATTERN    run only the files whose name (their path below PATH) contains
                           PATTERN; repeat it to run the files that match any of them
       --fail-fast         after the first failed file start no more files (the running ones
@@ -38,7 +39,14 @@ options:
 
 A failed file shows its error and the last 20 lines of each VM's console, and keeps a log with
 everything (full messages, traceback, every console); the logs' paths are listed at the end.
-Exit status: 0 when every file passed or was skipped, 1 when one failed, 2 for a bad command line.
+Exit status: 0 when every file passed or was skipped; 1 when a file failed or no file matched;
+2 for a bad command line or a PATH that does not exist.
+
+where things go:
+  kept logs      run-DATE-TIME-PID/ in $PROVIUM_LOG_DIR, else in logs/ of the run directory
+                 ($PROVIUM_RUN_DIR, else $XDG_RUNTIME_DIR/provium, else /tmp/provium-UID)
+  rerun record   last-failed.json in the fixture cache ($PROVIUM_CACHE_DIR, else
+                 $XDG_CACHE_HOME/provium, else ~/.cache/provium)
 
 examples:
   provium test tests/lua                     every script below tests/lua

@@ -40,7 +40,7 @@ std::string format_log(const FileOutcome& outcome) {
     out += fmt::format("\n== console of {} ==\n", console.label) + console.text;
     if (!console.text.empty() && console.text.back() != '\n') out += '\n';
   }
-  if (result.consoles.empty()) out += "\n(no VM console: the file started no VM, or its process died first)\n";
+  if (result.consoles.empty()) out += "\n(no VM console was captured)\n";
   return out;
 }
 

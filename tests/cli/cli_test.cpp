@@ -130,7 +130,7 @@ provium_test::ChildRun* WholeDirectory::run_ = nullptr;
 
 TEST_F(WholeDirectory, ExitsOneAndCountsEveryOutcome) {
   EXPECT_EQ(run_->exit_code, 1) << output();
-  EXPECT_EQ(lines_of(output()).back(), "FAIL: 4 passed, 4 failed, 1 skipped") << output();
+  EXPECT_EQ(lines_of(output()).back(), "FAIL: 5 passed, 4 failed, 1 skipped") << output();
 }
 
 TEST_F(WholeDirectory, PassingFilesAndTheirBlocks) {
@@ -263,6 +263,20 @@ TEST(ProviumTest, FailFastStartsNoFileAfterTheFirstFailure) {
   EXPECT_THAT(run.output, Not(HasSubstr("plain.lua")));
   EXPECT_THAT(run.output, Not(HasSubstr("todo_only.lua")));
   EXPECT_EQ(lines_of(run.output).back(), "FAIL: 0 passed, 1 failed, 2 not run");
+}
+
+TEST(ProviumTest, FailFastLetsRunningFilesFinish) {
+  Scratch scratch;
+  // crash_exit.lua and slow.lua start together; slow.lua is still running when crash_exit.lua
+  // fails, finishes and is reported; todo_only.lua is not started.
+  const auto run = provium_test_run({"--fail-fast", "-p", "2", "-f", "crash_exit", "-f", "slow", "-f", "todo_only",
+                                     (kScripts / "suite").string()},
+                                    scratch);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("  crash_exit.lua ... FAIL"));
+  EXPECT_THAT(run.output, HasSubstr("  slow.lua ... ok (1 test, "));
+  EXPECT_THAT(run.output, Not(HasSubstr("todo_only.lua")));
+  EXPECT_EQ(lines_of(run.output).back(), "FAIL: 1 passed, 1 failed, 1 not run");
 }
 
 TEST(ProviumTest, RerunFailedRunsOnlyWhatFailedLastTime) {
