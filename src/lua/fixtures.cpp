@@ -55,6 +55,53 @@ fs::path find_script(const fs::path& from, const fs::path& start_dir, std::strin
   throw Error(fmt::format("no fixture script for '{}'; looked for:{}", name, list));
 }
 
+// The length of the long bracket "[[", "[=[", ... at `at`, or 0.
+std::size_t long_bracket(std::string_view text, std::size_t at) {
+  if (at >= text.size() || text[at] != '[') return 0;
+  std::size_t end = at + 1;
+  while (end < text.size() && text[end] == '=') ++end;
+  return end < text.size() && text[end] == '[' ? end - at + 1 : 0;
+}
+
+// The script without its comments, so that a call named in a comment is not taken for one.
+// Strings are kept as they are (the calls' arguments are strings).
+std::string without_comments(std::string_view text) {
+  std::string code;
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '-' && text.substr(i, 2) == "--") {
+      const std::size_t open = long_bracket(text, i + 2);
+      if (open) {
+        const std::string close = "]" + std::string(open - 2, '=') + "]";
+        const auto end = text.find(close, i + 2 + open);
+        i = end == std::string_view::npos ? text.size() : end + close.size();
+      } else {
+        i = std::min(text.find('\n', i), text.size());
+      }
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      std::size_t end = i + 1;
+      while (end < text.size() && text[end] != c && text[end] != '\n') end += text[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, text.size());
+      code.append(text.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    if (const std::size_t open = long_bracket(text, i)) {
+      const std::string close = "]" + std::string(open - 2, '=') + "]";
+      const auto end = text.find(close, i + open);
+      const std::size_t stop = end == std::string_view::npos ? text.size() : end + close.size();
+      code.append(text.substr(i, stop - i));
+      i = stop;
+      continue;
+    }
+    code.push_back(c);
+    ++i;
+  }
+  return code;
+}
+
 std::vector<std::string> literal_arguments(const std::string& text, const std::regex& call) {
   std::vector<std::string> found;
   for (std::sregex_iterator it(text.begin(), text.end(), call), end; it != end; ++it)
@@ -103,8 +150,9 @@ class KeyComputer {
   // A script's text, the helpers it loads and the fixtures it uses, recursively.
   void add_script(cache::KeyBuilder& key, const fs::path& script, Resolved& resolved,
                   std::set<std::string>& helpers) {
-    const std::string text = initramfs::read_file(script, "Lua script");
-    key.add("script", text);
+    const std::string source = initramfs::read_file(script, "Lua script");
+    key.add("script", source);
+    const std::string text = without_comments(source);
     for (const auto& helper : literal_arguments(text, dofile_call())) {
       if (!helpers.insert(helper).second) continue;
       const fs::path path = fs::path(helper).is_absolute() ? fs::path(helper) : start_dir_ / helper;
