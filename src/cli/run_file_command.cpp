@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -46,6 +47,9 @@ int run_file_command(const std::vector<std::string>& args) {
     std::cerr << fmt::format("provium: result fd {}: {}\n", fd, std::strerror(errno));
     return 2;
   }
+  // Line by line, so that what the script printed before a crash is not lost in a buffer:
+  // the parent shows it when the process dies.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   lua::FileResult result;
   try {
     result = lua::run_file(args[2], {.start_dir = std::filesystem::current_path()});
