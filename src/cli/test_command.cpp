@@ -5,9 +5,9 @@
 #include <stdlib.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <iostream>
 #include <map>
 #include <memory>
