@@ -9,6 +9,8 @@
 
 const char log_name[] = "provium-agent";
 
+static void ignore_hangup(int signal_number) { (void)signal_number; }
+
 int main(void) {
     /* What commands get when the guest's init set nothing better (the kernel gives init only
      * HOME=/ and TERM=linux). Set once here, so that every child inherits it. */
@@ -22,6 +24,14 @@ int main(void) {
     sigemptyset(&sigio);
     sigaddset(&sigio, SIGIO);
     sigprocmask(SIG_BLOCK, &sigio, NULL);
+
+    /* The agent leads its session without a terminal, so a tty that a test opens through it
+     * without O_NOCTTY becomes its controlling terminal, and that tty's hangup would kill it
+     * with SIGHUP. A handler (not SIG_IGN, which exec would pass on to commands) keeps it
+     * alive; SA_RESTART keeps its blocking calls going. */
+    struct sigaction hangup = {.sa_handler = ignore_hangup, .sa_flags = SA_RESTART};
+    sigemptyset(&hangup.sa_mask);
+    sigaction(SIGHUP, &hangup, NULL);
 
     int fd = port_open(0);
     if (fd < 0)

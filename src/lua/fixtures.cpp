@@ -9,7 +9,6 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <set>
 
 #include <provium/error.h>
@@ -19,6 +18,7 @@
 #include "fixture/cache.h"
 #include "fixture/key.h"
 #include "initramfs/read_file.h"
+#include "lua/dependencies.h"
 #include "lua/vm_boot.h"
 #include "vm/machine.h"
 #include "vm/vm_access.h"
@@ -55,70 +55,6 @@ fs::path find_script(const fs::path& from, const fs::path& start_dir, std::strin
   throw Error(fmt::format("no fixture script for '{}'; looked for:{}", name, list));
 }
 
-// The length of the long bracket "[[", "[=[", ... at `at`, or 0.
-std::size_t long_bracket(std::string_view text, std::size_t at) {
-  if (at >= text.size() || text[at] != '[') return 0;
-  std::size_t end = at + 1;
-  while (end < text.size() && text[end] == '=') ++end;
-  return end < text.size() && text[end] == '[' ? end - at + 1 : 0;
-}
-
-// The script without its comments, so that a call named in a comment is not taken for one.
-// Strings are kept as they are (the calls' arguments are strings).
-std::string without_comments(std::string_view text) {
-  std::string code;
-  for (std::size_t i = 0; i < text.size();) {
-    const char c = text[i];
-    if (c == '-' && text.substr(i, 2) == "--") {
-      const std::size_t open = long_bracket(text, i + 2);
-      if (open) {
-        const std::string close = "]" + std::string(open - 2, '=') + "]";
-        const auto end = text.find(close, i + 2 + open);
-        i = end == std::string_view::npos ? text.size() : end + close.size();
-      } else {
-        i = std::min(text.find('\n', i), text.size());
-      }
-      continue;
-    }
-    if (c == '"' || c == '\'') {
-      std::size_t end = i + 1;
-      while (end < text.size() && text[end] != c && text[end] != '\n') end += text[end] == '\\' ? 2 : 1;
-      end = std::min(end + 1, text.size());
-      code.append(text.substr(i, end - i));
-      i = end;
-      continue;
-    }
-    if (const std::size_t open = long_bracket(text, i)) {
-      const std::string close = "]" + std::string(open - 2, '=') + "]";
-      const auto end = text.find(close, i + open);
-      const std::size_t stop = end == std::string_view::npos ? text.size() : end + close.size();
-      code.append(text.substr(i, stop - i));
-      i = stop;
-      continue;
-    }
-    code.push_back(c);
-    ++i;
-  }
-  return code;
-}
-
-std::vector<std::string> literal_arguments(const std::string& text, const std::regex& call) {
-  std::vector<std::string> found;
-  for (std::sregex_iterator it(text.begin(), text.end(), call), end; it != end; ++it)
-    found.push_back((*it)[1].str());
-  return found;
-}
-
-const std::regex& dofile_call() {
-  static const std::regex pattern(R"(dofile\s*\(?\s*["']([^"'\n]+)["'])");
-  return pattern;
-}
-
-const std::regex& fixture_call() {
-  static const std::regex pattern(R"(provium\s*\.\s*fixture\s*\(?\s*["']([^"'\n]+)["'])");
-  return pattern;
-}
-
 struct Resolved {
   fs::path script;
   std::string key;
@@ -152,8 +88,8 @@ class KeyComputer {
                   std::set<std::string>& helpers) {
     const std::string source = initramfs::read_file(script, "Lua script");
     key.add("script", source);
-    const std::string text = without_comments(source);
-    for (const auto& helper : literal_arguments(text, dofile_call())) {
+    const auto uses = scan_dependencies(source);
+    for (const auto& helper : uses.helpers) {
       if (!helpers.insert(helper).second) continue;
       const fs::path path = fs::path(helper).is_absolute() ? fs::path(helper) : start_dir_ / helper;
       if (!fs::is_regular_file(path)) {
@@ -163,7 +99,7 @@ class KeyComputer {
       key.add("helper", helper);
       add_script(key, path, resolved, helpers);
     }
-    for (const auto& parent : literal_arguments(text, fixture_call())) {
+    for (const auto& parent : uses.fixtures) {
       if (resolved.parent.empty()) resolved.parent = parent;
       key.add("parent", resolve(script.parent_path(), parent).key);
     }

@@ -174,3 +174,21 @@ test("ioctl_buf failures are the negative errno", function()
     {{ptr_offset = 8, buf_len = 40, output = true}})
   assert_eq(ret, -linux.EBADF)
 end)
+
+test("a tty that becomes the agent's controlling terminal can hang up without killing it", function()
+  -- TIOCGPTPEER with no data passes flags 0, so the peer opens without O_NOCTTY and becomes the
+  -- controlling terminal of the agent (a session leader without one); closing both ends hangs
+  -- it up, which sends the agent SIGHUP.
+  local TIOCGPTPEER, TIOCSPTLCK = 0x5441, 0x40045431
+  local worker = vm:spawn()
+  local ptmx = linux.open(vm, "/dev/ptmx", linux.O_RDWR)
+  assert(ptmx >= 0, "opening /dev/ptmx: " .. ptmx)
+  assert_eq(vm:ioctl(ptmx, TIOCSPTLCK, provium.pack("i32", 0)), 0)
+  local peer = vm:ioctl(ptmx, TIOCGPTPEER)
+  assert(peer >= 0, "TIOCGPTPEER: " .. peer)
+  assert_eq(vm:syscall(SYS.close, peer), 0)
+  assert_eq(vm:syscall(SYS.close, ptmx), 0)
+  assert_eq(vm:exec("echo alive").stdout.value, "alive\n")
+  assert_eq(worker:exec("echo worker").stdout.value, "worker\n")
+  worker:kill()
+end)
