@@ -37,7 +37,8 @@ std::string format_log(const FileOutcome& outcome) {
   out += "\n== output of the file's process (stdout and stderr) ==\n" + outcome.output;
   if (!outcome.output.empty() && outcome.output.back() != '\n') out += '\n';
   for (const auto& console : result.consoles) {
-    out += fmt::format("\n== console of {} ==\n", console.label) + console.text;
+    out += fmt::format("\n== console of {} ==\n", console.label) +
+           (console.text.empty() ? "(empty: nothing written since it booted or was resumed)\n" : console.text);
     if (!console.text.empty() && console.text.back() != '\n') out += '\n';
   }
   if (result.consoles.empty()) out += "\n(no VM console was captured)\n";

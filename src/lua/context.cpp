@@ -28,10 +28,9 @@ void register_context(lua_State* L, FileContext& context) {
 void FileContext::cleanup(std::vector<Console>* consoles) {
   workers.clear();  // each closes its connection; the worker exits
   for (auto& entry : vms) {
-    if (consoles) {
-      std::string text = entry->vm.console_tail(std::numeric_limits<std::size_t>::max());
-      if (!text.empty()) consoles->push_back({entry->label, std::move(text)});
-    }
+    // Even an empty console is listed: a VM resumed from a fixture has written nothing since.
+    if (consoles)
+      consoles->push_back({entry->label, entry->vm.console_tail(std::numeric_limits<std::size_t>::max())});
     entry->vm.kill();
   }
   vms.clear();
