@@ -11,7 +11,7 @@
 
 #include "loop/loop.h"
 #include "loop/completion.h"
-#include "transport/unix_stream.h"
+#include "transport/stream.h"
 
 namespace provium::qemu {
 
@@ -41,7 +41,7 @@ class QmpClient : public std::enable_shared_from_this<QmpClient> {
     std::string command;
     Reply reply;
   };
-  std::shared_ptr<transport::UnixStream> stream_ = transport::UnixStream::create();
+  std::shared_ptr<transport::Stream> stream_ = transport::Stream::create();
   std::string partial_line_;
   std::deque<Pending> pending_;
   std::optional<Reply> greeting_;

@@ -10,8 +10,21 @@ void Channel::connect(const std::filesystem::path& socket, Answer greeting) {
     return;
   }
   waiting_.push_back(std::move(greeting));
+  stream_->connect(socket, callbacks());
+}
+
+void Channel::connect(const SocketAddress& address, Answer greeting) {
+  if (failure_) {
+    greeting.fail(Error(*failure_));
+    return;
+  }
+  waiting_.push_back(std::move(greeting));
+  stream_->connect(address, callbacks(), {.until_first_byte = true});
+}
+
+Stream::Callbacks Channel::callbacks() {
   std::weak_ptr<Channel> weak = weak_from_this();
-  stream_->connect(socket, {
+  return {
       .connected = {},
       .data = [weak](std::string_view bytes) {
         if (auto self = weak.lock()) self->on_data(bytes);
@@ -19,7 +32,7 @@ void Channel::connect(const std::filesystem::path& socket, Answer greeting) {
       .closed = [weak](std::string reason) {
         if (auto self = weak.lock()) self->fail("the agent's connection ended: " + reason);
       },
-  });
+  };
 }
 
 void Channel::request(std::string frame, Answer answer) {

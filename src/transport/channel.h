@@ -13,7 +13,7 @@
 #include "loop/loop.h"
 #include "loop/completion.h"
 #include "protocol/frame.h"
-#include "transport/unix_stream.h"
+#include "transport/stream.h"
 
 namespace provium::transport {
 
@@ -29,6 +29,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Connects to a virtio-serial port's socket. `greeting` receives the first frame the agent
   // sends on its own (READY).
   void connect(const std::filesystem::path& socket, Answer greeting);
+  // The same over any socket address: the agent's or a worker's AF_VSOCK listener. The
+  // connection is made again until the greeting's first byte arrives (Stream::SocketOptions).
+  void connect(const SocketAddress& address, Answer greeting);
 
   // Sends a frame (already encoded) and queues `answer` for the next frame that arrives.
   void request(std::string frame, Answer answer);
@@ -39,9 +42,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
  private:
   Channel() = default;
+  Stream::Callbacks callbacks();
   void on_data(std::string_view bytes);
 
-  std::shared_ptr<UnixStream> stream_ = UnixStream::create();
+  std::shared_ptr<Stream> stream_ = Stream::create();
   protocol::FrameDecoder decoder_;
   std::deque<Answer> waiting_;
   std::optional<std::string> failure_;
