@@ -1,13 +1,21 @@
-// Cold boot against resuming a fixture snapshot: copy-on-write (Provium's way) and a full-RAM
-// migration file (the documented system's way), medians of 10, ratios printed at the end.
+// Cold boot against resuming a fixture snapshot: copy-on-write (Provium's way), with and without
+// a QEMU started ahead (src/fixture/spare.h), and a full-RAM migration file (the documented
+// system's way); host memory per resumed VM; a 100-test suite's wall time. Medians, ratios of
+// medians of this same run printed at the end.
 //   meson setup build-bench -Dbench=true && build-bench/bench/provium_resume_bench
 #include <benchmark/benchmark.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include <provium/provium.h>
 
@@ -36,24 +44,72 @@ void ColdBootToFirstExec(benchmark::State& state) {
   }
 }
 
-void ResumeToReady(benchmark::State& state) {
-  provium::fixture("bench");  // built outside the timing
-  for (auto _ : state) {
-    const auto start = Clock::now();
-    auto vm = provium::fixture("bench");
-    state.SetIterationTime(seconds_since(start));
-  }
+// Spares (a QEMU started ahead for the next resume) on or off for one benchmark.
+void set_prestart(bool on) { ::setenv("PROVIUM_PRESTART", on ? "1" : "0", 1); }
+
+// A test's own time, in which the spare for the next resume starts (outside the timing).
+constexpr auto kTestBody = std::chrono::milliseconds(300);
+
+// The resident memory of the VM's QEMU, in MiB.
+double qemu_rss_mib(const provium::Vm& vm) {
+  const int pid = provium::detail::VmAccess::machine(vm).qemu_pid();
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  double kib = 0;
+  while (status >> key)
+    if (key == "VmRSS:" && status >> kib) break;
+  return kib / 1024;
 }
 
-void ResumeToFirstExec(benchmark::State& state) {
-  provium::fixture("bench");
+void resume(benchmark::State& state, bool prestart, bool first_exec) {
+  set_prestart(prestart);
+  auto previous = provium::fixture("bench");  // built outside the timing; stocks a spare
+  double rss = 0;
   for (auto _ : state) {
+    std::this_thread::sleep_for(kTestBody);
+    previous.kill();  // the previous test's TearDown
     const auto start = Clock::now();
     auto vm = provium::fixture("bench");
-    vm.exec("true");
+    if (first_exec) vm.exec("true");
     state.SetIterationTime(seconds_since(start));
+    if (first_exec) rss = qemu_rss_mib(vm);
+    previous = std::move(vm);
   }
+  if (first_exec) state.counters["qemu_rss_MiB"] = rss;
+  set_prestart(true);
 }
+
+void ResumeToReady(benchmark::State& state) { resume(state, false, false); }
+void PrestartedResumeToReady(benchmark::State& state) { resume(state, true, false); }
+void ResumeToFirstExec(benchmark::State& state) { resume(state, false, true); }
+void PrestartedResumeToFirstExec(benchmark::State& state) { resume(state, true, true); }
+
+// The 100 TEST_F of provium_suite_bench, the whole process timed.
+std::string suite_program;
+
+void run_suite(benchmark::State& state, bool prestart) {
+  set_prestart(prestart);
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    char* argv[] = {suite_program.data(), nullptr};
+    pid_t pid = 0;
+    if (posix_spawn(&pid, suite_program.c_str(), nullptr, nullptr, argv, environ) != 0) {
+      state.SkipWithError("cannot start provium_suite_bench");
+      break;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    state.SetIterationTime(seconds_since(start));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      state.SkipWithError("provium_suite_bench failed");
+      break;
+    }
+  }
+  set_prestart(true);
+}
+
+void HundredTestSuite(benchmark::State& state) { run_suite(state, false); }
+void PrestartedHundredTestSuite(benchmark::State& state) { run_suite(state, true); }
 
 // The documented way: ordinary RAM, the whole of it saved into the state file and loaded back.
 struct FullRamSnapshot {
@@ -86,6 +142,7 @@ void FullRamResumeToFirstExec(benchmark::State& state) {
     auto vm = provium::detail::VmAccess::wrap("default", machine);
     vm.exec("true");
     state.SetIterationTime(seconds_since(start));
+    state.counters["qemu_rss_MiB"] = qemu_rss_mib(vm);
   }
   state.counters["state_MB"] = static_cast<double>(fs::file_size(snapshot.state())) / 1e6;
 }
@@ -102,12 +159,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::Finalize();
     const double cold = medians_["ColdBootToFirstExec"];
     std::cout << "\nRatios of medians (same run):\n";
-    for (const char* name : {"ResumeToFirstExec", "FullRamResumeToFirstExec"})
+    for (const char* name : {"ResumeToFirstExec", "PrestartedResumeToFirstExec", "FullRamResumeToFirstExec"})
       if (cold > 0 && medians_.count(name))
         std::cout << "  " << name << " / ColdBootToFirstExec = " << medians_[name] / cold * 100 << " %\n";
     if (medians_.count("FullRamResumeToFirstExec") && medians_["ResumeToFirstExec"] > 0)
       std::cout << "  FullRamResumeToFirstExec / ResumeToFirstExec = "
                 << medians_["FullRamResumeToFirstExec"] / medians_["ResumeToFirstExec"] << "x\n";
+    for (const auto& [with, without] : {std::pair{"PrestartedResumeToReady", "ResumeToReady"},
+                                        std::pair{"PrestartedHundredTestSuite", "HundredTestSuite"}})
+      if (medians_.count(with) && medians_[without] > 0)
+        std::cout << "  " << with << " / " << without << " = " << medians_[with] / medians_[without] << "\n";
   }
 
  private:
@@ -121,11 +182,18 @@ class RatioReporter : public benchmark::ConsoleReporter {
       ->Unit(benchmark::kMillisecond)
 PROVIUM_RESUME_BENCHMARK(ColdBootToFirstExec);
 PROVIUM_RESUME_BENCHMARK(ResumeToReady);
+PROVIUM_RESUME_BENCHMARK(PrestartedResumeToReady);
 PROVIUM_RESUME_BENCHMARK(ResumeToFirstExec);
+PROVIUM_RESUME_BENCHMARK(PrestartedResumeToFirstExec);
 PROVIUM_RESUME_BENCHMARK(FullRamResumeToFirstExec);
+BENCHMARK(HundredTestSuite)->UseManualTime()->Iterations(1)->Repetitions(3)->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(PrestartedHundredTestSuite)->UseManualTime()->Iterations(1)->Repetitions(3)
+    ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   provium::define_fixture("bench", {}, prepare);
+  suite_program = (fs::absolute(argv[0]).parent_path() / "provium_suite_bench").string();
   benchmark::Initialize(&argc, argv);
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

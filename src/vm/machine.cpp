@@ -148,18 +148,41 @@ std::string Machine::build_initrd() const {
 }
 
 void Machine::boot() {
-  if (runtime_) throw Error("this VM was already booted");
-  if (profile_.rootfs)
-    throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
-  check_prerequisites(profile_);
-  check_boot_options();
-  accel_ = effective_accel(profile_);
+  if (runtime_ && !prelaunched_) throw Error("this VM was already booted");
+  if (!prelaunched_) check_before_launch();
 
   // Waits until the VM fits the pool's budget (other processes' VMs may have to end first).
   // The boot's deadline starts after it: a queued test must not time out because others run.
   lease_ = acquire_vm_budget(config::parse_memory_size(options_.memory), options_.cpus,
                              fmt::format("a VM of {}", profile_.describe()));
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  if (!prelaunched_) {
+    const auto spec = launch_spec();
+    launch(qemu::qemu_argv(spec), spec);
+  }
+  prelaunched_ = false;
+  if (snapshot_ && !snapshot_->state.empty()) restore(snapshot_->state, deadline);
+  connect_agent(deadline);
+}
+
+void Machine::prelaunch() {
+  if (runtime_) throw Error("this VM was already started");
+  if (!snapshot_ || snapshot_->state.empty()) throw Error("only a VM restored from a snapshot can be started ahead");
+  check_before_launch();
+  const auto spec = launch_spec();
+  launch(qemu::qemu_argv(spec), spec);
+  prelaunched_ = true;
+}
+
+void Machine::check_before_launch() {
+  if (profile_.rootfs)
+    throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
+  check_prerequisites(profile_);
+  check_boot_options();
+  accel_ = effective_accel(profile_);
+}
+
+qemu::LaunchSpec Machine::launch_spec() {
   std::filesystem::path initrd_path = run_dir_ / "initrd";
   if (snapshot_ && !snapshot_->initrd.empty()) {
     initrd_path = snapshot_->initrd;  // the one the snapshot's VM booted with
@@ -189,9 +212,7 @@ void Machine::boot() {
     spec.ram_shared = snapshot_->shared;
     spec.incoming = !snapshot_->state.empty();
   }
-  launch(qemu::qemu_argv(spec), spec);
-  if (spec.incoming) restore(snapshot_->state, deadline);
-  connect_agent(deadline);
+  return spec;
 }
 
 void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec) {
@@ -401,6 +422,8 @@ void Machine::kill() {
   // Reaped by libuv once it is dead; SIGKILL leaves it no say, so this wait is short.
   if (wait_for_exit(std::chrono::seconds(10))) lease_.release();
 }
+
+int Machine::qemu_pid() const { return runtime_ ? runtime_->process.pid() : 0; }
 
 std::string Machine::console_tail(std::size_t lines) const {
   return detail::console_tail(run_dir_ / "console.log", lines);
