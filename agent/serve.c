@@ -2,10 +2,13 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "frame_io.h"
 #include "handlers.h"
 #include "port.h"
+#include "vsock.h"
 #include "wire.h"
 
 typedef int (*handler)(int fd, const struct frame *req);
@@ -101,6 +104,32 @@ void serve_port(int fd) {
 }
 
 void serve_worker_port(int fd) {
+    if (vsock_transport) {
+        int connection = vsock_accept(fd);
+        if (connection < 0)
+            return;
+        serve_connection(connection, true);
+        close(connection);
+        return;
+    }
     port_wait_host(fd);
     serve_connection(fd, true);
+}
+
+/* vsock has what virtio-serial lacks: one socket per connection. A host that goes away is an
+ * EOF (or a reset) on that socket, and the next host is the next accept(). After QUIESCE the
+ * agent closes the connection itself and waits in accept() while the VM is snapshotted; a VM
+ * resumed from the snapshot resets the connections it had (the host's is gone anyway) and
+ * keeps its listening socket, on which the new host connects. */
+void serve_listener(int listener) {
+    for (;;) {
+        int fd = vsock_accept(listener);
+        if (fd < 0) {
+            /* Not expected to happen; do not spin on a failure that persists. */
+            nanosleep(&(struct timespec){.tv_nsec = 100000000L}, NULL);
+            continue;
+        }
+        serve_connection(fd, false);
+        close(fd);
+    }
 }

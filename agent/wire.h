@@ -15,6 +15,10 @@
 /* Name of the virtio-serial port of the agent; workers use "provium.1" ... */
 #define PROVIUM_PORT_PREFIX "provium."
 
+/* The vsock transport: the agent listens on this AF_VSOCK port of the guest; workers listen on
+ * ports the guest kernel picks (reported in WORKER_STARTED). */
+#define PROVIUM_VSOCK_PORT 5123u
+
 /* Host -> agent. */
 enum provium_request {
     PROVIUM_EXEC = 0x01,         /* command line, run with /bin/sh -c */

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "port.h"
 #include "serve.h"
+#include "vsock.h"
 #include "wire.h"
 
 enum { FORK_WORKER = 0, THREAD_WORKER = 1 };
@@ -154,6 +155,21 @@ static pid_t start_thread_worker(int fd, unsigned index) {
     return start.tid;
 }
 
+/* The vsock transport's claim: a listener on a port the kernel picks, which nobody else can
+ * have; the host chose how many workers may be alive at once (provium.max_workers). Returns
+ * as port_open_worker. */
+static int open_vsock_worker(unsigned *index, char *err, size_t errlen) {
+    if (vsock_max_workers == 0) {
+        snprintf(err, errlen, "no free worker port (the VM has none)");
+        return -1;
+    }
+    if (nbusy >= vsock_max_workers) {
+        snprintf(err, errlen, "no free worker port (all %u in use)", vsock_max_workers);
+        return PORT_ALL_BUSY;
+    }
+    return vsock_listen(0, index, err, errlen);
+}
+
 /* Claims a port and starts the worker on it, with the table locked. Returns 0 with *index and
  * *pid set, or -1 (PORT_ALL_BUSY when every port is taken) after writing why into err. */
 static int start_worker(uint32_t flags, unsigned *index, pid_t *pid, char *err, size_t errlen) {
@@ -168,7 +184,8 @@ static int start_worker(uint32_t flags, unsigned *index, pid_t *pid, char *err, 
         cap = grown_cap;
     }
     reap_fork_workers();
-    int port = port_open_worker(is_busy, index, err, errlen);
+    int port = vsock_transport ? open_vsock_worker(index, err, errlen)
+                               : port_open_worker(is_busy, index, err, errlen);
     if (port < 0)
         return port;
     *pid = flags == THREAD_WORKER ? start_thread_worker(port, *index) : start_fork_worker(port);

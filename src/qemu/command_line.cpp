@@ -21,13 +21,14 @@ std::string escape_option_value(const std::string& value) {
 }  // namespace
 
 std::string kernel_command_line(const std::string& init, const std::string& transport,
-                                const std::string& append) {
+                                const std::string& append, std::optional<int> max_workers) {
   // panic=-1 reboots at once on a panic and -no-reboot turns that into QEMU exiting, so a
   // panic ends the VM immediately with its lines on the console. quiet keeps the slow emulated
   // UART out of the boot path; a panic is printed whatever the log level.
   std::string line = fmt::format(
       "console=ttyS0 panic=-1 quiet rdinit=/provium-wrapper provium.init={} provium.transport={}",
       init, transport);
+  if (max_workers) line += fmt::format(" provium.max_workers={}", *max_workers);
   if (!append.empty()) line += " " + append;
   return line;
 }
@@ -60,6 +61,10 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
                                           i + 1, i, i)});
     }
   }
+  // QEMU opens /dev/vhost-vsock itself; a CID another VM holds makes it exit at once with
+  // "unable to set guest cid" (transport/cid.h retries with the next one).
+  if (spec.vsock_cid)
+    argv.insert(argv.end(), {"-device", fmt::format("vhost-vsock-pci,id=vsock0,guest-cid={}", *spec.vsock_cid)});
   if (!spec.ram_file.empty())
     argv.insert(argv.end(),
                 {"-object", fmt::format("memory-backend-file,id=ram0,size={},mem-path={},share={}",

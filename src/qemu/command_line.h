@@ -2,7 +2,9 @@
 // tests. Always an argv array: no string of the user or the guest ever meets a shell.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@ struct LaunchSpec {
   std::filesystem::path console_log;
   std::filesystem::path qmp_socket;
   std::vector<std::filesystem::path> port_sockets;  // virtio-serial ports provium.0, provium.1, ...
+  std::optional<uint32_t> vsock_cid;  // the vsock transport: a vhost-vsock device with this guest CID
   std::vector<Disk> disks;
   // Guest RAM in a file (for snapshots): shared, the file is the RAM and a snapshot needs only
   // the device state; private, the file is mapped copy-on-write and never changes.
@@ -33,8 +36,11 @@ struct LaunchSpec {
 std::vector<std::string> qemu_argv(const LaunchSpec& spec);
 
 // The kernel command line: console and panic behaviour, the wrapper as rdinit, the real init,
-// the transport, then the profile's own `append` (last, so that it can override).
+// the transport (and, given, how many workers the agent may run at once: the vsock transport
+// has no port count to tell it), then the profile's own `append` (last, so that it can
+// override).
 std::string kernel_command_line(const std::string& init, const std::string& transport,
-                                const std::string& append);
+                                const std::string& append,
+                                std::optional<int> max_workers = std::nullopt);
 
 }  // namespace provium::qemu

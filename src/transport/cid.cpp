@@ -175,18 +175,19 @@ bool is_cid_collision(std::string_view qemu_output) {
   return qemu_output.find("unable to set guest cid") != std::string_view::npos;
 }
 
-CidLease launch_with_cid(CidAllocator& allocator, const std::function<CidLaunch(uint32_t)>& launch,
-                         int max_attempts) {
+void retry_cid_collisions(CidAllocator& allocator, CidLease& lease,
+                          const std::function<bool()>& collided,
+                          const std::function<void()>& relaunch, int max_attempts) {
   std::string taken;
-  for (int attempt = 1;; ++attempt) {
-    CidLease lease = allocator.acquire();
-    if (launch(lease.cid()) == CidLaunch::started) return lease;
+  for (int attempt = 1; collided(); ++attempt) {
     taken += (taken.empty() ? "" : ", ") + std::to_string(lease.cid());
     lease.release_held_elsewhere();
     if (attempt >= max_attempts)
-      throw Error(fmt::format("no free vsock CID: QEMU found each of the {} CIDs tried taken by "
-                              "another VM on this host ({})",
+      throw Error(fmt::format("no free vsock CID: QEMU found each of the {} CIDs it was given "
+                              "taken by another VM on this host ({})",
                               attempt, taken));
+    lease = allocator.acquire();
+    relaunch();
   }
 }
 

@@ -87,14 +87,13 @@ class CidAllocator {
 // Whether QEMU's output says that the guest CID it was given is taken.
 bool is_cid_collision(std::string_view qemu_output);
 
-// What one launch attempt with a CID came to.
-enum class CidLaunch { started, collision };
-
-// Launches with CIDs from `allocator` until `launch(cid)` reports started, and returns the
-// lease of that CID. A collision (another VM holds the CID) gives that CID back for the
-// foreign delay and tries the next free one; after `max_attempts` collisions it throws Error.
-// Whatever `launch` throws is passed on, its CID given back.
-CidLease launch_with_cid(CidAllocator& allocator, const std::function<CidLaunch(uint32_t cid)>& launch,
-                         int max_attempts = 16);
+// After QEMU was started with `lease`'s CID: while `collided()` says that QEMU died because
+// another VM holds that CID, gives the CID back for the foreign delay, leases the next free one
+// into `lease` and calls `relaunch()` (which starts QEMU with lease.cid()). `collided()` waits
+// until QEMU is past setting its CID, and throws for any other failure, which is passed on.
+// Throws Error after `max_attempts` collisions in a row.
+void retry_cid_collisions(CidAllocator& allocator, CidLease& lease,
+                          const std::function<bool()>& collided,
+                          const std::function<void()>& relaunch, int max_attempts = 16);
 
 }  // namespace provium::transport

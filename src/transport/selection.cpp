@@ -17,9 +17,9 @@ namespace {
 
 std::string access_advice(const std::filesystem::path& device) {
   return fmt::format(
-      "this user needs read-write access to {0}: Debian's udev gives it group kvm and mode 0660 "
-      "(`ls -l {0}` shows them), so join that group (`sudo usermod -aG kvm $USER`, then log in "
-      "again) or grant access with an ACL (`sudo setfacl -m u:$USER:rw {0}`)",
+      "Debian's udev gives {0} group kvm and mode 0660 (`ls -l {0}` shows them): join that group "
+      "(`sudo usermod -aG kvm $USER`, then log in again) or grant access with an ACL (`sudo "
+      "setfacl -m u:$USER:rw {0}`)",
       device.string());
 }
 
@@ -32,12 +32,12 @@ std::string vsock_problem(const std::filesystem::path& device, int error) {
       return fmt::format(
           "{} does not exist: the host's vhost_vsock kernel module is not loaded. Load it with "
           "`sudo modprobe vhost_vsock` (at every boot: `echo vhost_vsock | sudo tee "
-          "/etc/modules-load.d/vhost_vsock.conf`); then {}",
+          "/etc/modules-load.d/vhost_vsock.conf`); this user then needs read-write access to it: {}",
           path, access_advice(device));
     case EACCES:
     case EPERM:
-      return fmt::format("this user cannot open {} read-write ({}); {} (and should the module "
-                         "not be loaded yet: `sudo modprobe vhost_vsock`)",
+      return fmt::format("this user cannot open {} read-write ({}): {}. Should the module not be "
+                         "loaded yet, `sudo modprobe vhost_vsock` too",
                          path, std::strerror(error), access_advice(device));
     case ENODEV:
     case ENXIO:
@@ -48,7 +48,8 @@ std::string vsock_problem(const std::filesystem::path& device, int error) {
           path, std::strerror(error));
     default:
       return fmt::format("cannot open {} read-write ({}); vsock needs the host's vhost_vsock "
-                         "kernel module (`sudo modprobe vhost_vsock`) and, for this user, {}",
+                         "kernel module (`sudo modprobe vhost_vsock`) and read-write access to "
+                         "the device for this user: {}",
                          path, std::strerror(error), access_advice(device));
   }
 }

@@ -21,6 +21,7 @@
 #include "qemu/command_line.h"
 #include "qemu/process.h"
 #include "qemu/qmp.h"
+#include "transport/selection.h"
 #include "vm/console.h"
 #include "wire.h"
 
@@ -111,11 +112,6 @@ void Machine::check_boot_options() const {
   if (options_.max_workers < 0 || options_.max_workers > kMaxWorkers)
     throw Error(fmt::format("BootOptions.max_workers is {}; it must be 0..{}", options_.max_workers,
                             kMaxWorkers));
-  if (profile_.transport == "vsock")
-    throw Error(fmt::format("{}: transport \"vsock\" is not available yet; use \"auto\" or "
-                            "\"virtio-serial\" ({})",
-                            profile_.origin.count("transport") ? profile_.origin.at("transport") : "",
-                            profile_.describe()));
   if (profile_.initrd && !std::filesystem::is_regular_file(*profile_.initrd))
     throw Error(fmt::format("{}: initrd {} not found ({})",
                             profile_.origin.count("initrd") ? profile_.origin.at("initrd") : "",
@@ -133,7 +129,7 @@ std::string Machine::build_initrd() const {
   }
   std::filesystem::path modules_dir =
       profile_.modules ? *profile_.modules : std::filesystem::path("/lib/modules") / release;
-  std::vector<std::string> wanted = {"virtio_pci", "virtio_console"};
+  std::vector<std::string> wanted = transport::guest_modules(transport_);
   if (!options_.disks.empty()) wanted.push_back("virtio_blk");
 
   std::string initrd;
@@ -161,6 +157,15 @@ void Machine::boot() {
     launch(qemu::qemu_argv(spec), spec);
   }
   prelaunched_ = false;
+  if (cid_lease_.held()) {
+    // A CID that another VM holds (one not leased through our files) makes QEMU exit at once.
+    transport::retry_cid_collisions(transport::CidAllocator::machine_wide(), cid_lease_,
+                                    [&] { return vsock_cid_collided(deadline); }, [&] {
+                                      loop::Loop::instance().post([dead = std::move(runtime_)] {});
+                                      const auto spec = launch_spec();
+                                      launch(qemu::qemu_argv(spec), spec);
+                                    });
+  }
   if (snapshot_ && !snapshot_->state.empty()) restore(snapshot_->state, deadline);
   connect_agent(deadline);
 }
@@ -180,6 +185,7 @@ void Machine::check_before_launch() {
   check_prerequisites(profile_);
   check_boot_options();
   accel_ = effective_accel(profile_);
+  transport_ = effective_transport(profile_);
 }
 
 qemu::LaunchSpec Machine::launch_spec() {
@@ -201,11 +207,18 @@ qemu::LaunchSpec Machine::launch_spec() {
   spec.cpus = options_.cpus;
   spec.kernel = profile_.kernel;
   spec.initrd = initrd_path;
-  spec.append = qemu::kernel_command_line(profile_.init, "virtio-serial", profile_.append);
+  const bool vsock = transport_ == transport::kVsock;
+  spec.append = qemu::kernel_command_line(profile_.init, transport_, profile_.append,
+                                          vsock ? std::optional<int>(options_.max_workers) : std::nullopt);
   spec.console_log = run_dir_ / "console.log";
   spec.qmp_socket = run_dir_ / "qmp.sock";
-  port_count_ = static_cast<uint32_t>(options_.max_workers) + 1;
-  for (uint32_t port = 0; port < port_count_; ++port) spec.port_sockets.push_back(port_socket(port));
+  if (vsock) {
+    if (!cid_lease_.held()) cid_lease_ = transport::CidAllocator::machine_wide().acquire();
+    spec.vsock_cid = cid_lease_.cid();
+  } else {
+    port_count_ = static_cast<uint32_t>(options_.max_workers) + 1;
+    for (uint32_t port = 0; port < port_count_; ++port) spec.port_sockets.push_back(port_socket(port));
+  }
   spec.disks = options_.disks;
   if (snapshot_) {
     spec.ram_file = snapshot_->ram;
@@ -269,10 +282,25 @@ void Machine::restore(const std::filesystem::path& state, std::chrono::steady_cl
   }
 }
 
+// QEMU sets the guest CID while it creates its devices, before its monitor answers.
+bool Machine::vsock_cid_collided(std::chrono::steady_clock::time_point deadline) {
+  try {
+    qmp("query-status", {}, deadline);
+    return false;
+  } catch (const Error&) {
+    auto why = death(std::chrono::seconds(2));
+    if (why && transport::is_cid_collision(*why)) return true;
+    throw;
+  }
+}
+
 void Machine::connect_agent(std::chrono::steady_clock::time_point deadline) {
   transport::Channel::Answer greeting;
-  loop::Loop::instance().post([runtime = runtime_, socket = port_socket(0), greeting] {
-    runtime->agent->connect(socket, greeting);
+  std::optional<transport::SocketAddress> vsock;
+  if (cid_lease_.held()) vsock = transport::SocketAddress::vsock(cid_lease_.cid(), PROVIUM_VSOCK_PORT);
+  loop::Loop::instance().post([runtime = runtime_, socket = port_socket(0), vsock, greeting] {
+    if (vsock) runtime->agent->connect(*vsock, greeting);
+    else runtime->agent->connect(socket, greeting);
   });
   const std::string operation =
       fmt::format("boot of {}, waiting for the agent's READY", profile_.describe());
@@ -353,13 +381,21 @@ std::filesystem::path Machine::port_socket(uint32_t port) const {
 }
 
 std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::milliseconds timeout) {
-  // The port number comes from the guest: check it before it names a file.
-  if (port == 0 || port >= port_count_)
+  // The port number comes from the guest: check it before it names a file. vsock: a port the
+  // guest kernel picked (above the reserved 0..1023), never the agent's own.
+  std::optional<transport::SocketAddress> vsock;
+  if (cid_lease_.held()) {
+    if (port <= 1023 || port == PROVIUM_VSOCK_PORT || port == 0xFFFFFFFFu)
+      throw Error(fmt::format("the agent reported worker port {}, which is no worker's vsock port", port));
+    vsock = transport::SocketAddress::vsock(cid_lease_.cid(), port);
+  } else if (port == 0 || port >= port_count_) {
     throw Error(fmt::format("the agent reported worker port {}, outside 1..{}", port,
                             port_count_ - 1));
+  }
   auto channel = transport::Channel::create();
   transport::Channel::Answer greeting;
-  loop::Loop::instance().post([runtime = runtime_, channel, greeting, socket = port_socket(port)] {
+  loop::Loop::instance().post([runtime = runtime_, channel, greeting, vsock,
+                               socket = vsock ? std::filesystem::path() : port_socket(port)] {
     std::lock_guard lock(runtime->mutex);
     if (runtime->death) {
       channel->fail(*runtime->death);
@@ -367,7 +403,8 @@ std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::mil
     }
     std::erase_if(runtime->workers, [](auto& worker) { return worker.expired(); });
     runtime->workers.push_back(channel);
-    channel->connect(socket, greeting);
+    if (vsock) channel->connect(*vsock, greeting);
+    else channel->connect(socket, greeting);
   });
   const auto operation = fmt::format("worker on port {}, waiting for its READY", port);
   await_answer(greeting, operation, timeout, session_owner(), PROVIUM_READY);
@@ -412,15 +449,22 @@ void Machine::shutdown(std::chrono::milliseconds grace) {
       runtime->qmp->execute("quit", {}, qemu::QmpClient::Reply());
     });
   }
-  if (!wait_for_exit(grace)) kill();
-  else lease_.release();
+  if (!wait_for_exit(grace)) {
+    kill();
+  } else {
+    lease_.release();
+    cid_lease_.release();
+  }
 }
 
 void Machine::kill() {
   if (!launched_) return;
   loop::Loop::instance().post([runtime = runtime_] { runtime->process.kill(SIGKILL); });
   // Reaped by libuv once it is dead; SIGKILL leaves it no say, so this wait is short.
-  if (wait_for_exit(std::chrono::seconds(10))) lease_.release();
+  if (wait_for_exit(std::chrono::seconds(10))) {
+    lease_.release();
+    cid_lease_.release();
+  }
 }
 
 int Machine::qemu_pid() const { return runtime_ ? runtime_->process.pid() : 0; }
@@ -432,9 +476,11 @@ std::string Machine::console_tail(std::size_t lines) const {
 std::string Machine::context() const {
   // The kernel boots with `quiet`: only warnings reach the console unless the profile asks.
   return fmt::format(
-      "(accelerator {}, machine {})\n--- console (last {} lines; add loglevel=7 to the "
+      "(accelerator {}, machine {}{})\n--- console (last {} lines; add loglevel=7 to the "
       "profile's append for the whole kernel log) ---\n{}",
-      accel_, profile_.machine, kContextLines, console_tail(kContextLines));
+      accel_, profile_.machine,
+      cid_lease_.held() ? fmt::format(", transport vsock, guest CID {}", cid_lease_.cid()) : "",
+      kContextLines, console_tail(kContextLines));
 }
 
 }  // namespace provium::detail

@@ -15,6 +15,7 @@
 #include "config/profile.h"
 #include "pool/pool.h"
 #include "qemu/command_line.h"
+#include "transport/cid.h"
 #include "vm/run_dir.h"
 #include "vm/session.h"
 
@@ -26,6 +27,11 @@ void check_prerequisites(const config::Profile& profile);
 
 // "kvm" or "tcg": the profile's accel, unless PROVIUM_ACCEL (--provium_accel) overrides it.
 std::string effective_accel(const config::Profile& profile);
+
+// "vsock" or "virtio-serial": the profile's transport, unless PROVIUM_TRANSPORT
+// (--provium_transport) overrides it; auto is vsock when /dev/vhost-vsock opens read-write.
+// Throws PrerequisiteError when vsock is asked for and the host cannot provide it.
+std::string effective_transport(const config::Profile& profile);
 
 // The path of `program` (a name looked up in PATH, or a path), or empty when not executable.
 std::filesystem::path find_executable(const std::string& program);
@@ -89,6 +95,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   nlohmann::json qmp(const std::string& command, nlohmann::json arguments,
                      std::chrono::steady_clock::time_point deadline);
   std::filesystem::path port_socket(uint32_t port) const;
+  bool vsock_cid_collided(std::chrono::steady_clock::time_point deadline);
   bool wait_for_exit(std::chrono::milliseconds timeout);
   std::optional<std::string> death(std::chrono::milliseconds grace);
   Session::Owner session_owner();
@@ -106,6 +113,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   bool launched_ = false;  // QEMU was started
   bool prelaunched_ = false;  // by prelaunch(), and not booted yet
   uint32_t port_count_ = 0;  // virtio-serial ports: provium.0 (the agent) and one per worker
+  std::string transport_;    // "vsock" or "virtio-serial", chosen before QEMU starts
+  // The vsock transport: this VM's guest CID, held until QEMU is dead (like lease_).
+  transport::CidLease cid_lease_;
 };
 
 }  // namespace provium::detail

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "initramfs/busybox.h"
+#include "transport/selection.h"
 #include "vm/machine.h"
 
 namespace provium {
@@ -29,6 +30,15 @@ std::filesystem::path find_executable(const std::string& program) {
     dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
   }
   return {};
+}
+
+std::string effective_transport(const config::Profile& profile) {
+  if (auto forced = transport::transport_override()) return transport::choose_transport(*forced);
+  auto origin = profile.origin.find("transport");
+  return transport::choose_transport(
+      {profile.transport, origin == profile.origin.end()
+                              ? profile.describe()
+                              : fmt::format("{}: {}", origin->second, profile.describe())});
 }
 
 void check_prerequisites(const config::Profile& profile) {
@@ -55,6 +65,7 @@ void check_prerequisites(const config::Profile& profile) {
   if (find_executable("setpriv").empty())
     throw PrerequisiteError(
         "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");
+  effective_transport(profile);  // a vsock the host cannot provide
 }
 }  // namespace detail
 

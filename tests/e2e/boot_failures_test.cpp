@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include <provium/provium.h>
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 namespace {
@@ -95,10 +99,47 @@ TEST(BootFailureTest, KernelPanicFailsAtOnceWithThePanicLines) {
   EXPECT_THAT(message, HasSubstr("Kernel panic - not syncing"));
 }
 
-TEST(BootFailureTest, TransportNotAvailableYetSaysSo) {
-  std::string message = boot_error("vsock");
-  EXPECT_THAT(message, HasSubstr("transport \"vsock\" is not available yet"));
-  EXPECT_THAT(message, HasSubstr("provium.toml:"));
+// Whether this host could run the vsock transport (the test of its absence needs a host without).
+bool host_has_vsock() {
+  const int fd = ::open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// Forcing vsock on a host without /dev/vhost-vsock fails before QEMU starts, as a missing
+// prerequisite that says what is missing and how to get it.
+TEST(BootFailureTest, ForcedVsockWithoutTheDeviceSaysWhatIsMissingAndHowToGetIt) {
+  if (host_has_vsock()) GTEST_SKIP() << "this host has /dev/vhost-vsock: a forced vsock boots here";
+  auto vm = provium::create("vsock");
+  try {
+    vm.boot();
+    FAIL() << "a VM with transport vsock booted without /dev/vhost-vsock";
+  } catch (const provium::PrerequisiteError& error) {
+    const std::string message = error.what();
+    EXPECT_THAT(message, HasSubstr("transport \"vsock\" cannot be used on this host"));
+    EXPECT_THAT(message, HasSubstr("/dev/vhost-vsock does not exist"));
+    EXPECT_THAT(message, HasSubstr("sudo modprobe vhost_vsock"));
+    EXPECT_THAT(message, HasSubstr("group kvm"));
+    EXPECT_THAT(message, HasSubstr("setfacl"));
+    EXPECT_THAT(message, HasSubstr("provium.toml:"));  // where `transport = "vsock"` is
+    EXPECT_THAT(message, Not(HasSubstr("QEMU")));        // refused before QEMU starts
+  }
+}
+
+// The same through the override, which names itself.
+TEST(BootFailureTest, TransportOverrideToVsockWithoutTheDeviceSaysSo) {
+  if (host_has_vsock()) GTEST_SKIP() << "this host has /dev/vhost-vsock: a forced vsock boots here";
+  ::setenv("PROVIUM_TRANSPORT", "vsock", 1);
+  auto vm = provium::create("default");
+  try {
+    vm.boot();
+    ADD_FAILURE() << "PROVIUM_TRANSPORT=vsock booted without /dev/vhost-vsock";
+  } catch (const provium::PrerequisiteError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("PROVIUM_TRANSPORT (--provium_transport)"));
+    EXPECT_THAT(error.what(), HasSubstr("sudo modprobe vhost_vsock"));
+  }
+  ::unsetenv("PROVIUM_TRANSPORT");
 }
 
 TEST(BootFailureTest, UnknownProfileListsTheKnownOnes) {
