@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "gtest/lua_tests.h"
+#include "transport/selection.h"
 
 namespace provium::testing {
 
@@ -23,6 +24,11 @@ bool prerequisites_required() {
 class Environment : public ::testing::Environment {
  public:
   void SetUp() override {
+    // An override to vsock on a host without it skips, whatever PROVIUM_REQUIRE says: it asks
+    // for an optional transport (a CI matrix runs a suite once per transport, and the vsock run
+    // skips where the host has no vhost-vsock). A profile's transport = "vsock" is checked
+    // below, as a prerequisite.
+    if (auto unavailable = transport::override_unavailable()) GTEST_SKIP() << *unavailable;
     try {
       check_prerequisites("default");
     } catch (const PrerequisiteError& missing) {
@@ -39,6 +45,9 @@ constexpr std::string_view kUsage = R"(Provium flags:
   --provium_config=FILE  use this provium.toml (default: $PROVIUM_CONFIG, else the first
                          provium.toml found from the working directory upward)
   --provium_accel=ACCEL  auto, kvm or tcg for every profile (also $PROVIUM_ACCEL)
+  --provium_transport=T  auto, vsock or virtio-serial for every profile (also
+                         $PROVIUM_TRANSPORT); vsock on a host without /dev/vhost-vsock skips
+                         every test with the reason, even with PROVIUM_REQUIRE=1
   --provium_mem=SIZE     memory budget of the resource pool for all VMs at once, shared with
                          every process of this user (also $PROVIUM_POOL_MEM; 512M, 2G, ...)
   --provium_cpus=N       CPU budget of the resource pool (also $PROVIUM_POOL_CPUS); with neither,
@@ -69,6 +78,8 @@ void Init(int* argc, char** argv) {
       config::set_config_path(std::filesystem::path(file));
     } else if (const char* accel = flag_value(arg, "--provium_accel")) {
       ::setenv("PROVIUM_ACCEL", accel, 1);
+    } else if (const char* transport = flag_value(arg, "--provium_transport")) {
+      ::setenv(transport::kTransportVariable, transport, 1);
     } else if (const char* mem = flag_value(arg, "--provium_mem")) {
       ::setenv("PROVIUM_POOL_MEM", mem, 1);
     } else if (const char* cpus = flag_value(arg, "--provium_cpus")) {
