@@ -40,8 +40,9 @@ struct KeyRule {
 constexpr std::array<std::string_view, 3> kAccels = {"auto", "kvm", "tcg"};
 constexpr std::array<std::string_view, 3> kMachines = {"q35", "microvm", "pc"};
 constexpr std::array<std::string_view, 3> kTransports = {"auto", "virtio-serial", "vsock"};
+constexpr std::array<std::string_view, 3> kKernelBoots = {"auto", "pvh", "bzimage"};
 
-const std::array<KeyRule, 10> kKeys = {{
+const std::array<KeyRule, 11> kKeys = {{
     {"kernel", [](Profile& p, std::string v, const fs::path& dir) { p.kernel = resolve(dir, v); }},
     {"initrd", [](Profile& p, std::string v, const fs::path& dir) { p.initrd = resolve(dir, v); }},
     {"rootfs", [](Profile& p, std::string v, const fs::path& dir) { p.rootfs = resolve(dir, v); }},
@@ -54,6 +55,8 @@ const std::array<KeyRule, 10> kKeys = {{
      kMachines},
     {"transport", [](Profile& p, std::string v, const fs::path&) { p.transport = std::move(v); },
      kTransports},
+    {"kernel_boot", [](Profile& p, std::string v, const fs::path&) { p.kernel_boot = std::move(v); },
+     kKernelBoots},
     {"modules", [](Profile& p, std::string v, const fs::path& dir) { p.modules = resolve(dir, v); }},
     // A bare name is looked up in PATH when QEMU starts; only a path is relative to the file.
     {"qemu",

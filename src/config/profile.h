@@ -22,6 +22,9 @@ struct Profile {
   std::string accel = "auto";                     // auto | kvm | tcg
   std::string machine = "q35";                    // q35 | microvm | pc
   std::string transport = "auto";                 // auto | virtio-serial | vsock
+  // auto: the kernel's uncompressed ELF through its PVH entry when it has one (no guest-side
+  // decompression: a faster cold boot), else the bzImage; pvh: insist; bzimage: never.
+  std::string kernel_boot = "auto";
   std::optional<std::filesystem::path> modules;   // kernel modules dir; unset: /lib/modules/<release of kernel>
   std::string qemu = "qemu-system-x86_64";        // binary name (searched in PATH) or absolute path
   bool builtin = false;                           // the built-in default profile: busybox userspace, init /provium-init

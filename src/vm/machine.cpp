@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "config/config.h"
+#include "fixture/cache.h"
+#include "kernel/direct_boot.h"
 #include "initramfs/busybox.h"
 #include "initramfs/kernel.h"
 #include "initramfs/modules.h"
@@ -179,6 +181,25 @@ void Machine::prelaunch() {
   prelaunched_ = true;
 }
 
+std::filesystem::path Machine::kernel_image() const {
+  if (profile_.kernel_boot == "bzimage") return profile_.kernel;
+  const auto dir = cache::Cache::default_root() / "kernels";
+  std::string why;
+  std::optional<std::filesystem::path> image;
+  try {
+    ensure_private_directory(dir.parent_path());
+    ensure_private_directory(dir);
+    image = kernel::pvh_image(profile_.kernel, dir, &why);
+  } catch (const Error& error) {
+    why = error.what();
+  }
+  if (image) return *image;
+  if (profile_.kernel_boot == "pvh")
+    throw Error(fmt::format("{}: kernel_boot = \"pvh\", but {} cannot boot that way: {}", profile_.describe(),
+                            profile_.kernel.string(), why));
+  return profile_.kernel;  // the guest decompresses it: slower, but it boots
+}
+
 void Machine::check_before_launch() {
   if (profile_.rootfs)
     throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
@@ -205,7 +226,7 @@ qemu::LaunchSpec Machine::launch_spec() {
   spec.accel = accel_;
   spec.memory = options_.memory;
   spec.cpus = options_.cpus;
-  spec.kernel = profile_.kernel;
+  spec.kernel = kernel_image();
   spec.initrd = initrd_path;
   const bool vsock = transport_ == transport::kVsock;
   spec.append = qemu::kernel_command_line(profile_.init, transport_, profile_.append,

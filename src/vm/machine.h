@@ -87,6 +87,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   void check_boot_options() const;
   void check_before_launch();  // checks, and the accelerator chosen
   qemu::LaunchSpec launch_spec();  // writes the initrd when the VM needs a new one
+  // What QEMU's -kernel loads: the decompressed kernel for a PVH boot when the profile allows
+  // and the kernel can (kernel/direct_boot.h), else the profile's kernel itself.
+  std::filesystem::path kernel_image() const;
   std::string build_initrd() const;
   void launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec);
   void restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline);

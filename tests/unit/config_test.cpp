@@ -76,12 +76,13 @@ TEST(ConfigParse, FullProfileHasEveryKey) {
   EXPECT_EQ(p.accel, "tcg");
   EXPECT_EQ(p.machine, "microvm");
   EXPECT_EQ(p.transport, "virtio-serial");
+  EXPECT_EQ(p.kernel_boot, "bzimage");
   EXPECT_EQ(p.modules, fs::path("/srv/kernels/modules"));
   EXPECT_EQ(p.qemu, "/opt/qemu/bin/qemu-system-x86_64");
   EXPECT_FALSE(p.builtin);
-  EXPECT_EQ(p.origin.size(), 10u);
+  EXPECT_EQ(p.origin.size(), 11u);
   EXPECT_EQ(p.origin.at("kernel"), file.string() + ":3:10");
-  EXPECT_EQ(p.origin.at("qemu"), file.string() + ":12:8");
+  EXPECT_EQ(p.origin.at("qemu"), file.string() + ":13:8");
   EXPECT_EQ(p.kernel_origin(), file.string() + ":3:10");
   EXPECT_EQ(p.describe(), "profile 'full' (" + file.string() + ":2)");
 }
@@ -165,13 +166,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"unknown_key.toml", 3, 1,
                 "profile 'x': unknown key 'memory' (memory and cpus are boot options); "
                 "allowed keys: kernel, initrd, rootfs, init, "
-                "append, accel, machine, transport, modules, qemu"},
+                "append, accel, machine, transport, kernel_boot, modules, qemu"},
         BadFile{"top_level.toml", 4, 2, "unknown top-level table 'network'"},
         BadFile{"no_kernel.toml", 4, 1, "profile 'x' has no 'kernel'"},
         BadFile{"accel.toml", 3, 9,
                 "profile 'x': key 'accel' must be one of auto, kvm, tcg, not 'hvf'"},
         BadFile{"transport.toml", 3, 13,
                 "key 'transport' must be one of auto, virtio-serial, vsock, not 'tcp'"},
+        BadFile{"kernel_boot.toml", 3, 15,
+                "key 'kernel_boot' must be one of auto, pvh, bzimage, not 'elf'"},
         BadFile{"machine.toml", 3, 11, "key 'machine' must be one of q35, microvm, pc, not 'virt'"},
         BadFile{"not_table.toml", 2, 5, "profile 'x' must be a table, not a string"},
         BadFile{"profile_name.toml", 1, 10, "bad profile name 'my profile'"},

@@ -1,0 +1,217 @@
+// The kernel inside a bzImage, decompressed on the host for a PVH boot (direct_boot.h).
+#include "kernel/direct_boot.h"
+
+#include <fmt/format.h>
+#include <lz4.h>
+#include <lzma.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include <provium/error.h>
+
+#include "initramfs/read_file.h"
+
+namespace provium::kernel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+template <class T>
+T read_le(std::string_view data, std::size_t offset) {
+  T value{};
+  std::memcpy(&value, data.data() + offset, sizeof value);  // x86 hosts: little-endian
+  return value;
+}
+
+constexpr uint32_t kMaxKernel = 512u << 20;  // a larger "uncompressed size" is not a kernel
+
+// The size the kernel build appends to every compressed payload (little-endian u32).
+uint32_t recorded_size(std::string_view data) {
+  if (data.size() < 8) throw Error("the payload is too short");
+  const auto size = read_le<uint32_t>(data, data.size() - 4);
+  if (size == 0 || size > kMaxKernel) throw Error(fmt::format("implausible uncompressed size {}", size));
+  return size;
+}
+
+std::string inflate_gzip(std::string_view data, uint32_t size) {
+  std::string out(size, '\0');
+  z_stream stream{};
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) throw Error("zlib: cannot initialise");
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = size;
+  const int status = inflate(&stream, Z_FINISH);
+  const auto produced = stream.total_out;
+  inflateEnd(&stream);
+  if (status != Z_STREAM_END || produced != size) throw Error("gzip: corrupt stream");
+  return out;
+}
+
+std::string decode_xz(std::string_view data, uint32_t size) {
+  std::string out(size, '\0');
+  lzma_stream stream = LZMA_STREAM_INIT;
+  if (lzma_stream_decoder(&stream, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) throw Error("xz: cannot initialise");
+  stream.next_in = reinterpret_cast<const uint8_t*>(data.data());
+  stream.avail_in = data.size() - 4;  // without the appended size
+  stream.next_out = reinterpret_cast<uint8_t*>(out.data());
+  stream.avail_out = size;
+  lzma_ret status = lzma_code(&stream, LZMA_RUN);
+  if (status == LZMA_OK) status = lzma_code(&stream, LZMA_FINISH);
+  const auto produced = stream.total_out;
+  lzma_end(&stream);
+  if (status != LZMA_STREAM_END || produced != size) throw Error("xz: corrupt stream");
+  return out;
+}
+
+// LZ4's legacy frame (lz4 -l): a magic, then blocks of [compressed size u32][data], each
+// at most 8 MiB decompressed.
+std::string decode_lz4_legacy(std::string_view data, uint32_t size) {
+  std::string out(size, '\0');
+  std::size_t in = 4, produced = 0;
+  const std::size_t end = data.size() - 4;  // the appended size is not a block
+  while (in + 4 <= end && produced < size) {
+    const auto block = read_le<uint32_t>(data, in);
+    in += 4;
+    if (block == 0x184C2102) continue;  // a concatenated frame's magic
+    if (block > end - in) throw Error("lz4: a block runs past the payload");
+    const int made = LZ4_decompress_safe(data.data() + in, out.data() + produced, static_cast<int>(block),
+                                         static_cast<int>(size - produced));
+    if (made < 0) throw Error("lz4: corrupt block");
+    produced += static_cast<std::size_t>(made);
+    in += block;
+  }
+  if (produced != size) throw Error(fmt::format("lz4: {} bytes decompressed, {} recorded", produced, size));
+  return out;
+}
+
+std::string decode_zstd(std::string_view data, uint32_t size) {
+  std::string out(size, '\0');
+  const std::size_t made = ZSTD_decompress(out.data(), size, data.data(), data.size() - 4);
+  if (ZSTD_isError(made)) throw Error(fmt::format("zstd: {}", ZSTD_getErrorName(made)));
+  if (made != size) throw Error(fmt::format("zstd: {} bytes decompressed, {} recorded", made, size));
+  return out;
+}
+
+// The cached result per bzImage path, size and time, so that each boot does not hash it again.
+struct Known {
+  std::uintmax_t size;
+  fs::file_time_type mtime;
+  std::optional<fs::path> image;
+  std::string why;
+};
+
+}  // namespace
+
+Payload bzimage_payload(std::string_view image) {
+  if (image.size() < 0x250 || image.substr(0x202, 4) != "HdrS")
+    throw Error("not a bzImage (no HdrS header)");
+  if (read_le<uint16_t>(image, 0x206) < 0x208) throw Error("boot protocol older than 2.08: no payload fields");
+  const unsigned setup_sectors = static_cast<unsigned char>(image[0x1f1]);
+  const std::size_t protected_mode = (setup_sectors == 0 ? 4 : setup_sectors) * 512u + 512u;
+  const std::size_t offset = protected_mode + read_le<uint32_t>(image, 0x248);
+  const std::size_t length = read_le<uint32_t>(image, 0x24c);
+  if (offset > image.size() || length > image.size() - offset) throw Error("the payload lies outside the image");
+  const auto data = image.substr(offset, length);
+  const auto starts = [&](std::string_view magic) { return data.substr(0, magic.size()) == magic; };
+  std::string format = "unknown";
+  if (starts("\x1f\x8b")) format = "gzip";
+  else if (starts(std::string_view("\xfd" "7zXZ\0", 6))) format = "xz";
+  else if (starts("\x02\x21\x4c\x18")) format = "lz4";
+  else if (starts("\x28\xb5\x2f\xfd")) format = "zstd";
+  else if (starts("BZh")) format = "bzip2";
+  else if (starts(std::string_view("\x5d\0\0", 3))) format = "lzma";
+  else if (starts("\x89LZO")) format = "lzo";
+  return {format, data};
+}
+
+std::string decompress(const Payload& payload) {
+  const uint32_t size = recorded_size(payload.data);
+  if (payload.format == "gzip") return inflate_gzip(payload.data, size);
+  if (payload.format == "xz") return decode_xz(payload.data, size);
+  if (payload.format == "lz4") return decode_lz4_legacy(payload.data, size);
+  if (payload.format == "zstd") return decode_zstd(payload.data, size);
+  throw Error(fmt::format("a {}-compressed kernel cannot be decompressed here (gzip, xz, lz4, zstd)", payload.format));
+}
+
+bool has_pvh_entry(std::string_view elf) {
+  if (elf.size() < 64 || elf.substr(0, 4) != "\x7f" "ELF" || elf[4] != 2 /* 64-bit */) return false;
+  const auto program_headers = read_le<uint64_t>(elf, 0x20);
+  const auto entry_size = read_le<uint16_t>(elf, 0x36);
+  const auto count = read_le<uint16_t>(elf, 0x38);
+  if (entry_size < 56 || program_headers > elf.size() || count > (elf.size() - program_headers) / entry_size)
+    return false;
+  constexpr uint32_t kNoteSegment = 4, kPhys32Entry = 18;
+  for (uint16_t i = 0; i < count; ++i) {
+    const std::size_t header = program_headers + std::size_t{i} * entry_size;
+    if (read_le<uint32_t>(elf, header) != kNoteSegment) continue;
+    const auto offset = read_le<uint64_t>(elf, header + 0x08);
+    const auto size = read_le<uint64_t>(elf, header + 0x20);
+    if (offset > elf.size() || size > elf.size() - offset) continue;
+    std::size_t at = offset;
+    const std::size_t end = offset + size;
+    while (at + 12 <= end) {
+      const auto name_size = read_le<uint32_t>(elf, at);
+      const auto desc_size = read_le<uint32_t>(elf, at + 4);
+      const auto type = read_le<uint32_t>(elf, at + 8);
+      const std::size_t name_at = at + 12;
+      const std::size_t desc_at = name_at + ((std::size_t{name_size} + 3) & ~std::size_t{3});
+      const std::size_t next = desc_at + ((std::size_t{desc_size} + 3) & ~std::size_t{3});
+      if (next > end || next <= at) break;
+      if (type == kPhys32Entry && name_size == 4 && elf.substr(name_at, 4) == std::string_view("Xen\0", 4))
+        return true;
+      at = next;
+    }
+  }
+  return false;
+}
+
+std::optional<fs::path> pvh_image(const fs::path& bzimage, const fs::path& cache_dir, std::string* why) {
+  static std::mutex mutex;
+  static std::map<fs::path, Known> known;
+  std::lock_guard lock(mutex);
+  std::error_code error;
+  const auto size = fs::file_size(bzimage, error);
+  const auto mtime = fs::last_write_time(bzimage, error);
+  if (error) {
+    *why = fmt::format("{}: {}", bzimage.string(), error.message());
+    return std::nullopt;
+  }
+  if (auto it = known.find(bzimage); it != known.end() && it->second.size == size && it->second.mtime == mtime) {
+    *why = it->second.why;
+    return it->second.image;
+  }
+  Known result{size, mtime, std::nullopt, {}};
+  try {
+    const std::string image = initramfs::read_file(bzimage, "kernel");
+    const fs::path target = cache_dir / fmt::format("{:016x}.elf", XXH3_64bits(image.data(), image.size()));
+    if (fs::is_regular_file(target)) {
+      result.image = target;
+    } else {
+      const std::string elf = decompress(bzimage_payload(image));
+      if (!has_pvh_entry(elf)) throw Error("the kernel has no PVH entry (CONFIG_PVH)");
+      const fs::path temporary = target.string() + fmt::format(".tmp-{}", ::getpid());
+      {
+        std::ofstream out(temporary, std::ios::binary);
+        out.write(elf.data(), static_cast<std::streamsize>(elf.size()));
+        if (!out.flush()) throw Error(fmt::format("cannot write {}", temporary.string()));
+      }
+      fs::rename(temporary, target);
+      result.image = target;
+    }
+  } catch (const std::exception& failure) {
+    result.why = failure.what();
+  }
+  *why = result.why;
+  return known.insert_or_assign(bzimage, result).first->second.image;
+}
+
+}  // namespace provium::kernel

@@ -1,0 +1,157 @@
+// Direct (PVH) boot: the payload of a bzImage found by its header, decompressed in each format
+// the kernel build uses, and the PVH note found in the ELF. Synthetic images are built here with
+// the same libraries in the compressing direction; the host's own kernel is checked too.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <lz4.h>
+#include <lzma.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <provium/error.h>
+
+#include "initramfs/read_file.h"
+#include "kernel/direct_boot.h"
+
+namespace provium::kernel {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+template <class T>
+void put(std::string& out, std::size_t at, T value) {
+  if (out.size() < at + sizeof value) out.resize(at + sizeof value, '\0');
+  std::memcpy(out.data() + at, &value, sizeof value);
+}
+
+// An ELF64 with one PT_NOTE segment holding a note of `type` named "Xen".
+std::string elf_with_note(uint32_t type) {
+  std::string elf(64, '\0');
+  std::memcpy(elf.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  put<uint64_t>(elf, 0x20, 64);  // program headers right after the header
+  put<uint16_t>(elf, 0x36, 56);
+  put<uint16_t>(elf, 0x38, 1);
+  std::string note;
+  put<uint32_t>(note, 0, 4);
+  put<uint32_t>(note, 4, 4);
+  put<uint32_t>(note, 8, type);
+  note += std::string("Xen\0", 4) + std::string("\x00\x00\x10\x00", 4);
+  const uint64_t note_at = 64 + 56;
+  std::string header(56, '\0');
+  put<uint32_t>(header, 0, 4);  // PT_NOTE
+  put<uint64_t>(header, 0x08, note_at);
+  put<uint64_t>(header, 0x20, note.size());
+  elf += header + note;
+  elf += std::string(4096, 'k');  // a body to compress
+  return elf;
+}
+
+std::string appended_size(std::string payload, std::size_t size) {
+  put<uint32_t>(payload, payload.size(), static_cast<uint32_t>(size));
+  return payload;
+}
+
+std::string gzip(const std::string& data) {
+  z_stream stream{};
+  deflateInit2(&stream, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&stream, data.size()) + 32, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;  // gzip's trailer already ends with the size
+}
+
+std::string xz(const std::string& data) {
+  std::string out(lzma_stream_buffer_bound(data.size()), '\0');
+  std::size_t written = 0;
+  lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, nullptr, reinterpret_cast<const uint8_t*>(data.data()), data.size(),
+                          reinterpret_cast<uint8_t*>(out.data()), &written, out.size());
+  out.resize(written);
+  return appended_size(out, data.size());
+}
+
+std::string lz4_legacy(const std::string& data) {
+  std::string block(LZ4_compressBound(static_cast<int>(data.size())), '\0');
+  const int size = LZ4_compress_default(data.data(), block.data(), static_cast<int>(data.size()),
+                                        static_cast<int>(block.size()));
+  std::string out("\x02\x21\x4c\x18", 4);
+  put<uint32_t>(out, 4, static_cast<uint32_t>(size));
+  out += block.substr(0, size);
+  return appended_size(out, data.size());
+}
+
+std::string zstd(const std::string& data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  out.resize(ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 19));
+  return appended_size(out, data.size());
+}
+
+// A bzImage with boot protocol 2.15 and `payload` where its header says.
+std::string bzimage(const std::string& payload) {
+  std::string image(2 * 512, '\0');  // boot sector + one setup sector
+  image[0x1f1] = 1;
+  std::memcpy(image.data() + 0x202, "HdrS", 4);
+  put<uint16_t>(image, 0x206, 0x020f);
+  put<uint32_t>(image, 0x248, 0x100);  // the payload's offset in the protected-mode code
+  put<uint32_t>(image, 0x24c, static_cast<uint32_t>(payload.size()));
+  image += std::string(0x100, '\x90') + payload + std::string(64, '\0');
+  return image;
+}
+
+TEST(DirectBoot, EveryCompressionRoundTrips) {
+  const std::string elf = elf_with_note(18);
+  for (const auto& [format, payload] : {std::pair{"gzip", gzip(elf)}, std::pair{"xz", xz(elf)},
+                                        std::pair{"lz4", lz4_legacy(elf)}, std::pair{"zstd", zstd(elf)}}) {
+    const std::string image = bzimage(payload);
+    const Payload found = bzimage_payload(image);
+    EXPECT_EQ(found.format, format);
+    EXPECT_EQ(found.data.size(), payload.size()) << format;
+    EXPECT_EQ(decompress(found), elf) << format;
+  }
+}
+
+TEST(DirectBoot, PvhNoteIsFoundOnlyWhenThere) {
+  EXPECT_TRUE(has_pvh_entry(elf_with_note(18)));
+  EXPECT_FALSE(has_pvh_entry(elf_with_note(17)));
+  EXPECT_FALSE(has_pvh_entry("not an elf"));
+  std::string truncated = elf_with_note(18).substr(0, 100);
+  EXPECT_FALSE(has_pvh_entry(truncated));
+}
+
+TEST(DirectBoot, BadImagesAreErrorsThatSayWhy) {
+  EXPECT_THAT([] { bzimage_payload(std::string(4096, '\0')); }, ::testing::ThrowsMessage<Error>(HasSubstr("not a bzImage")));
+  EXPECT_THAT([] { decompress(bzimage_payload(bzimage(appended_size("BZh91AY&SY", 100)))); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("bzip2-compressed kernel cannot be decompressed")));
+  std::string corrupt = zstd(elf_with_note(18));
+  corrupt[8] ^= 0x55;
+  EXPECT_THROW(decompress(bzimage_payload(bzimage(corrupt))), Error);
+  EXPECT_THAT([] { decompress(bzimage_payload(bzimage(appended_size(lz4_legacy("x"), 1u << 30)))); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("implausible uncompressed size")));
+}
+
+TEST(DirectBoot, ImageIsCachedAndAKernelWithoutPvhIsRefused) {
+  const fs::path dir = fs::temp_directory_path() / ("provium-direct-boot-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "good", std::ios::binary) << bzimage(lz4_legacy(elf_with_note(18)));
+  std::ofstream(dir / "no-pvh", std::ios::binary) << bzimage(gzip(elf_with_note(17)));
+  std::string why;
+  const auto image = pvh_image(dir / "good", dir, &why);
+  ASSERT_TRUE(image) << why;
+  EXPECT_EQ(initramfs::read_file(*image, "image"), elf_with_note(18));
+  EXPECT_EQ(pvh_image(dir / "good", dir, &why), image);
+  EXPECT_FALSE(pvh_image(dir / "no-pvh", dir, &why));
+  EXPECT_THAT(why, HasSubstr("no PVH entry"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace provium::kernel
