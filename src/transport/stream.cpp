@@ -165,12 +165,12 @@ void Stream::attempt_socket() {
       // Closed before the descriptor changes hands: libuv stops watching it right here, so
       // that the pipe below can watch the same descriptor.
       self->connecting_.close();
+      // A failed connect shows as POLLERR, which libuv reports as UV_EBADF whatever the
+      // cause: the socket's own error says what happened.
       int error = 0;
       socklen_t length = sizeof error;
-      if (status < 0)
-        error = -status;  // libuv's codes are negated errno values
-      else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-        error = errno;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+      if (error == 0 && status < 0) error = -status;  // libuv's codes are negated errno values
       sockaddr_storage peer{};
       socklen_t peer_length = sizeof peer;
       if (error == 0 && ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0)

@@ -13,6 +13,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
+using ::testing::Not;
 
 namespace {
 
@@ -68,6 +69,37 @@ TEST(QemuArgsTest, DisksAreVirtioDrives) {
   EXPECT_THAT(argv, Contains("file=/d/data.qcow2,format=qcow2,if=virtio,readonly=off"));
   s.disks = {{"/d/x.vmdk", "vmdk", false}};
   EXPECT_THROW(qemu::qemu_argv(s), Error);
+}
+
+TEST(QemuArgsTest, VirtioSerialTransportHasNoVsockDevice) {
+  auto argv = qemu::qemu_argv(spec());
+  EXPECT_THAT(argv, Contains("virtio-serial-pci,id=vser0,max_ports=2"));
+  for (const auto& arg : argv) EXPECT_THAT(arg, Not(HasSubstr("vhost-vsock")));
+}
+
+TEST(QemuArgsTest, VsockTransportIsAVhostVsockDeviceWithTheGuestCid) {
+  auto s = spec();
+  s.port_sockets.clear();
+  s.vsock_cid = 42;
+  auto argv = qemu::qemu_argv(s);
+  EXPECT_THAT(argv, Contains("vhost-vsock-pci,id=vsock0,guest-cid=42"));
+  for (const auto& arg : argv) {
+    EXPECT_THAT(arg, Not(HasSubstr("virtio-serial")));
+    EXPECT_THAT(arg, Not(HasSubstr("virtserialport")));
+  }
+  // The same device set in a restoring QEMU, only the CID differs (a snapshot resumes anywhere).
+  s.incoming = true;
+  s.vsock_cid = 43;
+  EXPECT_THAT(qemu::qemu_argv(s), Contains("vhost-vsock-pci,id=vsock0,guest-cid=43"));
+}
+
+TEST(QemuArgsTest, KernelCommandLineNamesTheTransportAndForVsockTheWorkerLimit) {
+  auto serial = qemu::kernel_command_line("/sbin/init", "virtio-serial", "");
+  EXPECT_THAT(serial, HasSubstr("provium.transport=virtio-serial"));
+  EXPECT_THAT(serial, Not(HasSubstr("provium.max_workers")));
+  auto vsock = qemu::kernel_command_line("/sbin/init", "vsock", "loglevel=7", 15);
+  EXPECT_THAT(vsock, HasSubstr("provium.transport=vsock provium.max_workers=15"));
+  EXPECT_EQ(vsock.substr(vsock.size() - 10), "loglevel=7");
 }
 
 TEST(QemuArgsTest, KernelCommandLineEndsWithTheProfilesAppend) {
