@@ -54,6 +54,8 @@ constexpr std::string_view kUsage = R"(Provium flags:
                          VMs wait for free memory and at most half the CPUs' number run at once
   --provium_lua=DIR      run every *.lua below DIR (but not under fixtures/) as a test,
                          lua/LuaFile.<path> (also $PROVIUM_LUA; docs/lua.md)
+  --provium_lua_root=DIR where the scripts' relative paths (dofile, boot files) start: the
+                         project's root (also $PROVIUM_LUA_ROOT; default: the working directory)
   --provium_help         this text
 Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
 )";
@@ -72,6 +74,7 @@ const char* flag_value(const char* arg, std::string_view name) {
 void Init(int* argc, char** argv) {
   int kept = 1;
   const char* lua_directory = std::getenv("PROVIUM_LUA");
+  const char* lua_root = std::getenv("PROVIUM_LUA_ROOT");
   for (int i = 1; i < *argc; ++i) {
     const char* arg = argv[i];
     if (const char* file = flag_value(arg, "--provium_config")) {
@@ -86,6 +89,8 @@ void Init(int* argc, char** argv) {
       ::setenv("PROVIUM_POOL_CPUS", cpus, 1);
     } else if (const char* directory = flag_value(arg, "--provium_lua")) {
       lua_directory = directory;
+    } else if (const char* root = flag_value(arg, "--provium_lua_root")) {
+      lua_root = root;
     } else if (std::strcmp(arg, "--provium_help") == 0) {
       std::cout << kUsage;
       std::exit(0);
@@ -101,7 +106,8 @@ void Init(int* argc, char** argv) {
   ::testing::AddGlobalTestEnvironment(new Environment);
   if (lua_directory && *lua_directory) {
 #ifdef PROVIUM_HAVE_LUA
-    RegisterLuaScripts(lua_directory);
+    RegisterLuaScripts(lua_directory, lua_root && *lua_root ? std::filesystem::path(lua_root)
+                                                            : std::filesystem::current_path());
 #else
     std::cerr << "--provium_lua: this Provium was built without Lua (meson -Dlua=disabled)\n";
     std::exit(2);

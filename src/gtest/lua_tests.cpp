@@ -21,10 +21,10 @@ namespace fs = std::filesystem;
 
 class LuaFile : public ::testing::Test {
  public:
-  explicit LuaFile(fs::path file) : file_(file.lexically_normal()) {}
+  LuaFile(fs::path file, fs::path root) : file_(file.lexically_normal()), root_(std::move(root)) {}
 
   void TestBody() override {
-    const auto result = lua::run_file(file_);
+    const auto result = lua::run_file(file_, {root_});
     const std::string consoles = result.passed() ? "" : "\n" + result.console_tail(20);
     for (const auto& block : result.blocks)
       if (block.status == lua::BlockResult::Status::failed)
@@ -42,6 +42,7 @@ class LuaFile : public ::testing::Test {
 
  private:
   fs::path file_;
+  fs::path root_;
 };
 
 class DiscoveryFailure : public ::testing::Test {
@@ -63,7 +64,7 @@ std::string test_name(const fs::path& file, const fs::path& directory) {
 
 }  // namespace
 
-void RegisterLuaScripts(const std::filesystem::path& directory) {
+void RegisterLuaScripts(const std::filesystem::path& directory, const std::filesystem::path& root) {
   std::vector<fs::path> files;
   std::string failure;
   try {
@@ -81,7 +82,7 @@ void RegisterLuaScripts(const std::filesystem::path& directory) {
     std::string name = test_name(file, fs::is_directory(directory) ? directory : directory.parent_path());
     for (int n = 2; !names.insert(name).second; ++n) name = fmt::format("{}_{}", test_name(file, directory), n);
     ::testing::RegisterTest("lua/LuaFile", name.c_str(), nullptr, file.string().c_str(), file.string().c_str(), 1,
-                            [file]() -> ::testing::Test* { return new LuaFile(file); });
+                            [file, root]() -> ::testing::Test* { return new LuaFile(file, root); });
   }
 }
 

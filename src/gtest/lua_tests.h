@@ -5,6 +5,7 @@
 
 namespace provium::testing {
 
-void RegisterLuaScripts(const std::filesystem::path& directory);
+// `root` is where the scripts' relative paths start (RunOptions::start_dir).
+void RegisterLuaScripts(const std::filesystem::path& directory, const std::filesystem::path& root);
 
 }  // namespace provium::testing

@@ -49,6 +49,30 @@ std::string chunk_name(const fs::path& file, const fs::path& start_dir) {
   return file.string();
 }
 
+// The process's working directory is the start directory while a file runs, so that Lua's own
+// io.open and os.execute see relative paths as provium test does; restored after.
+class WorkingDirectory {
+ public:
+  explicit WorkingDirectory(const fs::path& dir) {
+    std::error_code error;
+    previous_ = fs::current_path(error);
+    if (error || fs::equivalent(previous_, dir, error)) return;
+    fs::current_path(dir, error);
+    if (error) throw Error(fmt::format("cannot enter the start directory {}: {}", dir.string(), error.message()));
+    changed_ = true;
+  }
+  ~WorkingDirectory() {
+    std::error_code ignored;
+    if (changed_) fs::current_path(previous_, ignored);
+  }
+  WorkingDirectory(const WorkingDirectory&) = delete;
+  WorkingDirectory& operator=(const WorkingDirectory&) = delete;
+
+ private:
+  fs::path previous_;
+  bool changed_ = false;
+};
+
 }  // namespace
 
 FileResult run_file(const fs::path& file, const RunOptions& options) {
@@ -60,6 +84,7 @@ FileResult run_file(const fs::path& file, const RunOptions& options) {
   context.chunk_name = chunk_name(file, options.start_dir);
   context.start_dir = options.start_dir;
   if (!fs::is_regular_file(context.file)) throw Error(fmt::format("{}: no such file", file.string()));
+  WorkingDirectory in_start_dir(options.start_dir);
 
   lua_State* L = new_state(context);
   try {

@@ -42,7 +42,9 @@ struct FileResult {
 };
 
 struct RunOptions {
-  // dofile() paths and script paths resolve against it: the directory the run started in.
+  // dofile() paths and script paths resolve against it: the directory the run started in. The
+  // process's working directory is this one while the file runs (then restored), so that Lua's
+  // io.open and os.execute agree.
   std::filesystem::path start_dir = std::filesystem::current_path();
 };
 
