@@ -5,7 +5,9 @@
 //   meson setup build-bench -Dbench=true && build-bench/bench/provium_resume_bench
 #include <benchmark/benchmark.h>
 
+#include <fcntl.h>
 #include <spawn.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -102,7 +104,12 @@ void run_suite(benchmark::State& state, bool prestart) {
     const auto start = Clock::now();
     char* argv[] = {suite_program.data(), nullptr};
     pid_t pid = 0;
-    if (posix_spawn(&pid, suite_program.c_str(), nullptr, nullptr, argv, environ) != 0) {
+    posix_spawn_file_actions_t quiet;  // its 100 result lines would bury the table
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    const int spawned = posix_spawn(&pid, suite_program.c_str(), &quiet, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&quiet);
+    if (spawned != 0) {
       state.SkipWithError("cannot start provium_suite_bench");
       break;
     }
