@@ -168,7 +168,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& run : runs)
-      if (run.aggregate_name == "median") medians_[run.run_name.function_name] = run.GetAdjustedRealTime();
+      if (run.aggregate_name == "median") {
+        medians_[run.run_name.function_name] = run.GetAdjustedRealTime();  // milliseconds
+        if (auto rss = run.counters.find("qemu_rss_MiB"); rss != run.counters.end())
+          rss_[run.run_name.function_name] = rss->second;
+      }
     ConsoleReporter::ReportRuns(runs);
   }
   void Finalize() override {
@@ -186,10 +190,25 @@ class RatioReporter : public benchmark::ConsoleReporter {
                                         std::pair{"PrestartedHundredTestSuite", "HundredTestSuite"}})
       if (medians_.count(with) && medians_[without] > 0)
         std::cout << "  " << with << " / " << without << " = " << medians_[with] / medians_[without] << "\n";
+    std::cout << "\nTargets of this machine (issue 9), medians of this run:\n";
+    target("resume -> READY (with a spare)", medians_, "PrestartedResumeToReady", 50, "ms");
+    target("cold boot -> READY", medians_, "ColdBootToReady", 3500, "ms");
+    target("100-test suite, whole process (with spares)", medians_, "PrestartedHundredTestSuite", 15000, "ms");
+    target("host RSS per resumed 512 MiB VM", rss_, "PrestartedResumeToFirstExec", 100, "MiB");
   }
 
  private:
+  static void target(const char* what, std::map<std::string, double>& values, const char* name,
+                     double limit, const char* unit) {
+    if (!values.count(name)) return;
+    const double value = values[name];
+    std::cout << "  " << what << ": " << value << " " << unit << " (target <= " << limit << " " << unit
+              << "): " << (value <= limit ? "met" : "MISSED by " + std::to_string(value - limit) + " " + unit)
+              << "\n";
+  }
+
   std::map<std::string, double> medians_;
+  std::map<std::string, double> rss_;
 };
 
 }  // namespace
