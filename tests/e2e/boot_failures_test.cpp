@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -142,6 +144,12 @@ TEST(BootFailureTest, TransportOverrideToVsockWithoutTheDeviceSaysSo) {
   ::unsetenv("PROVIUM_TRANSPORT");
 }
 
+TEST(BootFailureTest, ForcedPvhBootOfAKernelThatCannotSaysWhy) {
+  std::string message = boot_error("pvh_impossible");
+  EXPECT_THAT(message, HasSubstr("kernel_boot = \"pvh\""));
+  EXPECT_THAT(message, HasSubstr("corrupt-bzImage cannot boot that way"));
+}
+
 TEST(BootFailureTest, UnknownProfileListsTheKnownOnes) {
   try {
     provium::create("no_such_profile");
@@ -169,7 +177,18 @@ int main(int argc, char** argv) {
       << "append = \"rdinit=/nonexistent init=/nonexistent\"\n\n"
       << "[profile.missing_initrd]\nkernel = \"" << kernel.string() << "\"\n"
       << "initrd = \"/nonexistent/initrd.img\"\n\n"
-      << "[profile.vsock]\nkernel = \"" << kernel.string() << "\"\ntransport = \"vsock\"\n";
+      << "[profile.vsock]\nkernel = \"" << kernel.string() << "\"\ntransport = \"vsock\"\n\n"
+      << "[profile.pvh_impossible]\nkernel = \"" << (dir / "corrupt-bzImage").string() << "\"\n"
+      << "kernel_boot = \"pvh\"\n";
+  // The host's kernel with its compressed payload overwritten: the header (and so the release,
+  // for the modules) is intact, the kernel inside cannot be decompressed.
+  std::string image;
+  {
+    std::ifstream in(kernel, std::ios::binary);
+    image.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  if (image.size() > (2u << 20)) std::fill(image.begin() + (1u << 20), image.begin() + (2u << 20), '\0');
+  std::ofstream(dir / "corrupt-bzImage", std::ios::binary) << image;
   ::setenv("PROVIUM_CONFIG", (dir / "provium.toml").c_str(), 1);
   provium::testing::Init(&argc, argv);
   return provium::testing::ExitCode(RUN_ALL_TESTS());
