@@ -4,11 +4,12 @@
 #include <fmt/format.h>
 #include <lz4.h>
 #include <lzma.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -101,10 +102,8 @@ std::string decode_zstd(std::string_view data, uint32_t size) {
   return out;
 }
 
-// The cached result per bzImage path, size and time, so that each boot does not hash it again.
+// What pvh_image found for one bzImage, so that later boots in this process only stat it.
 struct Known {
-  std::uintmax_t size;
-  fs::file_time_type mtime;
   std::optional<fs::path> image;
   std::string why;
 };
@@ -175,43 +174,47 @@ bool has_pvh_entry(std::string_view elf) {
 }
 
 std::optional<fs::path> pvh_image(const fs::path& bzimage, const fs::path& cache_dir, std::string* why) {
-  static std::mutex mutex;
-  static std::map<fs::path, Known> known;
-  std::lock_guard lock(mutex);
-  std::error_code error;
-  const auto size = fs::file_size(bzimage, error);
-  const auto mtime = fs::last_write_time(bzimage, error);
-  if (error) {
-    *why = fmt::format("{}: {}", bzimage.string(), error.message());
+  struct stat file {};
+  if (::stat(bzimage.c_str(), &file) != 0) {
+    *why = fmt::format("{}: {}", bzimage.string(), std::strerror(errno));
     return std::nullopt;
   }
-  if (auto it = known.find(bzimage); it != known.end() && it->second.size == size && it->second.mtime == mtime) {
-    *why = it->second.why;
-    return it->second.image;
+  // The bzImage's identity without reading it: device, inode, size and modification time. It names
+  // the cached ELF, so that a process finds it with a stat instead of reading 10+ MB.
+  const std::string identity = fmt::format("{:x}-{:x}-{}-{}.{:09}", file.st_dev, file.st_ino, file.st_size,
+                                           file.st_mtim.tv_sec, file.st_mtim.tv_nsec);
+  static std::mutex mutex;
+  static std::map<std::string, Known> known;  // by identity: each boot asks again
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = known.find(identity); it != known.end()) {
+      *why = it->second.why;
+      return it->second.image;
+    }
   }
-  Known result{size, mtime, std::nullopt, {}};
+  Known result;
+  const fs::path target = cache_dir / (identity + ".elf");
+  const fs::path temporary = target.string() + fmt::format(".tmp-{}", ::getpid());
   try {
-    const std::string image = initramfs::read_file(bzimage, "kernel");
-    const fs::path target = cache_dir / fmt::format("{:016x}.elf", XXH3_64bits(image.data(), image.size()));
-    if (fs::is_regular_file(target)) {
-      result.image = target;
-    } else {
-      const std::string elf = decompress(bzimage_payload(image));
+    if (!fs::is_regular_file(target)) {
+      const std::string elf = decompress(bzimage_payload(initramfs::read_file(bzimage, "kernel")));
       if (!has_pvh_entry(elf)) throw Error("the kernel has no PVH entry (CONFIG_PVH)");
-      const fs::path temporary = target.string() + fmt::format(".tmp-{}", ::getpid());
       {
         std::ofstream out(temporary, std::ios::binary);
         out.write(elf.data(), static_cast<std::streamsize>(elf.size()));
         if (!out.flush()) throw Error(fmt::format("cannot write {}", temporary.string()));
       }
-      fs::rename(temporary, target);
-      result.image = target;
+      fs::rename(temporary, target);  // concurrent makers each rename a whole file of their own
     }
+    result.image = target;
   } catch (const std::exception& failure) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
     result.why = failure.what();
   }
   *why = result.why;
-  return known.insert_or_assign(bzimage, result).first->second.image;
+  std::lock_guard lock(mutex);
+  return known.emplace(identity, result).first->second.image;
 }
 
 }  // namespace provium::kernel

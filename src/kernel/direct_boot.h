@@ -1,5 +1,5 @@
-// Booting a bzImage's kernel directly: the host decompresses the kernel once (cached by the
-// bzImage's contents) and QEMU loads the resulting ELF through its PVH entry point. Under TCG
+// Booting a bzImage's kernel directly: the host decompresses the kernel once (cached under the
+// bzImage's file identity: device, inode, size, modification time) and QEMU loads the resulting ELF through its PVH entry point. Under TCG
 // the guest's own decompression is a large share of a cold boot (docs/performance.md).
 #pragma once
 
