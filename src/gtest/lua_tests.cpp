@@ -78,9 +78,10 @@ void RegisterLuaScripts(const std::filesystem::path& directory, const std::files
                             [failure]() -> ::testing::Test* { return new DiscoveryFailure(failure); });
   }
   std::set<std::string> names;
+  const fs::path base = fs::is_directory(directory) ? directory : directory.parent_path();
   for (const auto& file : files) {
-    std::string name = test_name(file, fs::is_directory(directory) ? directory : directory.parent_path());
-    for (int n = 2; !names.insert(name).second; ++n) name = fmt::format("{}_{}", test_name(file, directory), n);
+    std::string name = test_name(file, base);
+    for (int n = 2; !names.insert(name).second; ++n) name = fmt::format("{}_{}", test_name(file, base), n);
     ::testing::RegisterTest("lua/LuaFile", name.c_str(), nullptr, file.string().c_str(), file.string().c_str(), 1,
                             [file, root]() -> ::testing::Test* { return new LuaFile(file, root); });
   }

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
+#include <limits>
 
 #include <provium/error.h>
 
@@ -18,6 +18,18 @@ FileContext& FileContext::of(lua_State* L) {
   auto* context = static_cast<FileContext*>(lua_touserdata(L, -1));
   lua_pop(L, 1);
   return *context;
+}
+
+void FileContext::locate(const std::filesystem::path& script, const std::filesystem::path& start) {
+  start_dir = std::filesystem::absolute(start);
+  file = script.is_absolute() ? script : start_dir / script;
+  const auto relative = file.lexically_relative(start_dir);
+  chunk_name = !relative.empty() && *relative.begin() != ".." ? relative.string() : file.string();
+}
+
+std::chrono::milliseconds seconds(double value) {
+  if (!(value >= 0) || value > 1e7) throw Error(fmt::format("{} is not a duration in seconds", value));
+  return std::chrono::milliseconds(static_cast<int64_t>(value * 1000));
 }
 
 void register_context(lua_State* L, FileContext& context) {

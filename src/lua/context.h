@@ -5,6 +5,7 @@
 
 #include <lua.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -32,7 +33,6 @@ struct WorkerEntry {
 
 // A fixture script being run to build its snapshot: its VMs get file-backed RAM in `dir`.
 struct FixtureBuild {
-  std::string name;
   std::filesystem::path dir;
 };
 
@@ -46,6 +46,9 @@ struct FileContext {
   std::vector<BlockResult> blocks;
   std::string last_traceback;  // of the last error caught by the message handler
 
+  // Sets file (made absolute), chunk_name (relative to the start directory when the file lies
+  // below it) and start_dir (made absolute).
+  void locate(const std::filesystem::path& script, const std::filesystem::path& start);
   // The context of a state made by new_state().
   static FileContext& of(lua_State* L);
   // Workers and VMs, in that order; each VM's console is saved into `consoles` first.
@@ -132,6 +135,9 @@ class Args {
   const char* function_;
   int first_;
 };
+
+// A duration given in seconds by a script; Error for a negative, NaN or absurd one.
+std::chrono::milliseconds seconds(double value);
 
 // Pushes a byte string.
 inline void push(lua_State* L, std::string_view bytes) { lua_pushlstring(L, bytes.data(), bytes.size()); }

@@ -105,14 +105,25 @@ class KeyComputer {
     }
   }
 
-  // provium.toml and every profile in it: a script may boot any of them.
-  void add_environment(cache::KeyBuilder& key) {
-    const auto& config = config::current();
-    if (config.file) key.add_file("provium.toml", *config.file);
-    for (const auto& [name, profile] : config.profiles) {
-      key.add("profile", name);
-      cache::add_profile(key, profile);
-    }
+  // provium.toml and every profile in it (a script may boot any of them), hashed once per
+  // process. A profile whose files are missing (another architecture's, say) counts as
+  // unusable instead of failing every fixture: a script that boots it fails and says why.
+  static void add_environment(cache::KeyBuilder& key) {
+    static const std::string environment = [] {
+      const auto& config = config::current();
+      cache::KeyBuilder hash;
+      if (config.file) hash.add_file("provium.toml", *config.file);
+      for (const auto& [name, profile] : config.profiles) {
+        hash.add("profile", name);
+        try {
+          cache::add_profile(hash, profile);
+        } catch (const Error& unusable) {
+          hash.add("unusable", unusable.what());
+        }
+      }
+      return hash.hex();
+    }();
+    key.add("environment", environment);
   }
 
   fs::path start_dir_;
@@ -161,17 +172,19 @@ std::pair<std::string, BootOptions> read_description(const fs::path& file) {
 // Runs the fixture script into `build` and snapshots its last VM.
 void build_into(const FileContext& user, std::string_view name, const fs::path& script,
                 const cache::Entry& build) {
-  FixtureBuild fixture{std::string(name), build.dir};
+  FixtureBuild fixture{build.dir};
   FileContext context;
-  context.file = script;
-  context.chunk_name = fs::relative(script, user.start_dir).string();
-  context.start_dir = user.start_dir;
+  context.locate(script, user.start_dir);
   context.build = &fixture;
   struct StateCloser {
     lua_State* L;
     FileContext& context;
     ~StateCloser() {
-      context.cleanup(nullptr);
+      try {
+        context.cleanup(nullptr);
+      } catch (const std::exception&) {
+        // A VM that will not die is the loop's to reap; the build's own error says more.
+      }
       lua_close(L);
     }
   } state{new_state(context), context};
@@ -189,9 +202,11 @@ void build_into(const FileContext& user, std::string_view name, const fs::path& 
   machine.save_snapshot(build.state());
   fs::rename(last.ram, build.ram());
   std::ofstream(build.dir / kVmFile) << describe(last).dump(2) << "\n";
-  for (const auto& other : context.vms) {
+  // The other VMs' RAM files and the initrd copies of fixtures resumed during the build.
+  for (const auto& file : fs::directory_iterator(build.dir)) {
+    const auto name = file.path().filename().string();
     std::error_code ignored;
-    if (other.get() != &last && !other->ram.empty()) fs::remove(other->ram, ignored);
+    if (name.starts_with("ram-") || name.starts_with("initrd-")) fs::remove(file.path(), ignored);
   }
 }
 
@@ -223,12 +238,20 @@ cache::Entry ensure_built(const FileContext& user, std::string_view name, const 
   return entry;
 }
 
+// The script and key of fixture `name` as seen from `context`'s file, resolved once per process.
+Resolved resolve_once(const FileContext& context, std::string_view name) {
+  static std::mutex mutex;
+  static std::map<std::pair<fs::path, std::string>, Resolved> resolved;
+  std::lock_guard lock(mutex);
+  const auto id = std::pair{context.file.parent_path(), std::string(name)};
+  if (auto it = resolved.find(id); it != resolved.end()) return it->second;
+  return resolved.emplace(id, KeyComputer(context.start_dir).resolve(id.first, name)).first->second;
+}
+
 }  // namespace
 
 VmEntry& resume_fixture(FileContext& context, std::string_view name) {
-  const fs::path from = context.file.parent_path().empty() ? context.start_dir : context.file.parent_path();
-  const Resolved resolved = KeyComputer(context.start_dir).resolve(
-      from.is_absolute() ? from : context.start_dir / from, name);
+  const Resolved resolved = resolve_once(context, name);
   for (int attempt = 0;; ++attempt) {
     const auto entry = ensure_built(context, name, resolved);
     auto [profile_name, boot] = read_description(entry.dir / kVmFile);

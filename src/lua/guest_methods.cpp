@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <thread>
 
 #include <provium/error.h>
 
@@ -21,16 +20,8 @@ namespace {
 constexpr const char* kVmType = "provium.vm";
 constexpr const char* kWorkerType = "provium.worker";
 
-std::chrono::milliseconds seconds(double value) {
-  if (!(value >= 0) || value > 1e7) throw Error(fmt::format("{} is not a duration in seconds", value));
-  return std::chrono::milliseconds(static_cast<int64_t>(value * 1000));
-}
-
 // The userdata of a VM or a worker holds a pointer to the entry its FileContext owns: the
 // entry outlives a collected userdata, and the file's end kills what is left.
-VmEntry*& vm_slot(lua_State* L, int index) {
-  return *static_cast<VmEntry**>(luaL_testudata(L, index, kVmType));
-}
 
 Guest& self_guest(lua_State* L, const char* method) {
   if (auto** vm = static_cast<VmEntry**>(luaL_testudata(L, 1, kVmType))) return (*vm)->vm;
@@ -105,12 +96,12 @@ void place(std::vector<Arg>& slots, int64_t index, Arg buffer) {
 
 // One pointer spec of syscall_ptr / ioctl_buf: `length` bytes, `data` copied in and
 // zero-padded; returned when `output`.
-Arg pointer_buffer(const Args& args, int n, const char* length_key, std::string* field_error) {
+Arg pointer_buffer(const Args& args, int n, const char* length_key, std::string_view what) {
   const bool output = args.boolean_field(n, "output");
   auto data = args.string_field(n, "data").value_or("");
   const auto length = args.integer_field(n, length_key);
   if (length && (*length < 0 || static_cast<uint64_t>(*length) < data.size()))
-    *field_error = fmt::format("{} = {} is smaller than its data ({} bytes)", length_key, *length, data.size());
+    throw Error(fmt::format("{}: {} = {} is smaller than its data ({} bytes)", what, length_key, *length, data.size()));
   if (length) data.resize(static_cast<std::size_t>(*length), '\0');
   return output ? inout(std::move(data)) : in(std::move(data));
 }
@@ -269,15 +260,13 @@ int syscall_ptr(lua_State* L) {
     // The answer lists returned pointers by slot, then in spec order within a slot; the
     // script wants them in spec order overall.
     std::vector<std::pair<int64_t, int>> output_specs;  // (slot, spec number) in spec order
-    std::string field_error;
     each_element(args, 3, [&](int i, const Args& spec) {
       const auto slot = spec.integer_field(1, "buf_idx");
       const auto offset = spec.integer_field(1, "ptr_offset");
       if (!slot || !pointed.count(*slot))
         throw Error(fmt::format("syscall_ptr: pointer {}: buf_idx must name a key of the buffer table", i));
       if (!offset || *offset < 0) throw Error(fmt::format("syscall_ptr: pointer {}: ptr_offset missing or negative", i));
-      Arg target = pointer_buffer(spec, 1, "data_len", &field_error);
-      if (!field_error.empty()) throw Error(fmt::format("syscall_ptr: pointer {}: {}", i, field_error));
+      Arg target = pointer_buffer(spec, 1, "data_len", fmt::format("syscall_ptr: pointer {}", i));
       if (target.returned()) output_specs.emplace_back(*slot, i);
       pointed.at(*slot) = pointed.at(*slot).ptr(static_cast<std::size_t>(*offset), std::move(target));
     });
@@ -325,12 +314,10 @@ int ioctl_buf(lua_State* L) {
     const auto fd = args.integer(1);
     const auto cmd = static_cast<unsigned long>(args.integer(2));
     Arg structure = inout(args.string(3));
-    std::string field_error;
     each_element(args, 4, [&](int i, const Args& spec) {
       const auto offset = spec.integer_field(1, "ptr_offset");
       if (!offset || *offset < 0) throw Error(fmt::format("ioctl_buf: spec {}: ptr_offset missing or negative", i));
-      Arg target = pointer_buffer(spec, 1, "buf_len", &field_error);
-      if (!field_error.empty()) throw Error(fmt::format("ioctl_buf: spec {}: {}", i, field_error));
+      Arg target = pointer_buffer(spec, 1, "buf_len", fmt::format("ioctl_buf: spec {}", i));
       structure = structure.ptr(static_cast<std::size_t>(*offset), std::move(target));
     });
     auto result = self_guest(L, "ioctl_buf").ioctl(static_cast<int>(fd), cmd, structure);
@@ -468,7 +455,8 @@ int worker_index(lua_State* L) {
 }
 
 int vm_tostring(lua_State* L) {
-  lua_pushfstring(L, "%s", vm_slot(L, 1)->label.c_str());
+  auto** vm = static_cast<VmEntry**>(luaL_checkudata(L, 1, kVmType));
+  lua_pushfstring(L, "%s", (*vm)->label.c_str());
   return 1;
 }
 

@@ -59,14 +59,11 @@ void push_value(lua_State* L, const nlohmann::json& value) {
 }  // namespace
 
 void push_json(lua_State* L, std::string_view text, std::string_view operation) {
-  auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    try {
-      (void)nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& error) {
-      throw Error(fmt::format("{}: stdout is not JSON: {}\nstdout: {}", operation, error.what(),
-                              text.substr(0, 400)));
-    }
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& error) {
+    throw Error(fmt::format("{}: stdout is not JSON: {}\nstdout: {}", operation, error.what(), text.substr(0, 400)));
   }
   push_value(L, value);
 }

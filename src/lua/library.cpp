@@ -73,9 +73,7 @@ int unpack(lua_State* L) {
 int sleep(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "provium.sleep");
-    const double seconds = args.number(1);
-    if (!(seconds >= 0) || seconds > 1e6) args.fail(1, "must be a number of seconds >= 0");
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    std::this_thread::sleep_for(seconds(args.number(1)));
     return 0;
   });
 }

@@ -4,8 +4,8 @@
 local internal = ...
 local record_block, set_traceback, start_dir = internal.record_block, internal.set_traceback, internal.start_dir
 local debug_getinfo, debug_traceback = debug.getinfo, debug.traceback
-local getmetatable, setmetatable, rawget, type, tostring, error, xpcall, select =
-  getmetatable, setmetatable, rawget, type, tostring, error, xpcall, select
+local getmetatable, setmetatable, rawget, type, tostring, error, xpcall =
+  getmetatable, setmetatable, rawget, type, tostring, error, xpcall
 local string_find, string_format, string_byte, string_sub = string.find, string.format, string.byte, string.sub
 
 -- exec() output: .value, and .contains/.starts_with/.trim called with a dot.
@@ -125,15 +125,12 @@ local function traceback_handler(e)
   return e
 end
 
-local in_block = 0
 function test(name, fn)
   if type(name) ~= "string" then error("test: argument 1 must be the block's name (a string)", 2) end
   if type(fn) ~= "function" then error("test: argument 2 must be a function", 2) end
   if internal.building then error("test: a fixture script prepares a VM; it has no test() blocks", 2) end
   local where = debug_getinfo(2, "Sl")
-  in_block = in_block + 1
   local ok, err = xpcall(fn, traceback_handler)
-  in_block = in_block - 1
   if ok then
     record_block(name, "passed", "", where.short_src, where.currentline)
   elseif getmetatable(err) == Todo then

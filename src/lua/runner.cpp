@@ -41,14 +41,6 @@ std::string FileResult::console_tail(std::size_t lines) const {
 
 namespace {
 
-// The file as error messages name it: relative to the start directory when it lies below it.
-std::string chunk_name(const fs::path& file, const fs::path& start_dir) {
-  if (!file.is_absolute()) return file.lexically_normal().string();
-  const auto relative = file.lexically_relative(start_dir);
-  if (!relative.empty() && *relative.begin() != "..") return relative.string();
-  return file.string();
-}
-
 // The process's working directory is the start directory while a file runs, so that Lua's own
 // io.open and os.execute see relative paths as provium test does; restored after.
 class WorkingDirectory {
@@ -80,11 +72,9 @@ FileResult run_file(const fs::path& file, const RunOptions& options) {
   FileResult result;
   result.file = file;
   FileContext context;
-  context.file = file.is_absolute() ? file : options.start_dir / file;
-  context.chunk_name = chunk_name(file, options.start_dir);
-  context.start_dir = options.start_dir;
+  context.locate(file, options.start_dir);
   if (!fs::is_regular_file(context.file)) throw Error(fmt::format("{}: no such file", file.string()));
-  WorkingDirectory in_start_dir(options.start_dir);
+  WorkingDirectory in_start_dir(context.start_dir);
 
   lua_State* L = new_state(context);
   try {

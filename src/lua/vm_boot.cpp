@@ -48,17 +48,15 @@ BootOptions boot_options(const Args& args, int n) {
   lua_State* L = args.state();
   const auto& context = FileContext::of(L);
   lua_getfield(L, args.index(n), "memory");
-  if (lua_type(L, -1) == LUA_TNUMBER) {  // a number of MiB
-    options.memory = fmt::format("{}M", lua_tointeger(L, -1));
-    lua_pop(L, 1);
-  } else {
-    lua_pop(L, 1);
-    if (auto memory = args.string_field(n, "memory")) options.memory = *memory;
-  }
+  const bool memory_in_mib = lua_type(L, -1) == LUA_TNUMBER;
+  lua_pop(L, 1);
+  if (memory_in_mib)  // a whole number of MiB
+    options.memory = fmt::format("{}M", *args.integer_field(n, "memory"));
+  else if (auto memory = args.string_field(n, "memory"))
+    options.memory = *memory;
   if (auto cpus = args.integer_field(n, "cpus")) options.cpus = static_cast<int>(*cpus);
   if (auto workers = args.integer_field(n, "max_workers")) options.max_workers = static_cast<int>(*workers);
-  if (auto timeout = args.number_field(n, "timeout"))
-    options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
+  if (auto timeout = args.number_field(n, "timeout")) options.timeout = seconds(*timeout);
 
   lua_getfield(L, args.index(n), "files");
   if (lua_istable(L, -1)) {

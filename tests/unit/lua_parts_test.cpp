@@ -147,5 +147,72 @@ end)
   EXPECT_TRUE(result.passed()) << result.error.value_or("");
 }
 
+// Bad arguments are refused before anything reaches a guest, so an unbooted VM serves.
+TEST_F(Scripts, BadArgumentsAreErrorsThatSayWhich) {
+  const auto result = run("arguments.lua", R"lua(
+local vm = provium.create()
+local function fails(needle, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, "no error for " .. needle)
+  assert(tostring(err):find(needle, 1, true), "expected '" .. needle .. "' in: " .. tostring(err))
+end
+test("boot options", function()
+  fails("unknown boot option key 'memroy'", vm.boot, vm, {memroy = "1G"})
+  fails("field 'memory' must be an integer", vm.boot, vm, {memory = 1.5})
+  fails("is not a duration in seconds", vm.boot, vm, {timeout = -1})
+  fails("disk 1 has no path", vm.boot, vm, {disks = {{format = "raw"}}})
+  fails("field 'files' must be a table", vm.boot, vm, {files = "x"})
+end)
+test("methods", function()
+  fails("with a colon", vm.exec, "true")
+  fails("at most 6 arguments", vm.syscall, vm, 1, 1, 2, 3, 4, 5, 6, 7)
+  fails("0..5", vm.syscall_buf, vm, 1, 9, "x")
+  fails("must map argument indexes", vm.syscall_bufs, vm, 1, {[7] = "x"})
+  fails("buf_idx must name", vm.syscall_ptr, vm, 1, {[0] = "12345678"}, {{buf_idx = 3, ptr_offset = 0}})
+  fails("data_len = 1 is smaller than its data", vm.syscall_ptr, vm, 1, {[0] = "12345678"},
+        {{buf_idx = 0, ptr_offset = 0, data_len = 1, data = "abc"}})
+  fails("buf_len = 0 is smaller than its data", vm.ioctl_buf, vm, 0, 0, "12345678",
+        {{ptr_offset = 0, buf_len = 0, data = "x"}})
+  fails("must be a job", vm.job_wait, vm, {})
+  fails("must not be negative", vm.console, vm, -1)
+end)
+test("library and globals", function()
+  fails("is not a duration in seconds", provium.sleep, -1)
+  fails("must be an integer", provium.pack, "u8", "x")
+  fails("must be non-empty", provium.fixture, "../x")
+  fails("no fixture script for 'nope'", provium.fixture, "nope")
+  fails("the block's name", test, 1, function() end)
+  fails("the path must be a string", dofile, 5)
+  fails("the needle must be a string", assert_contains, "abc", 5)
+end)
+)lua");
+  EXPECT_EQ(result.blocks.size(), 3u);
+  for (const auto& block : result.blocks)
+    EXPECT_EQ(block.status, BlockResult::Status::passed) << block.name << ": " << block.message;
+  EXPECT_TRUE(result.passed()) << result.error.value_or("");
+}
+
+// Fixture scripts that cannot make a snapshot fail before any VM boots.
+TEST_F(Scripts, FixtureScriptsThatCannotBeSnapshottedSayWhy) {
+  ::setenv("PROVIUM_CACHE_DIR", (dir_ / "cache").c_str(), 1);
+  write("sub/fixtures/no_vm.lua", "local x = 1\n");
+  write("sub/fixtures/self.lua", "local vm = provium.fixture('self')\n");
+  write("sub/fixtures/later.lua", "todo('not yet')\n");
+  const auto result = run("sub/uses.lua", R"lua(
+local function fails(needle, name)
+  local ok, err = pcall(provium.fixture, name)
+  assert(not ok and tostring(err):find(needle, 1, true), "expected '" .. needle .. "' in: " .. tostring(err))
+end
+test("no VM", function() fails("the fixture script created no VM", "no_vm") end)
+test("itself", function() fails("fixture 'self' uses itself", "self") end)
+test("todo", function() fails("the fixture script called todo()", "later") end)
+)lua");
+  EXPECT_EQ(result.blocks.size(), 3u);
+  ::unsetenv("PROVIUM_CACHE_DIR");
+  for (const auto& block : result.blocks)
+    EXPECT_EQ(block.status, BlockResult::Status::passed) << block.name << ": " << block.message;
+  EXPECT_TRUE(result.passed()) << result.error.value_or("");
+}
+
 }  // namespace
 }  // namespace provium::lua
