@@ -11,12 +11,12 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <system_error>
 
 #include <provium/error.h>
 
 #include "fixture/cache.h"
+#include "initramfs/read_file.h"
 #include "vm/run_dir.h"
 
 namespace provium::cli {
@@ -40,11 +40,15 @@ const char* outcome_name(RerunRecord::Outcome outcome) {
 // The record's "files" object; empty when there is no record, with a warning when there is
 // one that cannot be read.
 json read_files(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return json::object();
-  std::stringstream text;
-  text << in.rdbuf();
-  const json document = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  std::error_code missing;
+  if (!fs::exists(path, missing)) return json::object();
+  std::string text;
+  try {
+    text = initramfs::read_file(path, "the rerun record");
+  } catch (const Error&) {
+    return json::object();  // unreadable: as if there were none
+  }
+  const json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (document.is_object() && document.value("version", 0) == kVersion &&
       document.contains("files") && document["files"].is_object())
     return document["files"];

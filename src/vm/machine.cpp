@@ -210,10 +210,8 @@ void Machine::check_before_launch() {
 }
 
 qemu::LaunchSpec Machine::launch_spec() {
-  std::filesystem::path initrd_path = run_dir_ / "initrd";
-  if (snapshot_ && !snapshot_->initrd.empty()) {
-    initrd_path = snapshot_->initrd;  // the one the snapshot's VM booted with
-  } else {
+  const std::filesystem::path initrd_path = initrd();  // a snapshot's: the one its VM booted with
+  if (!snapshot_ || snapshot_->initrd.empty()) {
     std::ofstream out(initrd_path, std::ios::binary);
     const std::string initrd = build_initrd();
     out.write(initrd.data(), static_cast<std::streamsize>(initrd.size()));
