@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -15,6 +14,7 @@
 
 #include "config/config.h"
 #include "lua/prelude.h"
+#include "fixture/build.h"
 #include "fixture/cache.h"
 #include "fixture/key.h"
 #include "initramfs/read_file.h"
@@ -130,16 +130,6 @@ class KeyComputer {
   std::set<std::string> visiting_;
 };
 
-// One build per (fixture, key) in this process at a time; the cache's flock covers the others.
-std::mutex& build_mutex(const std::string& id) {
-  static std::mutex guard;
-  static std::map<std::string, std::unique_ptr<std::mutex>> mutexes;
-  std::lock_guard lock(guard);
-  auto& slot = mutexes[id];
-  if (!slot) slot = std::make_unique<std::mutex>();
-  return *slot;
-}
-
 nlohmann::json describe(const VmEntry& entry) {
   nlohmann::json disks = nlohmann::json::array();
   for (const auto& disk : entry.boot.disks)
@@ -170,8 +160,7 @@ std::pair<std::string, BootOptions> read_description(const fs::path& file) {
 }
 
 // Runs the fixture script into `build` and snapshots its last VM.
-void build_into(const FileContext& user, std::string_view name, const fs::path& script,
-                const cache::Entry& build) {
+void build_into(const FileContext& user, const fs::path& script, const cache::Entry& build) {
   FixtureBuild fixture{build.dir};
   FileContext context;
   context.locate(script, user.start_dir);
@@ -211,31 +200,10 @@ void build_into(const FileContext& user, std::string_view name, const fs::path& 
 }
 
 cache::Entry ensure_built(const FileContext& user, std::string_view name, const Resolved& resolved) {
-  const std::string fixture = "lua-" + std::string(name);
-  std::lock_guard in_process(build_mutex(fixture + "/" + resolved.key));
-  cache::Cache cache;
-  if (auto entry = cache.find(fixture, resolved.key)) return *entry;
-  auto cross_process = cache.lock(fixture, resolved.key);
-  if (auto entry = cache.find(fixture, resolved.key, /*remove_damaged=*/true)) return *entry;
-
-  std::cerr << fmt::format("provium: building fixture '{}' from {} (key {})\n", name,
-                           resolved.script.string(), resolved.key.substr(0, 12));
-  const auto start = std::chrono::steady_clock::now();
-  const auto build = cache.begin_build(fixture, resolved.key);
-  try {
-    build_into(user, name, resolved.script, build);
-  } catch (const std::exception& error) {
-    std::error_code ignored;
-    fs::remove_all(build.dir, ignored);
-    throw Error(fmt::format("building fixture '{}' failed: {}", name, error.what()));
-  }
-  cache::EntryMeta meta{fixture, resolved.key, fs::file_size(build.ram()), fs::file_size(build.state()),
-                        resolved.parent.empty() ? "" : "lua-" + resolved.parent,
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                        /*id=*/{}};
-  auto entry = cache.publish(build, meta);
-  std::cerr << fmt::format("provium: fixture '{}' built in {:.1f} s\n", name, meta.build_seconds);
-  return entry;
+  return cache::find_or_build(
+      {"lua-" + std::string(name), resolved.key, resolved.parent.empty() ? "" : "lua-" + resolved.parent,
+       std::string(name), resolved.script.string()},
+      [&](const cache::Entry& build) { build_into(user, resolved.script, build); });
 }
 
 // The script and key of fixture `name` as seen from `context`'s file, resolved once per process.
