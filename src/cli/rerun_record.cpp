@@ -1,14 +1,9 @@
 #include "cli/rerun_record.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <system_error>
@@ -17,6 +12,7 @@
 
 #include "fixture/cache.h"
 #include "initramfs/read_file.h"
+#include "pool/file_lock.h"
 #include "vm/run_dir.h"
 
 namespace provium::cli {
@@ -56,24 +52,6 @@ json read_files(const fs::path& path) {
   return json::object();
 }
 
-// Holds an exclusive flock on the record's lock file while alive.
-class RecordLock {
- public:
-  explicit RecordLock(const fs::path& record) {
-    const fs::path path = record.string() + ".lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) throw Error(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
-    while (::flock(fd_, LOCK_EX) != 0)
-      if (errno != EINTR) throw Error(fmt::format("cannot lock {}: {}", path.string(), std::strerror(errno)));
-  }
-  ~RecordLock() { ::close(fd_); }
-  RecordLock(const RecordLock&) = delete;
-  RecordLock& operator=(const RecordLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 }  // namespace
 
 fs::path RerunRecord::default_path() { return cache::Cache::default_root() / "last-failed.json"; }
@@ -94,7 +72,7 @@ std::set<fs::path> RerunRecord::failed() const {
 
 void RerunRecord::update(const std::map<fs::path, Outcome>& outcomes) const {
   detail::ensure_private_directory(path_.parent_path());
-  RecordLock lock(path_);
+  detail::FileLock lock(path_.string() + ".lock");
   json files = read_files(path_);
   for (const auto& [file, outcome] : outcomes) files[file.string()] = outcome_name(outcome);
   json kept = json::object();

@@ -23,6 +23,7 @@
 #include <provium/error.h>
 
 #include "config/memory_size.h"
+#include "pool/file_lock.h"
 #include "vm/run_dir.h"
 
 namespace provium::detail::pool {
@@ -39,17 +40,6 @@ bool starts_with(const std::string& text, std::string_view prefix) {
 }
 
 // Holds ledger.lock for one critical section.
-class LedgerLock {
- public:
-  explicit LedgerLock(int fd) : fd_(fd) {}
-  ~LedgerLock() { ::close(fd_); }  // closing drops the flock
-  LedgerLock(const LedgerLock&) = delete;
-  LedgerLock& operator=(const LedgerLock&) = delete;
-
- private:
-  int fd_;
-};
-
 // "memory cpus pid" of a lease file; false when it cannot be read.
 bool read_lease(int fd, uint64_t& memory, int& cpus, long& pid) {
   char buffer[128];
@@ -192,19 +182,6 @@ void Lease::release() {
 
 Ledger::Ledger(std::filesystem::path dir) : dir_(std::move(dir)) { ensure_private_directory(dir_); }
 
-int Ledger::lock_ledger() const {
-  const auto path = dir_ / kLedgerLock;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(fmt::format("cannot open {}: {}", path.string(), strerror(errno)));
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    const int saved = errno;
-    ::close(fd);
-    throw Error(fmt::format("cannot lock {}: {}", path.string(), strerror(saved)));
-  }
-  return fd;
-}
-
 LedgerState Ledger::scan_locked() const {
   LedgerState state;
   const long self = ::getpid();
@@ -245,14 +222,14 @@ LedgerState Ledger::scan_locked() const {
 }
 
 LedgerState Ledger::state() {
-  LedgerLock lock(lock_ledger());
+  FileLock lock(dir_ / kLedgerLock);
   return scan_locked();
 }
 
 std::optional<Lease> Ledger::try_acquire(uint64_t memory, int cpus,
                                          const std::function<bool(const LedgerState&)>& admit,
                                          LedgerState* seen) {
-  LedgerLock lock(lock_ledger());
+  FileLock lock(dir_ / kLedgerLock);
   const LedgerState state = scan_locked();
   if (seen) *seen = state;
   if (!admit(state)) return std::nullopt;

@@ -118,7 +118,6 @@ class Ledger {
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  int lock_ledger() const;  // returns the fd holding ledger.lock
   LedgerState scan_locked() const;
 
   std::filesystem::path dir_;
