@@ -154,18 +154,14 @@ void Machine::boot() {
   lease_ = acquire_vm_budget(config::parse_memory_size(options_.memory), options_.cpus,
                              fmt::format("a VM of {}", profile_.describe()));
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-  if (!prelaunched_) {
-    const auto spec = launch_spec();
-    launch(qemu::qemu_argv(spec), spec);
-  }
+  if (!prelaunched_) start_qemu();
   prelaunched_ = false;
   if (cid_lease_.held()) {
     // A CID that another VM holds (one not leased through our files) makes QEMU exit at once.
     transport::retry_cid_collisions(transport::CidAllocator::machine_wide(), cid_lease_,
                                     [&] { return vsock_cid_collided(deadline); }, [&] {
                                       loop::Loop::instance().post([dead = std::move(runtime_)] {});
-                                      const auto spec = launch_spec();
-                                      launch(qemu::qemu_argv(spec), spec);
+                                      start_qemu();
                                     });
   }
   if (snapshot_ && !snapshot_->state.empty()) restore(snapshot_->state, deadline);
@@ -176,9 +172,14 @@ void Machine::prelaunch() {
   if (runtime_) throw Error("this VM was already started");
   if (!snapshot_ || snapshot_->state.empty()) throw Error("only a VM restored from a snapshot can be started ahead");
   check_before_launch();
-  const auto spec = launch_spec();
-  launch(qemu::qemu_argv(spec), spec);
+  start_qemu();
   prelaunched_ = true;
+}
+
+void Machine::start_qemu() {
+  if (!spec_) spec_ = launch_spec();
+  if (cid_lease_.held()) spec_->vsock_cid = cid_lease_.cid();  // a relaunch's new CID
+  launch(qemu::qemu_argv(*spec_), *spec_);
 }
 
 std::filesystem::path Machine::kernel_image() const {

@@ -87,6 +87,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   void check_boot_options() const;
   void check_before_launch();  // checks, and the accelerator chosen
   qemu::LaunchSpec launch_spec();  // writes the initrd when the VM needs a new one
+  // Starts QEMU with the launch spec, made once: a relaunch after a CID collision changes only
+  // the CID, and does not write the initrd again.
+  void start_qemu();
   // What QEMU's -kernel loads: the decompressed kernel for a PVH boot when the profile allows
   // and the kernel can (kernel/direct_boot.h), else the profile's kernel itself.
   std::filesystem::path kernel_image() const;
@@ -115,6 +118,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   std::shared_ptr<Session> agent_;
   bool launched_ = false;  // QEMU was started
   bool prelaunched_ = false;  // by prelaunch(), and not booted yet
+  std::optional<qemu::LaunchSpec> spec_;  // made by the first start_qemu()
   uint32_t port_count_ = 0;  // virtio-serial ports: provium.0 (the agent) and one per worker
   std::string transport_;    // "vsock" or "virtio-serial", chosen before QEMU starts
   // The vsock transport: this VM's guest CID, held until QEMU is dead (like lease_).
