@@ -136,6 +136,19 @@ TEST(DirectBoot, BadImagesAreErrorsThatSayWhy) {
   EXPECT_THROW(decompress(bzimage_payload(bzimage(corrupt))), Error);
   EXPECT_THAT([] { decompress(bzimage_payload(bzimage(appended_size(lz4_legacy("x"), 1u << 30)))); },
               ::testing::ThrowsMessage<Error>(HasSubstr("implausible uncompressed size")));
+  std::string old_protocol = bzimage(gzip("x"));
+  put<uint16_t>(old_protocol, 0x206, 0x0206);
+  EXPECT_THAT([&] { bzimage_payload(old_protocol); }, ::testing::ThrowsMessage<Error>(HasSubstr("older than 2.08")));
+  std::string outside = bzimage(gzip("x"));
+  put<uint32_t>(outside, 0x24c, 1u << 30);
+  EXPECT_THAT([&] { bzimage_payload(outside); }, ::testing::ThrowsMessage<Error>(HasSubstr("outside the image")));
+  std::string overrun = lz4_legacy(elf_with_note(18));
+  put<uint32_t>(overrun, 4, 1u << 20);  // the first block claims more than the payload holds
+  EXPECT_THAT([&] { decompress(bzimage_payload(bzimage(overrun))); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("runs past the payload")));
+  std::string short_xz = xz(elf_with_note(18));
+  put<uint32_t>(short_xz, short_xz.size() - 4, 100);  // a recorded size smaller than the stream's
+  EXPECT_THROW(decompress(bzimage_payload(bzimage(short_xz))), Error);
 }
 
 TEST(DirectBoot, ImageIsCachedAndAKernelWithoutPvhIsRefused) {
