@@ -41,7 +41,7 @@ end)
 -- Host files for the disks: a raw image with a marker, an empty qcow2 image.
 local raw, qcow = os.tmpname(), os.tmpname()
 write_host_file(raw, "provium-raw-disk" .. string.rep("\0", 1024 * 1024 - 16))
-assert(os.execute("qemu-img create -q -f qcow2 " .. qcow .. " 1M"), "qemu-img create failed")
+assert(os.execute("qemu-img create -q -f qcow2 " .. qcow .. " 1M"), "qemu-img create failed: is qemu-utils installed? (tools/debian-packages.txt)")
 
 local vm = provium.create("default")
 local worker
