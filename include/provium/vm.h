@@ -189,4 +189,12 @@ Vm create(std::string_view profile = "default");
 // built-in profile's kernel or busybox), or Error when its configured kernel is missing.
 void check_prerequisites(std::string_view profile = "default");
 
+// Kills every VM of this process (fixture spares included), waits until each QEMU is reaped,
+// and joins Provium's loop thread. A Vm still held is then dead (running() is false); a later
+// boot starts the thread again. GoogleTest programs need not call it: provium::testing::Init
+// makes it run when RUN_ALL_TESTS ends. Any process that exits normally (returning from main,
+// or exit()) runs it from an atexit handler too, before static destructors and before the
+// libraries unload.
+void shutdown_all();
+
 }  // namespace provium

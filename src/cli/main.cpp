@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <provium/error.h>
+#include <provium/vm.h>
 
 #include "cli/commands.h"
 
@@ -38,9 +39,7 @@ int test(const std::vector<std::string>& args) {
 #endif
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const std::string_view command = argc > 1 ? argv[1] : "";
   const std::string_view sub = argc > 2 ? argv[2] : "";
   const std::vector<std::string> rest(argv + std::min(argc, 2), argv + argc);
@@ -68,4 +67,12 @@ int main(int argc, char** argv) {
                                               sub.empty() ? "" : " ", sub))
             << kUsage;
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int status = run(argc, argv);
+  provium::shutdown_all();  // every VM ended and the loop thread joined before main returns
+  return status;
 }

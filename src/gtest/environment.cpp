@@ -41,6 +41,12 @@ class Environment : public ::testing::Environment {
   }
 };
 
+// Ends every VM and Provium's loop thread once all tests ran (after every --gtest_repeat),
+// before RUN_ALL_TESTS returns: a program with its own main() gets a clean exit too.
+class EndOfProgram : public ::testing::EmptyTestEventListener {
+  void OnTestProgramEnd(const ::testing::UnitTest&) override { shutdown_all(); }
+};
+
 constexpr std::string_view kUsage = R"(Provium flags:
   --provium_config=FILE  use this provium.toml (default: $PROVIUM_CONFIG, else the first
                          provium.toml found from the working directory upward)
@@ -104,6 +110,7 @@ void Init(int* argc, char** argv) {
   *argc = kept;
   argv[kept] = nullptr;
   ::testing::AddGlobalTestEnvironment(new Environment);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new EndOfProgram);
   if (lua_directory && *lua_directory) {
 #ifdef PROVIUM_HAVE_LUA
     RegisterLuaScripts(lua_directory, lua_root && *lua_root ? std::filesystem::path(lua_root)

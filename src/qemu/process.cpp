@@ -2,10 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <set>
 
 #include <provium/error.h>
 
+#include "loop/completion.h"
 #include "loop/loop.h"
 
 namespace provium::qemu {
@@ -17,6 +22,40 @@ void keep_tail(std::string& tail, std::string_view bytes) {
   tail.append(bytes);
   if (tail.size() > kOutputTailBytes) tail.erase(0, tail.size() - kOutputTailBytes);
 }
+
+// Loop thread only: the processes started and not yet finished (reaped, output drained), and
+// who waits for there to be none. Leaked, as the loop is: no static destructor may empty it.
+struct Unfinished {
+  std::set<Process*> processes;
+  std::vector<loop::Completion<bool>> waiting_for_none;
+};
+Unfinished& unfinished() {
+  static auto* instance = new Unfinished;
+  return *instance;
+}
+
+void forget(Process* process) {
+  auto& all = unfinished();
+  if (all.processes.erase(process) == 0 || !all.processes.empty()) return;
+  for (auto& waiter : all.waiting_for_none) waiter.resolve(true);
+  all.waiting_for_none.clear();
+}
+
+// The loop's stop step: SIGKILL to every QEMU, then wait until libuv has reaped each, so that
+// none outlives the test process as a zombie or an orphan.
+void end_all_processes() {
+  loop::Completion<bool> none_left;
+  loop::Loop::instance().post([none_left] {
+    auto& all = unfinished();
+    for (Process* process : all.processes) process->kill(SIGKILL);
+    if (all.processes.empty()) none_left.resolve(true);
+    else all.waiting_for_none.push_back(none_left);
+  });
+  // SIGKILL leaves no say; only a process stuck in the kernel takes longer.
+  if (!none_left.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30)))
+    std::fputs("provium: a QEMU process did not end within 30 s of SIGKILL\n", stderr);
+}
+
 }  // namespace
 
 std::string ProcessExit::describe() const {
@@ -26,6 +65,7 @@ std::string ProcessExit::describe() const {
 
 Process::~Process() {
   if (running()) kill(SIGKILL);
+  forget(this);
 }
 
 void Process::start(const std::vector<std::string>& argv,
@@ -73,6 +113,9 @@ void Process::start(const std::vector<std::string>& argv,
   }
   started_ = true;
   pid_ = process_->pid;
+  static std::once_flag registered;
+  std::call_once(registered, [] { loop::Loop::instance().at_stop(end_all_processes); });
+  unfinished().processes.insert(this);
   read_output(stdout_);
   read_output(stderr_);
 }
@@ -100,6 +143,7 @@ void Process::read_output(loop::UvHandle<uv_pipe_t>& pipe) {
 void Process::maybe_finish() {
   if (finished_ || !exited_ || open_pipes_ > 0) return;
   finished_ = true;
+  forget(this);
   if (on_exit_) on_exit_(exit_);
 }
 

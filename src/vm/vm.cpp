@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "config/config.h"
+#include "loop/loop.h"
 #include "protocol/messages.h"
 #include "protocol/requests.h"
 #include "vm/machine.h"
@@ -33,6 +34,8 @@ Vm::Vm(std::string profile) : profile_(std::move(profile)) {}
 Vm::~Vm() = default;
 Vm::Vm(Vm&&) noexcept = default;
 Vm& Vm::operator=(Vm&&) noexcept = default;
+
+void shutdown_all() { loop::Loop::stop(); }
 
 Vm create(std::string_view profile) {
   config::current().profile(profile);  // an unknown profile fails here, not at boot
