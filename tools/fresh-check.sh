@@ -34,6 +34,9 @@ fail() { echo "fresh-check: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "run as root: it runs debootstrap, mounts /proc, /sys and /dev into the root and chroots"
 command -v debootstrap >/dev/null || fail "debootstrap not found (Debian: apt-get install debootstrap)"
 command -v git >/dev/null || fail "git not found (Debian: apt-get install git)"
+for program in chroot:coreutils mount:mount findmnt:util-linux tar:tar; do
+  command -v "${program%%:*}" >/dev/null || fail "${program%%:*} not found (Debian: apt-get install ${program#*:})"
+done
 git -C "$repo" rev-parse --verify -q HEAD >/dev/null || fail "$repo is not a git checkout with a commit"
 
 mirror=${PROVIUM_FRESH_MIRROR:-http://deb.debian.org/debian}

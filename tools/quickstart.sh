@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; return; fi
+  command -v sudo >/dev/null || { echo "quickstart: installing packages needs root: run this as root, or install sudo" >&2; exit 1; }
+  sudo "$@"
+}
 
 mapfile -t packages < <(grep -v '^#' tools/debian-packages.txt)
 # A guest kernel: the host's own /boot is enough; a machine without one gets Debian's cloud

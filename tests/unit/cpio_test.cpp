@@ -15,6 +15,7 @@
 #include <provium/error.h>
 
 #include "support/newc_reader.h"
+#include "support/prerequisite.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -205,9 +206,7 @@ TEST(Cpio, RejectsEmptySymlinkTargets) {
 class CpioTool : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists("/usr/bin/cpio")) {
-      GTEST_SKIP() << "GNU cpio is not installed (apt-get install cpio)";
-    }
+    PROVIUM_TEST_NEEDS(std::filesystem::exists("/usr/bin/cpio"), "/usr/bin/cpio (Debian: cpio)");
   }
 
   // Runs `command` through the shell and returns its stdout.

@@ -9,6 +9,7 @@
 
 #include <provium/error.h>
 
+#include "support/prerequisite.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -57,7 +58,7 @@ void expect_error(const fs::path& file, const std::string& what) {
 
 TEST(KernelRelease, OfTheInstalledKernelNamesItsModulesDirectory) {
   std::optional<fs::path> kernel = newest_installed_kernel();
-  if (!kernel) GTEST_SKIP() << "no /boot/vmlinuz-* on this machine";
+  PROVIUM_TEST_NEEDS(kernel, "a kernel, /boot/vmlinuz-* (Debian: linux-image-cloud-amd64)");
   if (::access(kernel->c_str(), R_OK) != 0) {
     GTEST_SKIP() << *kernel << " is not readable by this user (some distributions make it "
                                   "root-only)";

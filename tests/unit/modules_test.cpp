@@ -14,6 +14,7 @@
 
 #include <provium/error.h>
 
+#include "support/prerequisite.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -88,7 +89,7 @@ std::optional<fs::path> installed_modules_dir() {
 
 TEST(ResolveModules, VirtioTransportOfTheInstalledKernel) {
   std::optional<fs::path> dir = installed_modules_dir();
-  if (!dir) GTEST_SKIP() << "no /lib/modules/*/modules.dep on this machine";
+  PROVIUM_TEST_NEEDS(dir, "a kernel's modules, /lib/modules/*/modules.dep (Debian: linux-image-cloud-amd64)");
   auto dependencies = read_dependencies(*dir / "modules.dep");
   if (!dependencies.contains("virtio_pci") || !dependencies.contains("virtio_console")) {
     GTEST_SKIP() << "the kernel of " << *dir << " has virtio built in";

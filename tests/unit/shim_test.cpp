@@ -15,6 +15,7 @@
 #include <provium/error.h>
 
 #include "support/newc_reader.h"
+#include "support/prerequisite.h"
 #include "support/temp_dir.h"
 #include "embed/blobs.h"
 #include "initramfs/busybox.h"
@@ -301,9 +302,7 @@ class BusyboxRootfs : public ::testing::Test {
   static constexpr const char* kBusybox = "/bin/busybox";
 
   void SetUp() override {
-    if (!fs::exists(kBusybox)) {
-      GTEST_SKIP() << kBusybox << " is absent (apt-get install busybox-static)";
-    }
+    PROVIUM_TEST_NEEDS(fs::exists(kBusybox), kBusybox << " (Debian: busybox-static)");
   }
 
   // What the binary says its applets are, asked independently of the code under test.
