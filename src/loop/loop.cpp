@@ -39,6 +39,7 @@ void Loop::start_thread() {
   if (thread_.joinable()) thread_.join();  // a previous thread that already returned
   thread_running_ = true;
   thread_ = std::thread(&Loop::run, this);
+  uv_async_send(&wakeup_);  // its first turn runs what is posted already
 }
 
 void Loop::run() {
@@ -74,7 +75,7 @@ void Loop::post(std::function<void()> task) {
       return;
     }
   }
-  uv_async_send(&wakeup_);
+  uv_async_send(&wakeup_);  // the thread runs until nothing is posted, even when stopping
 }
 
 void Loop::run_posted() {
