@@ -21,7 +21,9 @@
 #                         is removed afterwards
 # The test logs (meson-logs of the run in the root) are copied to fresh-check-logs/ here.
 set -euo pipefail
-
+# The whole script is one block, read before it runs: editing this file during a run (a
+# checkout, say) cannot change what the run does.
+{
 repo=$(cd "$(dirname "$0")/.." && pwd)
 keep=false
 case "${1:-}" in
@@ -120,3 +122,4 @@ if [ -d "$root/root/provium/build/meson-logs" ]; then
 fi
 step "done, exit status $status; the test logs are in $logs"
 exit "$status"
+}
