@@ -4,15 +4,13 @@
 
 #include <algorithm>
 
+#include "base/text.h"
+
 namespace provium::cli {
 
 namespace {
 
 using Status = lua::BlockResult::Status;
-
-std::string count(std::size_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
-}
 
 std::size_t todo_blocks(const lua::FileResult& result) {
   return std::count_if(result.blocks.begin(), result.blocks.end(),
@@ -53,14 +51,6 @@ std::string indent(std::string_view text, std::string_view prefix) {
   return out;
 }
 
-std::string last_lines(std::string_view text, std::size_t lines) {
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  std::size_t start = text.size();
-  for (std::size_t seen = 0; start > 0; --start)
-    if (text[start - 1] == '\n' && ++seen == lines) break;
-  return std::string(text.substr(start));
-}
-
 std::string_view without_traceback(std::string_view error) {
   const auto at = error.find("\nstack traceback:");
   return at == std::string_view::npos ? error : error.substr(0, at);
@@ -74,13 +64,13 @@ std::string status_text(const FileOutcome& outcome) {
     std::string what;
     if (result.error) what = "error, ";
     if (const auto failed = result.failed_blocks(); failed > 0)
-      what += fmt::format("{} of {} failed, ", failed, count(blocks, "test", "tests"));
+      what += fmt::format("{} of {} failed, ", failed, base::plural(blocks, "test", "tests"));
     return fmt::format("FAIL ({}{})", what, seconds);
   }
   if (outcome.skipped()) return fmt::format("skipped ({} todo, {})", blocks, seconds);
   if (blocks == 0) return fmt::format("ok ({})", seconds);
   const std::size_t todo = todo_blocks(result);
-  return fmt::format("ok ({}{}, {})", count(blocks, "test", "tests"),
+  return fmt::format("ok ({}{}, {})", base::plural(blocks, "test", "tests"),
                      todo ? fmt::format(", {} todo", todo) : "", seconds);
 }
 
@@ -109,7 +99,7 @@ std::string format_outcome(const FileOutcome& outcome, bool verbose) {
     if (outcome.result_missing && !verbose)
       out += outcome.output.empty()
                  ? "    its process wrote nothing\n"
-                 : "    its output (last 20 lines):\n" + indent(last_lines(outcome.output, 20), "      ");
+                 : "    its output (last 20 lines):\n" + indent(base::last_lines(outcome.output, 20), "      ");
   }
   if (verbose && !outcome.output.empty()) out += "    output:\n" + indent(outcome.output, "      ");
   return out;

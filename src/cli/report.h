@@ -32,7 +32,6 @@ std::string format_summary(const Summary& summary);
 
 // Text helpers shared with the logs.
 std::string indent(std::string_view text, std::string_view prefix);  // every line, prefixed
-std::string last_lines(std::string_view text, std::size_t lines);
 // An error without its "stack traceback:" part, which the kept log has.
 std::string_view without_traceback(std::string_view error);
 

@@ -10,10 +10,9 @@
 
 #include <provium/error.h>
 
-#include "fixture/cache.h"
-#include "initramfs/read_file.h"
-#include "pool/file_lock.h"
-#include "vm/run_dir.h"
+#include "base/files.h"
+#include "base/owner_lock.h"
+#include "base/places.h"
 
 namespace provium::cli {
 
@@ -40,7 +39,7 @@ json read_files(const fs::path& path) {
   if (!fs::exists(path, missing)) return json::object();
   std::string text;
   try {
-    text = initramfs::read_file(path, "the rerun record");
+    text = base::read_file(path, "the rerun record");
   } catch (const Error&) {
     return json::object();  // unreadable: as if there were none
   }
@@ -54,7 +53,7 @@ json read_files(const fs::path& path) {
 
 }  // namespace
 
-fs::path RerunRecord::default_path() { return cache::Cache::default_root() / "last-failed.json"; }
+fs::path RerunRecord::default_path() { return base::cache_root() / "last-failed.json"; }
 
 fs::path RerunRecord::key(const fs::path& file) {
   std::error_code error;
@@ -71,8 +70,8 @@ std::set<fs::path> RerunRecord::failed() const {
 }
 
 void RerunRecord::update(const std::map<fs::path, Outcome>& outcomes) const {
-  detail::ensure_private_directory(path_.parent_path());
-  detail::FileLock lock(path_.string() + ".lock");
+  base::ensure_private_directory(path_.parent_path());
+  const auto lock = base::OwnerLock::acquire(path_.string() + ".lock");
   json files = read_files(path_);
   for (const auto& [file, outcome] : outcomes) files[file.string()] = outcome_name(outcome);
   json kept = json::object();

@@ -11,7 +11,8 @@
 #include <provium/error.h>
 
 #include "cli/report.h"
-#include "vm/run_dir.h"
+#include "base/files.h"
+#include "base/places.h"
 
 namespace provium::cli {
 
@@ -47,7 +48,7 @@ std::string format_log(const FileOutcome& outcome) {
 
 fs::path RunLogs::base() {
   if (const char* dir = std::getenv("PROVIUM_LOG_DIR"); dir && *dir) return dir;
-  return detail::RunDir::base() / "logs";
+  return base::run_root() / "logs";
 }
 
 RunLogs::RunLogs() {
@@ -66,10 +67,10 @@ fs::path RunLogs::keep(const FileOutcome& outcome, const fs::path& log_name) {
     // the default base lives in the private run-directory base.
     std::error_code error;
     if (!std::getenv("PROVIUM_LOG_DIR") || !*std::getenv("PROVIUM_LOG_DIR"))
-      detail::ensure_private_directory(detail::RunDir::base());
+      base::ensure_private_directory(base::run_root());
     fs::create_directories(base(), error);
     if (error) throw Error(fmt::format("cannot create {}: {}", base().string(), error.message()));
-    detail::ensure_private_directory(dir_);
+    base::ensure_private_directory(dir_);
     created_ = true;
   }
   const fs::path path = dir_ / (log_name.string() + ".log");

@@ -14,6 +14,7 @@
 
 #include <provium/error.h>
 
+#include "base/text.h"
 #include "cli/commands.h"
 #include "cli/file_process.h"
 #include "cli/options.h"
@@ -65,10 +66,6 @@ std::vector<Job> make_jobs(const TestOptions& options, const std::vector<fs::pat
     if (wanted) jobs.push_back(std::move(job));
   }
   return jobs;
-}
-
-std::string plural(std::size_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 // Runs the jobs, up to `options.parallel` at once, and prints each as it ends.
@@ -192,7 +189,7 @@ int test_command(const std::vector<std::string>& args) {
     // A wrong PATH or pattern must not pass silently.
     std::cerr << (files.empty() ? fmt::format("provium test: no *.lua test files under {}\n", options.path.string())
                                 : fmt::format("provium test: none of the {} under {} matches -f {}\n",
-                                              plural(files.size(), "file", "files"), options.path.string(),
+                                              base::plural(files.size(), "file", "files"), options.path.string(),
                                               fmt::join(options.patterns, ", -f ")));
     return 1;
   }
@@ -205,12 +202,12 @@ int test_command(const std::vector<std::string>& args) {
                                options.path.string(), record.path().string());
       return 0;
     }
-    std::cout << fmt::format("rerunning {} that failed last time\n", plural(jobs.size(), "file", "files"));
+    std::cout << fmt::format("rerunning {} that failed last time\n", base::plural(jobs.size(), "file", "files"));
   }
   export_settings(options);
   if (options.verbose)
     std::cout << fmt::format("running {}, {} at a time; logs of failed files go to {}\n",
-                             plural(jobs.size(), "file", "files"), options.parallel, RunLogs::base().string());
+                             base::plural(jobs.size(), "file", "files"), options.parallel, RunLogs::base().string());
   std::cout << std::flush;
   return Run(options, std::move(jobs)).execute();
 }

@@ -13,7 +13,7 @@
 #include "initramfs/capture_output.h"
 #include "initramfs/cpio.h"
 #include "initramfs/elf.h"
-#include "initramfs/read_file.h"
+#include "base/files.h"
 
 namespace provium::initramfs {
 
@@ -39,7 +39,7 @@ std::string read_static_busybox(const fs::path& busybox) {
     throw PrerequisiteError(
         fmt::format("busybox not found at {}; install busybox-static", busybox.string()));
   }
-  std::string binary = read_file(busybox, "busybox");
+  std::string binary = base::read_file(busybox, "busybox");
   switch (elf_linking(binary)) {
     case ElfLinking::not_elf:
       throw PrerequisiteError(fmt::format(

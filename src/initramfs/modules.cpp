@@ -10,7 +10,7 @@
 
 #include <provium/error.h>
 
-#include "initramfs/read_file.h"
+#include "base/files.h"
 
 namespace provium::initramfs {
 
@@ -64,7 +64,7 @@ struct DependencyLine {
 
 // modules.dep: "kernel/x/a.ko: kernel/y/b.ko kernel/z/c.ko", by canonical module name.
 std::map<std::string, DependencyLine> read_modules_dep(const fs::path& file) {
-  std::string text = read_file(file, "module dependency list");
+  std::string text = base::read_file(file, "module dependency list");
   std::map<std::string, DependencyLine> lines;
   for_each_line(text, [&](std::string_view line, std::size_t number) {
     auto fail = [&](std::string_view what) {
@@ -98,7 +98,7 @@ std::set<std::string> read_modules_builtin(const fs::path& file) {
   std::set<std::string> names;
   std::error_code ignored;
   if (!fs::exists(file, ignored)) return names;
-  std::string text = read_file(file, "builtin module list");
+  std::string text = base::read_file(file, "builtin module list");
   for_each_line(text, [&](std::string_view line, std::size_t number) {
     std::vector<std::string_view> words = split_words(line);
     std::string name = words.size() == 1 ? name_of_module_file(words[0]) : std::string();

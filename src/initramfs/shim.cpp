@@ -10,7 +10,7 @@
 
 #include "embed/blobs.h"
 #include "initramfs/cpio.h"
-#include "initramfs/read_file.h"
+#include "base/files.h"
 
 namespace provium::initramfs {
 
@@ -91,7 +91,7 @@ void add_host_path(ShimArchive& archive, const std::string& guest, const fs::pat
     case fs::file_type::regular: {
       if (guest.empty()) throw fail("only a directory can be the guest's root");
       std::string what = fmt::format("shim file /{} from host path", guest);
-      archive.cpio.add_file(guest, read_file(host, what), permission_bits(status));
+      archive.cpio.add_file(guest, base::read_file(host, what), permission_bits(status));
       return;
     }
     case fs::file_type::symlink: {
@@ -137,7 +137,7 @@ void add_modules(ShimArchive& archive, const std::vector<Module>& modules) {
       throw Error(fmt::format("kernel module {}: {} does not end in .ko, .ko.xz, .ko.gz or .ko.zst",
                               module.name, module.path.string()));
     }
-    std::string data = read_file(module.path, fmt::format("kernel module {}", module.name));
+    std::string data = base::read_file(module.path, fmt::format("kernel module {}", module.name));
     archive.cpio.add_file(
         fmt::format("{}/{:0{}}-{}{}", kModulesDir, index, width, module.name, extension), data);
   }

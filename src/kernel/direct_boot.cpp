@@ -17,20 +17,14 @@
 
 #include <provium/error.h>
 
-#include "initramfs/read_file.h"
+#include "base/files.h"
+#include "kernel/boot_header.h"
 
 namespace provium::kernel {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class T>
-T read_le(std::string_view data, std::size_t offset) {
-  T value{};
-  std::memcpy(&value, data.data() + offset, sizeof value);  // x86 hosts: little-endian
-  return value;
-}
 
 constexpr uint32_t kMaxKernel = 512u << 20;  // a larger "uncompressed size" is not a kernel
 
@@ -111,13 +105,10 @@ struct Known {
 }  // namespace
 
 Payload bzimage_payload(std::string_view image) {
-  if (image.size() < 0x250 || image.substr(0x202, 4) != "HdrS")
-    throw Error("not a bzImage (no HdrS header)");
-  if (read_le<uint16_t>(image, 0x206) < 0x208) throw Error("boot protocol older than 2.08: no payload fields");
-  const unsigned setup_sectors = static_cast<unsigned char>(image[0x1f1]);
-  const std::size_t protected_mode = (setup_sectors == 0 ? 4 : setup_sectors) * 512u + 512u;
-  const std::size_t offset = protected_mode + read_le<uint32_t>(image, 0x248);
-  const std::size_t length = read_le<uint32_t>(image, 0x24c);
+  const BootHeader header = read_boot_header(image);
+  if (header.protocol < 0x0208) throw Error("boot protocol older than 2.08: no payload fields");
+  const std::size_t offset = header.protected_mode_offset + header.payload_offset;
+  const std::size_t length = header.payload_length;
   if (offset > image.size() || length > image.size() - offset) throw Error("the payload lies outside the image");
   const auto data = image.substr(offset, length);
   const auto starts = [&](std::string_view magic) { return data.substr(0, magic.size()) == magic; };
@@ -197,7 +188,7 @@ std::optional<fs::path> pvh_image(const fs::path& bzimage, const fs::path& cache
   const fs::path temporary = target.string() + fmt::format(".tmp-{}", ::getpid());
   try {
     if (!fs::is_regular_file(target)) {
-      const std::string elf = decompress(bzimage_payload(initramfs::read_file(bzimage, "kernel")));
+      const std::string elf = decompress(bzimage_payload(base::read_file(bzimage, "kernel")));
       if (!has_pvh_entry(elf)) throw Error("the kernel has no PVH entry (CONFIG_PVH)");
       {
         std::ofstream out(temporary, std::ios::binary);

@@ -56,7 +56,7 @@ struct FileContext {
 };
 
 // A fresh state with the standard libraries, the provium library and the globals of
-// reference.md §3, bound to `context` (which must outlive it).
+// docs/lua.md, bound to `context` (which must outlive it).
 lua_State* new_state(FileContext& context);
 
 // Runs the chunk of `context.file` at top level. Returns the error (with file:line) when it

@@ -1,4 +1,4 @@
-// Which script files a path names (reference.md §7): a file, or every *.lua below a directory
+// Which script files a path names (docs/cli.md, "Which files run"): a file, or every *.lua below a directory
 // except fixture scripts, in name order.
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-// Lua fixtures (reference.md §5): fixtures/NAME.lua boots and prepares a VM; the last VM it
+// Lua fixtures (docs/lua.md, "Fixtures"): fixtures/NAME.lua boots and prepares a VM; the last VM it
 // created is snapshotted into the same persistent cache, under the same locks, as C++
 // fixtures; every provium.fixture(NAME) resumes a copy-on-write VM from it.
 #include <fmt/format.h>
@@ -17,7 +17,7 @@
 #include "fixture/build.h"
 #include "fixture/cache.h"
 #include "fixture/key.h"
-#include "initramfs/read_file.h"
+#include "base/files.h"
 #include "lua/dependencies.h"
 #include "lua/vm_boot.h"
 #include "vm/machine.h"
@@ -86,7 +86,7 @@ class KeyComputer {
   // A script's text, the helpers it loads and the fixtures it uses, recursively.
   void add_script(cache::KeyBuilder& key, const fs::path& script, Resolved& resolved,
                   std::set<std::string>& helpers) {
-    const std::string source = initramfs::read_file(script, "Lua script");
+    const std::string source = base::read_file(script, "Lua script");
     key.add("script", source);
     const auto uses = scan_dependencies(source);
     for (const auto& helper : uses.helpers) {
@@ -144,7 +144,7 @@ nlohmann::json describe(const VmEntry& entry) {
 
 std::pair<std::string, BootOptions> read_description(const fs::path& file) {
   try {
-    const auto json = nlohmann::json::parse(initramfs::read_file(file, "fixture description"));
+    const auto json = nlohmann::json::parse(base::read_file(file, "fixture description"));
     BootOptions boot;
     boot.memory = json.at("memory").get<std::string>();
     boot.cpus = json.at("cpus").get<int>();
@@ -226,18 +226,17 @@ VmEntry& resume_fixture(FileContext& context, std::string_view name) {
     const auto& profile = config::current().profile(profile_name);
     detail::check_prerequisites(profile);
     VmEntry& vm = add_vm(context, profile_name, fmt::format("fixture {}", name));
-    detail::SnapshotFiles files{entry.ram(), /*shared=*/false, entry.state(), entry.initrd()};
+    auto start = detail::Start::restore(entry.ram(), entry.state(), entry.initrd());
     if (context.build) {
       // Inside another fixture's build: this VM may become that snapshot, so its RAM is a
       // private copy that the VM writes to.
       vm.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
-      files.ram = vm.ram;
-      files.shared = true;
-      files.initrd = context.build->dir / fmt::format("initrd-{}", context.vms.size());
-      fs::copy_file(entry.ram(), files.ram);
-      fs::copy_file(entry.initrd(), files.initrd);
+      const auto initrd = context.build->dir / fmt::format("initrd-{}", context.vms.size());
+      fs::copy_file(entry.ram(), vm.ram);
+      fs::copy_file(entry.initrd(), initrd);
+      start = detail::Start::restore_into_ram_file(vm.ram, entry.state(), initrd);
     }
-    auto machine = std::make_shared<detail::Machine>(profile, boot, files);
+    auto machine = std::make_shared<detail::Machine>(profile, boot, start);
     try {
       machine->boot();
       vm.vm = detail::VmAccess::wrap(profile_name, std::move(machine));

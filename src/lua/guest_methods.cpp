@@ -1,4 +1,4 @@
-// The methods of VM and worker objects (reference.md §3), each a thin translation between Lua
+// The methods of VM and worker objects (docs/lua.md, "VMs" and "Workers"), each a thin translation between Lua
 // values and the C++ Guest API: the semantics live in the C++ library, not here.
 #include "lua/guest_methods.h"
 

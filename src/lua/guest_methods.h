@@ -5,7 +5,7 @@
 
 namespace provium::lua {
 
-// The metatables of VMs and workers, with their methods (reference.md §3).
+// The metatables of VMs and workers, with their methods (docs/lua.md, "VMs" and "Workers").
 void register_guest_types(lua_State* L);
 // Pushes the VM object of `entry`.
 void push_vm(lua_State* L, VmEntry& entry);

@@ -8,7 +8,7 @@
 #include <provium/error.h>
 
 #include "config/config.h"
-#include "initramfs/read_file.h"
+#include "base/files.h"
 #include "lua/context.h"
 #include "lua/guest_methods.h"
 #include "lua/pack.h"
@@ -177,7 +177,7 @@ lua_State* new_state(FileContext& context) {
 
 std::optional<std::string> run_chunk(lua_State* L) {
   auto& context = FileContext::of(L);
-  const std::string text = initramfs::read_file(context.file, "Lua script");
+  const std::string text = base::read_file(context.file, "Lua script");
   lua_getfield(L, LUA_REGISTRYINDEX, "provium.traceback_handler");
   const int handler = lua_gettop(L);
   const std::string chunk_name = "@" + context.chunk_name;

@@ -1,4 +1,4 @@
-// provium.pack / provium.unpack (reference.md §3), independent of Lua so that it is unit-tested.
+// provium.pack / provium.unpack (docs/lua.md, "`provium`"), independent of Lua so that it is unit-tested.
 #include "lua/pack.h"
 
 #include <fmt/format.h>

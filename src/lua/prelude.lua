@@ -1,4 +1,4 @@
--- The globals of reference.md §3 that are plain Lua: test, todo, the replaced assert,
+-- The globals of docs/lua.md ("Globals") that are plain Lua: test, todo, the replaced assert,
 -- assert_eq, assert_contains, dofile relative to the run's start directory, and the wrappers
 -- of exec's stdout/stderr. Run once per fresh state with the adapter's internal functions.
 local internal = ...

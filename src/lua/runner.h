@@ -1,4 +1,4 @@
-// The Lua adapter: runs one documented Provium Lua script (reference.md §3) in a fresh Lua 5.4
+// The Lua adapter: runs one documented Provium Lua script (docs/lua.md) in a fresh Lua 5.4
 // state and reports what its test() blocks did. Used by provium_gtest_main (one GoogleTest test
 // per file) and by `provium test` (one child process per file).
 #pragma once

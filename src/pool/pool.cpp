@@ -1,7 +1,6 @@
 #include "pool/pool.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -22,9 +21,11 @@
 
 #include <provium/error.h>
 
+#include "base/files.h"
+#include "base/owner_lock.h"
+#include "base/places.h"
+#include "base/text.h"
 #include "config/memory_size.h"
-#include "pool/file_lock.h"
-#include "vm/run_dir.h"
 
 namespace provium::detail::pool {
 
@@ -48,10 +49,6 @@ bool read_lease(int fd, uint64_t& memory, int& cpus, long& pid) {
   buffer[n] = '\0';
   std::istringstream in(buffer);
   return static_cast<bool>(in >> memory >> cpus >> pid);
-}
-
-std::string plural(long n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 }  // namespace
@@ -110,7 +107,7 @@ void check_fits_budget(const Budget& budget, uint64_t memory, int cpus) {
                             format_size(memory), format_size(*budget.memory)));
   if (budget.cpus && cpus > *budget.cpus)
     throw Error(fmt::format("a VM of {} does not fit the pool's budget of {} (PROVIUM_POOL_CPUS)",
-                            plural(cpus, "CPU", "CPUs"), plural(*budget.cpus, "CPU", "CPUs")));
+                            base::plural(cpus, "CPU", "CPUs"), base::plural(*budget.cpus, "CPU", "CPUs")));
 }
 
 bool admits(const Budget& budget, const LedgerState& state, uint64_t memory, int cpus,
@@ -131,7 +128,7 @@ std::string describe_wait(const Budget& budget, const LedgerState& state, uint64
                           int cpus, std::optional<uint64_t> available, int cap,
                           std::string_view what) {
   std::string text = fmt::format("waiting for VM budget for {} ({}, {}): ", what,
-                                 format_size(memory), plural(cpus, "CPU", "CPUs"));
+                                 format_size(memory), base::plural(cpus, "CPU", "CPUs"));
   if (budget.fixed()) {
     const Usage total = state.total();
     std::vector<std::string> parts;
@@ -139,7 +136,7 @@ std::string describe_wait(const Budget& budget, const LedgerState& state, uint64
       parts.push_back(fmt::format("{} of {}", format_size(total.memory), format_size(*budget.memory)));
     if (budget.cpus) parts.push_back(fmt::format("{} of {} CPUs", total.cpus, *budget.cpus));
     text += fmt::format("{} in use by {}", fmt::join(parts, " and "),
-                        plural(total.vms, "other VM", "other VMs"));
+                        base::plural(total.vms, "other VM", "other VMs"));
     if (state.own.vms > 0) text += fmt::format(" ({} of them in this process)", state.own.vms);
     std::vector<std::string> variables;
     if (budget.memory) variables.push_back("PROVIUM_POOL_MEM");
@@ -157,30 +154,24 @@ std::string describe_wait(const Budget& budget, const LedgerState& state, uint64
   return text;
 }
 
-Lease::Lease(Lease&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
-  other.fd_ = -1;
-}
-
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
     release();
-    fd_ = other.fd_;
+    lock_ = std::move(other.lock_);
     path_ = std::move(other.path_);
-    other.fd_ = -1;
   }
   return *this;
 }
 
 void Lease::release() {
-  if (fd_ < 0) return;
+  if (!lock_.held()) return;
   // Unlinked before the lock drops: a scanner that opened it just before may then take the
   // lock and remove a name that is already gone, which is harmless.
   ::unlink(path_.c_str());
-  ::close(fd_);
-  fd_ = -1;
+  lock_.release();
 }
 
-Ledger::Ledger(std::filesystem::path dir) : dir_(std::move(dir)) { ensure_private_directory(dir_); }
+Ledger::Ledger(std::filesystem::path dir) : dir_(std::move(dir)) { base::ensure_private_directory(dir_); }
 
 LedgerState Ledger::scan_locked() const {
   LedgerState state;
@@ -195,15 +186,14 @@ LedgerState Ledger::scan_locked() const {
       continue;
     }
     if (!starts_with(name, kLeasePrefix)) continue;
-    const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;  // released meanwhile
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    if (const auto dead = base::OwnerLock::try_acquire_existing(entry.path()); dead.held()) {
       // Nobody holds it: its owner died (or released it just now). Removed while we hold its
       // lock; creating leases needs ledger.lock, which we hold, so the name is not reused.
       std::filesystem::remove(entry.path(), error);
-      ::close(fd);
       continue;
     }
+    const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // released meanwhile
     uint64_t memory = 0;
     int cpus = 0;
     long pid = 0;
@@ -222,14 +212,14 @@ LedgerState Ledger::scan_locked() const {
 }
 
 LedgerState Ledger::state() {
-  FileLock lock(dir_ / kLedgerLock);
+  const auto lock = base::OwnerLock::acquire(dir_ / kLedgerLock);
   return scan_locked();
 }
 
 std::optional<Lease> Ledger::try_acquire(uint64_t memory, int cpus,
                                          const std::function<bool(const LedgerState&)>& admit,
                                          LedgerState* seen) {
-  FileLock lock(dir_ / kLedgerLock);
+  const auto ledger_lock = base::OwnerLock::acquire(dir_ / kLedgerLock);
   const LedgerState state = scan_locked();
   if (seen) *seen = state;
   if (!admit(state)) return std::nullopt;
@@ -246,24 +236,23 @@ std::optional<Lease> Ledger::try_acquire(uint64_t memory, int cpus,
     throw Error(fmt::format("cannot create a lease in {}: {}", dir_.string(), strerror(errno)));
   const std::filesystem::path made = pattern;
   const std::string content = fmt::format("{} {} {}\n", memory, cpus, ::getpid());
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 ||
-      ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+  auto lease = base::OwnerLock::try_acquire(fd);
+  if (!lease.held() ||
+      ::write(lease.fd(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
     const int saved = errno;
     ::unlink(made.c_str());
-    ::close(fd);
     throw Error(fmt::format("cannot write the lease {}: {}", made.string(), strerror(saved)));
   }
   const auto path = dir_ / (std::string(kLeasePrefix) + made.filename().string().substr(kNewPrefix.size()));
   if (::rename(made.c_str(), path.c_str()) != 0) {
     const int saved = errno;
     ::unlink(made.c_str());
-    ::close(fd);
     throw Error(fmt::format("cannot rename the lease {}: {}", made.string(), strerror(saved)));
   }
-  return Lease(fd, path);
+  return Lease(std::move(lease), path);
 }
 
-std::filesystem::path default_pool_dir() { return RunDir::base() / "pool"; }
+std::filesystem::path default_pool_dir() { return base::run_root() / "pool"; }
 
 Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
                         uint64_t memory_bytes, int cpus, std::string_view what) {

@@ -10,6 +10,7 @@
 // other processes run at once.
 #pragma once
 
+#include "base/owner_lock.h"
 #include "config/config.h"
 
 #include <cstdint>
@@ -83,20 +84,20 @@ std::string format_size(uint64_t bytes);
 class Lease {
  public:
   Lease() = default;
-  Lease(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  Lease(base::OwnerLock lock, std::filesystem::path path) : lock_(std::move(lock)), path_(std::move(path)) {}
   ~Lease() { release(); }
-  Lease(Lease&& other) noexcept;
+  Lease(Lease&& other) noexcept = default;
   Lease& operator=(Lease&& other) noexcept;
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
 
-  bool held() const { return fd_ >= 0; }
+  bool held() const { return lock_.held(); }
   const std::filesystem::path& path() const { return path_; }
   // Removes the lease file and drops its lock. Idempotent.
   void release();
 
  private:
-  int fd_ = -1;
+  base::OwnerLock lock_;
   std::filesystem::path path_;
 };
 
@@ -123,7 +124,7 @@ class Ledger {
   std::filesystem::path dir_;
 };
 
-// RunDir::base()/pool.
+// base::run_root()/pool.
 std::filesystem::path default_pool_dir();
 
 // Blocks until a VM of `memory_bytes` and `cpus` fits the budget (Budget::from_environment())
@@ -138,7 +139,7 @@ namespace provium::detail {
 
 using pool::Lease;
 
-// The pool of this user on this machine (RunDir::base()/pool), budget from the environment.
+// The pool of this user on this machine (base::run_root()/pool), budget from the environment.
 Lease acquire_vm_budget(uint64_t memory_bytes, int cpus, std::string_view what);
 
 }  // namespace provium::detail

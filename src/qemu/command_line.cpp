@@ -20,15 +20,15 @@ std::string escape_option_value(const std::string& value) {
 
 }  // namespace
 
-std::string kernel_command_line(const std::string& init, const std::string& transport,
-                                const std::string& append, std::optional<int> max_workers) {
+std::string kernel_command_line(const std::string& init, transport::Kind transport,
+                                const std::string& append, int max_workers) {
   // panic=-1 reboots at once on a panic and -no-reboot turns that into QEMU exiting, so a
   // panic ends the VM immediately with its lines on the console. quiet keeps the slow emulated
   // UART out of the boot path; a panic is printed whatever the log level.
   std::string line = fmt::format(
       "console=ttyS0 panic=-1 quiet rdinit=/provium-wrapper provium.init={} provium.transport={}",
-      init, transport);
-  if (max_workers) line += fmt::format(" provium.max_workers={}", *max_workers);
+      init, transport::name(transport));
+  if (transport == transport::Kind::vsock) line += fmt::format(" provium.max_workers={}", max_workers);
   if (!append.empty()) line += " " + append;
   return line;
 }

@@ -10,6 +10,8 @@
 
 #include <provium/vm.h>
 
+#include "transport/kind.h"
+
 namespace provium::qemu {
 
 struct LaunchSpec {
@@ -36,11 +38,9 @@ struct LaunchSpec {
 std::vector<std::string> qemu_argv(const LaunchSpec& spec);
 
 // The kernel command line: console and panic behaviour, the wrapper as rdinit, the real init,
-// the transport (and, given, how many workers the agent may run at once: the vsock transport
-// has no port count to tell it), then the profile's own `append` (last, so that it can
-// override).
-std::string kernel_command_line(const std::string& init, const std::string& transport,
-                                const std::string& append,
-                                std::optional<int> max_workers = std::nullopt);
+// the transport (and for vsock how many workers the agent may run at once: that transport has
+// no port count to tell it), then the profile's own `append` (last, so that it can override).
+std::string kernel_command_line(const std::string& init, transport::Kind transport,
+                                const std::string& append, int max_workers);
 
 }  // namespace provium::qemu

@@ -39,7 +39,10 @@ void QmpClient::on_line(const std::string& line) {
     if (greeting_) execute("qmp_capabilities", nlohmann::json::object(), *std::exchange(greeting_, std::nullopt));
     return;
   }
-  if (message.contains("event")) return;  // asynchronous events are not needed yet
+  if (message.contains("event")) {
+    on_event(message);
+    return;
+  }
   if (pending_.empty()) {
     fail(fmt::format("QMP answered no command: {}", line));
     return;
@@ -49,11 +52,35 @@ void QmpClient::on_line(const std::string& line) {
   if (message.contains("return")) {
     head.reply.resolve(message["return"]);
   } else if (message.contains("error")) {
+    const auto& error = message["error"];
+    const bool described = error.is_object() && error.contains("desc") && error["desc"].is_string();
     head.reply.fail(Error(fmt::format("QMP {} failed: {}", head.command,
-                                      message["error"].value("desc", line))));
+                                      described ? error["desc"].get<std::string>() : line)));
   } else {
     head.reply.fail(Error(fmt::format("QMP {}: unexpected answer {}", head.command, line)));
   }
+}
+
+void QmpClient::on_event(const nlohmann::json& message) {
+  if (!message["event"].is_string()) {
+    fail(fmt::format("QMP sent an event without a name: {}", message.dump()));
+    return;
+  }
+  const std::string name = message["event"].get<std::string>();
+  const auto data = message.contains("data") ? message["data"] : nlohmann::json::object();
+  std::erase_if(expected_, [&](const Expected& expected) {
+    if (expected.name != name || (expected.matches && !expected.matches(data))) return false;
+    expected.event.resolve(data);
+    return true;
+  });
+}
+
+void QmpClient::expect_event(std::string name, EventFilter matches, Reply event) {
+  if (failure_) {
+    event.fail(Error(*failure_));
+    return;
+  }
+  expected_.push_back({std::move(name), std::move(matches), std::move(event)});
 }
 
 void QmpClient::execute(const std::string& command, nlohmann::json arguments, Reply reply) {
@@ -76,6 +103,8 @@ void QmpClient::fail(const std::string& reason) {
     pending_.front().reply.fail(Error(*failure_));
     pending_.pop_front();
   }
+  for (auto& expected : std::exchange(expected_, {}))
+    expected.event.fail(Error(fmt::format("waiting for QMP event {}: {}", expected.name, *failure_)));
 }
 
 }  // namespace provium::qemu

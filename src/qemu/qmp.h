@@ -1,11 +1,14 @@
-// A client of QEMU's machine protocol (QMP): JSON lines over a unix socket. Loop thread only.
+// A client of QEMU's machine protocol (QMP): JSON lines over a unix socket, commands and the
+// events QEMU sends (MIGRATION, STOP, RESUME, SHUTDOWN, ...). Loop thread only.
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +33,12 @@ class QmpClient : public std::enable_shared_from_this<QmpClient> {
   // Runs a command; `reply` resolves with its "return" value or fails with its error.
   void execute(const std::string& command, nlohmann::json arguments, Reply reply);
 
+  // Resolves `event` with the data of the first event `name` from now on whose data
+  // `matches` (any, when empty), or fails it when the connection ends first. Arm it before
+  // the command that causes the event.
+  using EventFilter = std::function<bool(const nlohmann::json& data)>;
+  void expect_event(std::string name, EventFilter matches, Reply event);
+
   // Fails every waiting command and closes the connection.
   void fail(const std::string& reason);
 
@@ -41,9 +50,16 @@ class QmpClient : public std::enable_shared_from_this<QmpClient> {
     std::string command;
     Reply reply;
   };
+  struct Expected {
+    std::string name;
+    EventFilter matches;
+    Reply event;
+  };
+  void on_event(const nlohmann::json& message);
   std::shared_ptr<transport::Stream> stream_ = transport::Stream::create();
   std::string partial_line_;
   std::deque<Pending> pending_;
+  std::vector<Expected> expected_;
   std::optional<Reply> greeting_;
   std::optional<std::string> failure_;
 };

@@ -1,7 +1,6 @@
 #include "transport/cid.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,7 +71,7 @@ std::filesystem::path prepare_directory(const std::filesystem::path& dir) {
   if (st.st_uid == ::geteuid() && (st.st_mode & 07777) != 01777) ::chmod(dir.c_str(), 01777);
   if (::access(dir.c_str(), W_OK | X_OK) == 0) return dir;
   // Another user's directory that we may not write to: a private one beside it. CIDs are then
-  // kept apart from that user's VMs only by QEMU's collision (launch_with_cid).
+  // kept apart from that user's VMs only by QEMU's collision (retry_cid_collisions).
   std::filesystem::path own = dir.string() + "-" + std::to_string(::geteuid());
   if (::mkdir(own.c_str(), 0700) != 0 && errno != EEXIST)
     throw Error(fmt::format("vsock CID leases: {} is not writable and {} cannot be created: {}",
@@ -87,7 +86,7 @@ std::filesystem::path prepare_directory(const std::filesystem::path& dir) {
 }  // namespace
 
 CidLease::CidLease(CidLease&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
+    : lock_(std::move(other.lock_)),
       cid_(other.cid_),
       reuse_delay_(other.reuse_delay_),
       foreign_delay_(other.foreign_delay_) {}
@@ -95,7 +94,7 @@ CidLease::CidLease(CidLease&& other) noexcept
 CidLease& CidLease::operator=(CidLease&& other) noexcept {
   if (this != &other) {
     release();
-    fd_ = std::exchange(other.fd_, -1);
+    lock_ = std::move(other.lock_);
     cid_ = other.cid_;
     reuse_delay_ = other.reuse_delay_;
     foreign_delay_ = other.foreign_delay_;
@@ -108,11 +107,10 @@ void CidLease::release() { give_back(reuse_delay_); }
 void CidLease::release_held_elsewhere() { give_back(foreign_delay_); }
 
 void CidLease::give_back(std::chrono::milliseconds delay) {
-  if (fd_ < 0) return;
+  if (!lock_.held()) return;
   // Written before the lock drops: whoever takes the lock next sees it.
-  write_content(fd_, fmt::format("{}{}\n", kFreeAfter, now_ms() + delay.count()));
-  ::close(fd_);
-  fd_ = -1;
+  write_content(lock_.fd(), fmt::format("{}{}\n", kFreeAfter, now_ms() + delay.count()));
+  lock_.release();
 }
 
 CidAllocator::CidAllocator(Options options)
@@ -141,20 +139,15 @@ CidLease CidAllocator::acquire() {
     }
     // Other users' processes must be able to record when they give the CID back.
     if (st.st_uid == ::geteuid() && (st.st_mode & 0777) != 0666) ::fchmod(fd, 0666);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // a VM of another process holds it
-      ::close(fd);
-      continue;
-    }
-    if (auto after = free_after(fd)) {
+    auto lock = base::OwnerLock::try_acquire(fd);
+    if (!lock.held()) continue;  // a VM of another process holds it
+    if (auto after = free_after(lock.fd())) {
       const int64_t now = now_ms();
       // A time further ahead than any delay is from a clock that was set back: ignored.
-      if (*after > now && *after - now <= max_delay) {
-        ::close(fd);
-        continue;
-      }
+      if (*after > now && *after - now <= max_delay) continue;
     }
-    write_content(fd, fmt::format("held by pid {}\n", ::getpid()));
-    return CidLease(fd, static_cast<uint32_t>(cid), options_.reuse_delay, options_.foreign_delay);
+    write_content(lock.fd(), fmt::format("held by pid {}\n", ::getpid()));
+    return CidLease(std::move(lock), static_cast<uint32_t>(cid), options_.reuse_delay, options_.foreign_delay);
   }
   throw Error(fmt::format("no free vsock CID in {}..{} (leases in {}){}", options_.first, end - 1,
                           dir_.string(),

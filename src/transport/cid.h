@@ -9,7 +9,7 @@
 //
 // The files only keep Provium processes out of each other's way. The kernel is the arbiter:
 // QEMU fails with "unable to set guest cid" when any VM on the host (ours or not) holds the
-// CID, and launch_with_cid() then moves on to the next one.
+// CID, and retry_cid_collisions() then moves on to the next one.
 #pragma once
 
 #include <chrono>
@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <functional>
 #include <string_view>
+
+#include "base/owner_lock.h"
 
 namespace provium::transport {
 
@@ -28,16 +30,16 @@ inline constexpr std::chrono::milliseconds kForeignCidDelay{10000};
 class CidLease {
  public:
   CidLease() = default;
-  CidLease(int fd, uint32_t cid, std::chrono::milliseconds reuse_delay,
+  CidLease(base::OwnerLock lock, uint32_t cid, std::chrono::milliseconds reuse_delay,
            std::chrono::milliseconds foreign_delay)
-      : fd_(fd), cid_(cid), reuse_delay_(reuse_delay), foreign_delay_(foreign_delay) {}
+      : lock_(std::move(lock)), cid_(cid), reuse_delay_(reuse_delay), foreign_delay_(foreign_delay) {}
   ~CidLease() { release(); }
   CidLease(CidLease&& other) noexcept;
   CidLease& operator=(CidLease&& other) noexcept;
   CidLease(const CidLease&) = delete;
   CidLease& operator=(const CidLease&) = delete;
 
-  bool held() const { return fd_ >= 0; }
+  bool held() const { return lock_.held(); }
   uint32_t cid() const { return cid_; }
 
   // Gives the CID back (call once its QEMU is gone); not handed out again for the reuse
@@ -49,7 +51,7 @@ class CidLease {
  private:
   void give_back(std::chrono::milliseconds delay);
 
-  int fd_ = -1;
+  base::OwnerLock lock_;
   uint32_t cid_ = 0;
   std::chrono::milliseconds reuse_delay_{};
   std::chrono::milliseconds foreign_delay_{};

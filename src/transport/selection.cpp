@@ -61,10 +61,9 @@ std::optional<std::string> vsock_unavailable(const std::filesystem::path& device
   return std::nullopt;
 }
 
-std::string choose_transport(const Request& requested, const std::filesystem::path& device) {
-  if (requested.value == "auto")
-    return std::string(vsock_unavailable(device) ? kVirtioSerial : kVsock);
-  if (requested.value == kVirtioSerial) return std::string(kVirtioSerial);
+Kind choose_transport(const Request& requested, const std::filesystem::path& device) {
+  if (requested.value == "auto") return vsock_unavailable(device) ? Kind::virtio_serial : Kind::vsock;
+  if (requested.value == kVirtioSerial) return Kind::virtio_serial;
   if (requested.value == kVsock) {
     if (auto problem = vsock_unavailable(device))
       throw PrerequisiteError(fmt::format(
@@ -72,7 +71,7 @@ std::string choose_transport(const Request& requested, const std::filesystem::pa
           "vsock where the host has it and virtio-serial elsewhere; \"virtio-serial\" needs "
           "nothing from the host.)",
           requested.origin, *problem));
-    return std::string(kVsock);
+    return Kind::vsock;
   }
   throw Error(fmt::format("{}: transport must be auto, vsock or virtio-serial, not '{}'",
                           requested.origin, requested.value));
@@ -96,8 +95,8 @@ std::optional<std::string> override_unavailable(const std::filesystem::path& dev
       requested->origin, *problem);
 }
 
-std::vector<std::string> guest_modules(std::string_view transport) {
-  if (transport == kVsock)
+std::vector<std::string> guest_modules(Kind transport) {
+  if (transport == Kind::vsock)
     return {"virtio_pci", "vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport"};
   return {"virtio_pci", "virtio_console"};
 }

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "transport/kind.h"
+
 namespace provium::transport {
 
 inline constexpr std::string_view kVsock = "vsock";
@@ -33,11 +35,11 @@ std::string vsock_problem(const std::filesystem::path& device, int error);
 // static node of a module not loaded yet loads it on demand, as QEMU's open would.
 std::optional<std::string> vsock_unavailable(const std::filesystem::path& device = kVhostVsockDevice);
 
-// "vsock" or "virtio-serial" for a request. auto: vsock when `device` opens read-write, else
+// The transport for a request. auto: vsock when `device` opens read-write, else
 // virtio-serial. Throws PrerequisiteError when vsock is asked for and `device` does not open
 // (the host lacks it: skipped in GoogleTest, a failure with PROVIUM_REQUIRE=1), Error for a
 // value that is none of the three.
-std::string choose_transport(const Request& requested,
+Kind choose_transport(const Request& requested,
                              const std::filesystem::path& device = kVhostVsockDevice);
 
 // The override from PROVIUM_TRANSPORT (set by --provium_transport); nullopt when unset or empty.
@@ -49,6 +51,6 @@ std::optional<std::string> override_unavailable(const std::filesystem::path& dev
 
 // The kernel modules a guest needs for `transport` (resolved with their dependencies against
 // the kernel's modules.dep; left out when built in).
-std::vector<std::string> guest_modules(std::string_view transport);
+std::vector<std::string> guest_modules(Kind transport);
 
 }  // namespace provium::transport

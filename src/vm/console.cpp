@@ -4,6 +4,8 @@
 #include <array>
 #include <fstream>
 
+#include "base/text.h"
+
 namespace provium::detail {
 
 namespace {
@@ -22,17 +24,8 @@ std::string read_end(const std::filesystem::path& log) {
 }
 }  // namespace
 
-std::string last_lines(std::string_view text, std::size_t lines) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  std::size_t start = text.size();
-  for (std::size_t seen = 0; start > 0; --start) {
-    if (text[start - 1] == '\n' && ++seen == lines) break;
-  }
-  return std::string(text.substr(start));
-}
-
 std::string console_tail(const std::filesystem::path& log, std::size_t lines) {
-  return last_lines(read_end(log), lines);
+  return base::last_lines(read_end(log), lines);
 }
 
 std::string crash_report(std::string_view console, std::size_t max_lines) {

@@ -15,7 +15,4 @@ std::string console_tail(const std::filesystem::path& log, std::size_t lines);
 // "BUG:", "Oops", ...) to the end, at most `max_lines` lines; empty when the text has none.
 std::string crash_report(std::string_view console, std::size_t max_lines = 60);
 
-// The last `lines` lines of a text.
-std::string last_lines(std::string_view text, std::size_t lines);
-
 }  // namespace provium::detail

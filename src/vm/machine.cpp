@@ -10,16 +10,18 @@
 #include <optional>
 #include <thread>
 
+#include "base/files.h"
+#include "base/places.h"
+#include "base/text.h"
 #include "config/config.h"
-#include "fixture/cache.h"
-#include "kernel/direct_boot.h"
+#include "host/accel.h"
+#include "host/transport.h"
 #include "initramfs/busybox.h"
-#include "initramfs/kernel.h"
 #include "initramfs/modules.h"
-#include "initramfs/read_file.h"
 #include "initramfs/shim.h"
+#include "kernel/direct_boot.h"
+#include "kernel/release.h"
 #include "loop/loop.h"
-#include "qemu/accel.h"
 #include "qemu/command_line.h"
 #include "qemu/process.h"
 #include "qemu/qmp.h"
@@ -32,7 +34,6 @@ namespace provium::detail {
 namespace {
 
 constexpr std::size_t kContextLines = 20;
-constexpr auto kPollInterval = std::chrono::milliseconds(2);
 
 std::chrono::milliseconds remaining(std::chrono::steady_clock::time_point deadline) {
   return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -46,8 +47,12 @@ std::string shell_quote(const std::string& text) {
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
 }
-// virtio-serial offers 31 ports besides its console.
-constexpr int kMaxWorkers = 30;
+// The "status" of a MIGRATION event's data ("setup", "active", "completed", ...).
+std::string migration_status(const nlohmann::json& data) {
+  const bool has = data.is_object() && data.contains("status") && data["status"].is_string();
+  return has ? data["status"].get<std::string>() : std::string();
+}
+
 
 // Why the VM ended, in QEMU's and the kernel's own words.
 std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log) {
@@ -58,7 +63,7 @@ std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem:
                        exit.describe(), report);
   } else {
     text = fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
-                       kContextLines, last_lines(console, kContextLines));
+                       kContextLines, base::last_lines(console, kContextLines));
   }
   std::string_view stderr_text = exit.stderr_tail;
   while (!stderr_text.empty() && stderr_text.back() == '\n') stderr_text.remove_suffix(1);
@@ -82,8 +87,8 @@ struct Machine::Runtime {
   std::shared_ptr<Runtime> self_until_exit;  // see ~Machine
 };
 
-Machine::Machine(config::Profile profile, BootOptions options, std::optional<SnapshotFiles> snapshot)
-    : profile_(std::move(profile)), options_(std::move(options)), snapshot_(std::move(snapshot)) {}
+Machine::Machine(config::Profile profile, BootOptions options, Start start)
+    : profile_(std::move(profile)), options_(std::move(options)), start_(std::move(start)) {}
 
 Machine::~Machine() {
   if (runtime_) {
@@ -101,29 +106,10 @@ Machine::~Machine() {
   }
 }
 
-void Machine::check_boot_options() const {
-  try {
-    config::parse_memory_size(options_.memory);
-  } catch (const Error& error) {
-    throw Error(fmt::format("BootOptions.memory: {}", error.what()));
-  }
-  if (options_.cpus < 1 || options_.cpus > 255)
-    throw Error(fmt::format("BootOptions.cpus is {}; it must be 1..255", options_.cpus));
-  if (options_.timeout <= std::chrono::milliseconds::zero())
-    throw Error("BootOptions.timeout must be positive");
-  if (options_.max_workers < 0 || options_.max_workers > kMaxWorkers)
-    throw Error(fmt::format("BootOptions.max_workers is {}; it must be 0..{}", options_.max_workers,
-                            kMaxWorkers));
-  if (profile_.initrd && !std::filesystem::is_regular_file(*profile_.initrd))
-    throw Error(fmt::format("{}: initrd {} not found ({})",
-                            profile_.origin.count("initrd") ? profile_.origin.at("initrd") : "",
-                            profile_.initrd->string(), profile_.describe()));
-}
-
 std::string Machine::build_initrd() const {
   std::string release;
   try {
-    release = initramfs::kernel_release(profile_.kernel);
+    release = kernel::kernel_release(profile_.kernel);
   } catch (const Error&) {
     // Not a bzImage (an ELF vmlinux, say): without a release there is no default modules
     // directory, so only an explicit `modules` is used.
@@ -138,7 +124,7 @@ std::string Machine::build_initrd() const {
   if (profile_.builtin) {
     initrd = initramfs::busybox_rootfs();
   } else if (profile_.initrd) {
-    initrd = initramfs::read_file(*profile_.initrd, fmt::format("initrd of {}", profile_.describe()));
+    initrd = base::read_file(*profile_.initrd, fmt::format("initrd of {}", profile_.describe()));
     initrd.resize((initrd.size() + 3) & ~std::size_t{3}, '\0');  // archives start 4-aligned
   }
   initrd += initramfs::build_shim({initramfs::resolve_modules(modules_dir, wanted), options_.files});
@@ -164,13 +150,13 @@ void Machine::boot() {
                                       start_qemu();
                                     });
   }
-  if (snapshot_ && !snapshot_->state.empty()) restore(snapshot_->state, deadline);
+  if (start_.restores()) restore(start_.state(), deadline);
   connect_agent(deadline);
 }
 
 void Machine::prelaunch() {
   if (runtime_) throw Error("this VM was already started");
-  if (!snapshot_ || snapshot_->state.empty()) throw Error("only a VM restored from a snapshot can be started ahead");
+  if (!start_.restores()) throw Error("only a VM restored from a snapshot can be started ahead");
   check_before_launch();
   start_qemu();
   prelaunched_ = true;
@@ -184,12 +170,12 @@ void Machine::start_qemu() {
 
 std::filesystem::path Machine::kernel_image() const {
   if (profile_.kernel_boot == "bzimage") return profile_.kernel;
-  const auto dir = cache::Cache::default_root() / "kernels";
+  const auto dir = base::cache_root() / "kernels";
   std::string why;
   std::optional<std::filesystem::path> image;
   try {
-    ensure_private_directory(dir.parent_path());
-    ensure_private_directory(dir);
+    base::ensure_private_directory(dir.parent_path());
+    base::ensure_private_directory(dir);
     image = kernel::pvh_image(profile_.kernel, dir, &why);
   } catch (const Error& error) {
     why = error.what();
@@ -205,47 +191,26 @@ void Machine::check_before_launch() {
   if (profile_.rootfs)
     throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
   check_prerequisites(profile_);
-  check_boot_options();
-  accel_ = effective_accel(profile_);
-  transport_ = effective_transport(profile_);
+  check_boot_options(profile_, options_);
+  accel_ = host::effective_accel(profile_);
+  transport_ = host::effective_transport(profile_);
 }
 
 qemu::LaunchSpec Machine::launch_spec() {
-  const std::filesystem::path initrd_path = initrd();  // a snapshot's: the one its VM booted with
-  if (!snapshot_ || snapshot_->initrd.empty()) {
-    std::ofstream out(initrd_path, std::ios::binary);
+  HostChoices host{.accel = accel_, .transport = transport_, .kernel_image = kernel_image(), .vsock_cid = {}};
+  if (transport_ == transport::Kind::vsock) {
+    if (!cid_lease_.held()) cid_lease_ = transport::CidAllocator::machine_wide().acquire();
+    host.vsock_cid = cid_lease_.cid();
+  }
+  LaunchPlan plan = plan_launch(profile_, options_, start_, run_dir_.path(), host);
+  if (plan.builds_initrd) {
+    std::ofstream out(plan.spec.initrd, std::ios::binary);
     const std::string initrd = build_initrd();
     out.write(initrd.data(), static_cast<std::streamsize>(initrd.size()));
-    if (!out) throw Error(fmt::format("cannot write {}", initrd_path.string()));
+    if (!out) throw Error(fmt::format("cannot write {}", plan.spec.initrd.string()));
   }
-
-  qemu::LaunchSpec spec;
-  spec.qemu = profile_.qemu;
-  spec.machine = profile_.machine;
-  spec.accel = accel_;
-  spec.memory = options_.memory;
-  spec.cpus = options_.cpus;
-  spec.kernel = kernel_image();
-  spec.initrd = initrd_path;
-  const bool vsock = transport_ == transport::kVsock;
-  spec.append = qemu::kernel_command_line(profile_.init, transport_, profile_.append,
-                                          vsock ? std::optional<int>(options_.max_workers) : std::nullopt);
-  spec.console_log = run_dir_ / "console.log";
-  spec.qmp_socket = run_dir_ / "qmp.sock";
-  if (vsock) {
-    if (!cid_lease_.held()) cid_lease_ = transport::CidAllocator::machine_wide().acquire();
-    spec.vsock_cid = cid_lease_.cid();
-  } else {
-    port_count_ = static_cast<uint32_t>(options_.max_workers) + 1;
-    for (uint32_t port = 0; port < port_count_; ++port) spec.port_sockets.push_back(port_socket(port));
-  }
-  spec.disks = options_.disks;
-  if (snapshot_) {
-    spec.ram_file = snapshot_->ram;
-    spec.ram_shared = snapshot_->shared;
-    spec.incoming = !snapshot_->state.empty();
-  }
-  return spec;
+  port_count_ = plan.port_count;
+  return plan.spec;
 }
 
 void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec) {
@@ -284,22 +249,15 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
 }
 
 void Machine::restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline) {
-  // With a RAM file only the device state travels; the RAM is the file, mapped copy-on-write.
-  if (!snapshot_->ram.empty()) ignore_shared_ram(deadline);
+  set_migration_capabilities(deadline);
+  auto ended = expect_migration_end();
   qmp("migrate-incoming", {{"uri", "exec:cat " + shell_quote(state.string())}}, deadline);
+  const auto status = migration_status(wait_event(ended, "MIGRATION", deadline));
+  // A state that cannot be loaded usually ends QEMU itself, and then the wait says so.
+  if (status != "completed")
+    throw Error(fmt::format("restoring {}: the migration {} {}", state.string(), status, context()));
   // The snapshot was taken of a stopped guest, so the loaded VM is paused: start it.
-  for (;;) {
-    const auto status = qmp("query-status", {}, deadline).value("status", std::string());
-    if (status == "paused") {
-      qmp("cont", {}, deadline);
-      return;
-    }
-    if (status != "inmigrate")
-      throw Error(fmt::format("restoring {} left the VM in state '{}' {}", state.string(), status, context()));
-    if (std::chrono::steady_clock::now() > deadline)
-      throw TimeoutError(fmt::format("restoring {}: not loaded before the deadline {}", state.string(), context()));
-    std::this_thread::sleep_for(kPollInterval);
-  }
+  qmp("cont", {}, deadline);
 }
 
 // QEMU sets the guest CID while it creates its devices, before its monitor answers.
@@ -318,7 +276,7 @@ void Machine::connect_agent(std::chrono::steady_clock::time_point deadline) {
   transport::Channel::Answer greeting;
   std::optional<transport::SocketAddress> vsock;
   if (cid_lease_.held()) vsock = transport::SocketAddress::vsock(cid_lease_.cid(), PROVIUM_VSOCK_PORT);
-  loop::Loop::instance().post([runtime = runtime_, socket = port_socket(0), vsock, greeting] {
+  loop::Loop::instance().post([runtime = runtime_, socket = port_socket(run_dir_.path(), 0), vsock, greeting] {
     if (vsock) runtime->agent->connect(*vsock, greeting);
     else runtime->agent->connect(socket, greeting);
   });
@@ -357,9 +315,37 @@ nlohmann::json Machine::qmp(const std::string& command, nlohmann::json arguments
   return wait(reply);
 }
 
-void Machine::ignore_shared_ram(std::chrono::steady_clock::time_point deadline) {
-  qmp("migrate-set-capabilities",
-      {{"capabilities", {{{"capability", "x-ignore-shared"}, {"state", true}}}}}, deadline);
+void Machine::set_migration_capabilities(std::chrono::steady_clock::time_point deadline) {
+  // Events say when a migration ends; with a RAM file only the device state travels.
+  nlohmann::json capabilities = {{{"capability", "events"}, {"state", true}}};
+  if (start_.has_ram_file())
+    capabilities.push_back({{"capability", "x-ignore-shared"}, {"state", true}});
+  qmp("migrate-set-capabilities", {{"capabilities", capabilities}}, deadline);
+}
+
+qemu::QmpClient::Reply Machine::expect_migration_end() {
+  qemu::QmpClient::Reply ended;
+  loop::Loop::instance().post([runtime = runtime_, ended] {
+    runtime->qmp->expect_event("MIGRATION", [](const nlohmann::json& data) {
+      const auto status = migration_status(data);
+      return status == "completed" || status == "failed" || status == "cancelled";
+    }, ended);
+  });
+  return ended;
+}
+
+nlohmann::json Machine::wait_event(qemu::QmpClient::Reply& event, const std::string& name,
+                                   std::chrono::steady_clock::time_point deadline) {
+  std::optional<nlohmann::json> data;
+  try {
+    data = event.wait_until(deadline);
+  } catch (const Error& error) {
+    if (auto death = this->death(std::chrono::seconds(2)))
+      throw Error(fmt::format("waiting for QMP event {}: the VM died: {}", name, *death));
+    throw;
+  }
+  if (!data) throw TimeoutError(fmt::format("QMP event {}: not sent before the deadline {}", name, context()));
+  return *data;
 }
 
 void Machine::save_snapshot(const std::filesystem::path& state) {
@@ -369,35 +355,20 @@ void Machine::save_snapshot(const std::filesystem::path& state) {
   agent_->call({PROVIUM_QUIESCE, {}}, PROVIUM_READY, "quiesce before the snapshot",
                remaining(deadline));
   qmp("stop", {}, deadline);
-  // Without a RAM file (a plain VM) the whole RAM goes into the state: the slow, documented way.
-  if (snapshot_ && !snapshot_->ram.empty()) ignore_shared_ram(deadline);
+  set_migration_capabilities(deadline);
+  auto ended = expect_migration_end();
   qmp("migrate", {{"uri", "exec:cat > " + shell_quote(state.string())}}, deadline);
-  for (;;) {
+  const auto status = migration_status(wait_event(ended, "MIGRATION", deadline));
+  if (status != "completed") {
     const auto info = qmp("query-migrate", {}, deadline);
-    const auto status = info.value("status", std::string());
-    if (status == "completed") break;
-    if (status == "failed" || status == "cancelled")
-      throw Error(fmt::format("saving the snapshot to {} {}: {}", state.string(), status,
-                              info.value("error-desc", std::string("no reason given"))));
-    if (std::chrono::steady_clock::now() > deadline)
-      throw TimeoutError(fmt::format("saving the snapshot to {}: not done within 60 s", state.string()));
-    std::this_thread::sleep_for(kPollInterval);
+    throw Error(fmt::format("saving the snapshot to {} {}: {}", state.string(), status,
+                            info.value("error-desc", std::string("no reason given"))));
   }
   kill();
 }
 
 std::filesystem::path Machine::initrd() const {
-  return snapshot_ && !snapshot_->initrd.empty() ? snapshot_->initrd : run_dir_ / "initrd";
-}
-
-std::string effective_accel(const config::Profile& profile) {
-  const char* accel_override = std::getenv("PROVIUM_ACCEL");
-  return qemu::choose_accel(accel_override && *accel_override ? accel_override : profile.accel,
-                            qemu::probe_host());
-}
-
-std::filesystem::path Machine::port_socket(uint32_t port) const {
-  return run_dir_ / fmt::format("port{}.sock", port).c_str();
+  return start_.initrd().empty() ? run_dir_ / "initrd" : start_.initrd();
 }
 
 std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::milliseconds timeout) {
@@ -415,7 +386,7 @@ std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::mil
   auto channel = transport::Channel::create();
   transport::Channel::Answer greeting;
   loop::Loop::instance().post([runtime = runtime_, channel, greeting, vsock,
-                               socket = vsock ? std::filesystem::path() : port_socket(port)] {
+                               socket = vsock ? std::filesystem::path() : port_socket(run_dir_.path(), port)] {
     std::lock_guard lock(runtime->mutex);
     if (runtime->death) {
       channel->fail(*runtime->death);

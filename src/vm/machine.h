@@ -15,7 +15,10 @@
 #include "config/profile.h"
 #include "pool/pool.h"
 #include "qemu/command_line.h"
+#include "qemu/qmp.h"
 #include "transport/cid.h"
+#include "transport/kind.h"
+#include "vm/launch_plan.h"
 #include "vm/run_dir.h"
 #include "vm/session.h"
 
@@ -25,29 +28,9 @@ namespace provium::detail {
 // kernel missing).
 void check_prerequisites(const config::Profile& profile);
 
-// "kvm" or "tcg": the profile's accel, unless PROVIUM_ACCEL (--provium_accel) overrides it.
-std::string effective_accel(const config::Profile& profile);
-
-// "vsock" or "virtio-serial": the profile's transport, unless PROVIUM_TRANSPORT
-// (--provium_transport) overrides it; auto is vsock when /dev/vhost-vsock opens read-write.
-// Throws PrerequisiteError when vsock is asked for and the host cannot provide it.
-std::string effective_transport(const config::Profile& profile);
-
-// The path of `program` (a name looked up in PATH, or a path), or empty when not executable.
-std::filesystem::path find_executable(const std::string& program);
-
-// How a machine's RAM relates to a fixture snapshot.
-struct SnapshotFiles {
-  std::filesystem::path ram;     // guest RAM, a file; empty: ordinary RAM, saved whole in the state
-  bool shared = false;           // on: the file is the RAM (building); off: copy-on-write
-  std::filesystem::path state;   // device state to restore instead of booting; empty: boot
-  std::filesystem::path initrd;  // the initrd the snapshot booted with; empty: build one
-};
-
 class Machine : public std::enable_shared_from_this<Machine> {
  public:
-  Machine(config::Profile profile, BootOptions options,
-          std::optional<SnapshotFiles> snapshot = std::nullopt);
+  Machine(config::Profile profile, BootOptions options, Start start = Start::boot());
   ~Machine();  // kills QEMU if it still runs and removes the run directory
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
@@ -84,9 +67,8 @@ class Machine : public std::enable_shared_from_this<Machine> {
  private:
   struct Runtime;  // the loop thread's part
 
-  void check_boot_options() const;
   void check_before_launch();  // checks, and the accelerator chosen
-  qemu::LaunchSpec launch_spec();  // writes the initrd when the VM needs a new one
+  qemu::LaunchSpec launch_spec();  // writes the initrd when the plan asks for a new one
   // Starts QEMU with the launch spec, made once: a relaunch after a CID collision changes only
   // the CID, and does not write the initrd again.
   void start_qemu();
@@ -97,10 +79,14 @@ class Machine : public std::enable_shared_from_this<Machine> {
   void launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec);
   void restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline);
   void connect_agent(std::chrono::steady_clock::time_point deadline);
-  void ignore_shared_ram(std::chrono::steady_clock::time_point deadline);
+  void set_migration_capabilities(std::chrono::steady_clock::time_point deadline);
+  // Armed before the command that migrates: resolves with the MIGRATION event's data once the
+  // migration completed, failed or was cancelled.
+  qemu::QmpClient::Reply expect_migration_end();
+  nlohmann::json wait_event(qemu::QmpClient::Reply& event, const std::string& name,
+                            std::chrono::steady_clock::time_point deadline);
   nlohmann::json qmp(const std::string& command, nlohmann::json arguments,
                      std::chrono::steady_clock::time_point deadline);
-  std::filesystem::path port_socket(uint32_t port) const;
   bool vsock_cid_collided(std::chrono::steady_clock::time_point deadline);
   bool wait_for_exit(std::chrono::milliseconds timeout);
   std::optional<std::string> death(std::chrono::milliseconds grace);
@@ -108,7 +94,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
 
   config::Profile profile_;
   BootOptions options_;
-  std::optional<SnapshotFiles> snapshot_;
+  Start start_;
   std::string accel_;
   RunDir run_dir_;
   // This VM's share of the resource pool: taken before QEMU starts, released once QEMU is dead
@@ -120,7 +106,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   bool prelaunched_ = false;  // by prelaunch(), and not booted yet
   std::optional<qemu::LaunchSpec> spec_;  // made by the first start_qemu()
   uint32_t port_count_ = 0;  // virtio-serial ports: provium.0 (the agent) and one per worker
-  std::string transport_;    // "vsock" or "virtio-serial", chosen before QEMU starts
+  transport::Kind transport_ = transport::Kind::virtio_serial;  // chosen before QEMU starts
   // The vsock transport: this VM's guest CID, held until QEMU is dead (like lease_).
   transport::CidLease cid_lease_;
 };

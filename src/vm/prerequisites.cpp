@@ -10,39 +10,17 @@
 #include <provium/vm.h>
 
 #include "config/config.h"
+#include "host/programs.h"
+#include "host/transport.h"
 #include "initramfs/busybox.h"
-#include "transport/selection.h"
 #include "vm/machine.h"
 
 namespace provium {
 
 namespace detail {
 
-std::filesystem::path find_executable(const std::string& program) {
-  if (program.find('/') != std::string::npos)
-    return ::access(program.c_str(), X_OK) == 0 ? std::filesystem::path(program) : std::filesystem::path();
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    auto colon = dirs.find(':');
-    auto candidate = std::filesystem::path(std::string(dirs.substr(0, colon))) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-  }
-  return {};
-}
-
-std::string effective_transport(const config::Profile& profile) {
-  if (auto forced = transport::transport_override()) return transport::choose_transport(*forced);
-  auto origin = profile.origin.find("transport");
-  return transport::choose_transport(
-      {profile.transport, origin == profile.origin.end()
-                              ? profile.describe()
-                              : fmt::format("{}: {}", origin->second, profile.describe())});
-}
-
 void check_prerequisites(const config::Profile& profile) {
-  if (find_executable(profile.qemu).empty())
+  if (host::find_executable(profile.qemu).empty())
     throw PrerequisiteError(fmt::format(
         "QEMU not found: '{}' is not an executable in PATH (Debian: apt-get install "
         "qemu-system-x86)", profile.qemu));
@@ -62,10 +40,10 @@ void check_prerequisites(const config::Profile& profile) {
         "make it readable (sudo chmod 0644 {}) or configure a readable copy in provium.toml",
         profile.kernel.string(), profile.kernel.string()));
   if (profile.builtin) initramfs::busybox_rootfs();  // throws PrerequisiteError when missing
-  if (find_executable("setpriv").empty())
+  if (host::find_executable("setpriv").empty())
     throw PrerequisiteError(
         "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");
-  effective_transport(profile);  // a vsock the host cannot provide
+  host::effective_transport(profile);  // a vsock the host cannot provide
 }
 }  // namespace detail
 

@@ -6,12 +6,9 @@
 
 #include <filesystem>
 
-namespace provium::detail {
+#include "base/owner_lock.h"
 
-// Creates `dir` (mode 0700) when missing and makes sure it is private: a directory of this
-// user's that no one else can enter (a looser mode is tightened). Throws Error for a symlink,
-// a non-directory, or a directory of another user, naming it.
-void ensure_private_directory(const std::filesystem::path& dir);
+namespace provium::detail {
 
 class RunDir {
  public:
@@ -23,13 +20,9 @@ class RunDir {
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const char* name) const { return path_ / name; }
 
-  // Where run directories live: $PROVIUM_RUN_DIR, else $XDG_RUNTIME_DIR/provium, else
-  // /tmp/provium-UID.
-  static std::filesystem::path base();
-
  private:
   std::filesystem::path path_;
-  int lock_fd_ = -1;
+  base::OwnerLock lock_;  // its owner's, on the file "lock" inside
 };
 
 }  // namespace provium::detail

@@ -141,12 +141,8 @@ TEST(FixtureCacheTest, CorruptStateThatPassesTheChecksIsRebuiltWhenItFailsToRest
 }
 
 TEST(FixtureCacheTest, UnknownFixtureListsTheDefinedOnes) {
-  try {
-    provium::fixture("no_such_fixture");
-    FAIL() << "an unknown fixture was resumed";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("prepared"));
-  }
+  EXPECT_THAT([] { provium::fixture("no_such_fixture"); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("prepared")));
 }
 
 // This test binary, running only the given tests with the given cache.

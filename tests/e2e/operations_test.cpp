@@ -24,6 +24,7 @@ using provium::SyscallSucceedsWithValue;
 using provium::unpack;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using ::testing::ThrowsMessage;
 
 namespace {
 
@@ -68,13 +69,9 @@ TEST_F(FilesTest, ProcFilesReadToTheEnd) {
 }
 
 TEST_F(FilesTest, MissingPathIsAnErrorWithTheErrnoText) {
-  try {
-    vm().read_file("/no/such/file");
-    FAIL() << "read_file of a missing path succeeded";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("/no/such/file"));
-    EXPECT_THAT(error.what(), HasSubstr("No such file or directory"));
-  }
+  EXPECT_THAT([&] { vm().read_file("/no/such/file"); },
+              ThrowsMessage<provium::Error>(::testing::AllOf(
+                  HasSubstr("/no/such/file"), HasSubstr("No such file or directory"))));
   EXPECT_THROW(vm().write_file("/no/such/dir/file", "x"), provium::Error);
   EXPECT_TRUE(vm().exec("true").ok());
 }
@@ -233,12 +230,8 @@ TEST_F(HelpersTest, WaitUntilPollsAndNamesWhatItWaitedFor) {
   vm().exec("rm -f /tmp/flag");
   vm().background("sleep 0.3; touch /tmp/flag");
   vm().wait_until([&] { return vm().exec("test -e /tmp/flag").ok(); }, 10s, 50ms, "the flag");
-  try {
-    vm().wait_until([] { return false; }, 200ms, 50ms, "the impossible");
-    FAIL() << "wait_until returned for a condition that never holds";
-  } catch (const provium::TimeoutError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("the impossible"));
-  }
+  EXPECT_THAT([&] { vm().wait_until([] { return false; }, 200ms, 50ms, "the impossible"); },
+              ThrowsMessage<provium::TimeoutError>(HasSubstr("the impossible")));
 }
 
 }  // namespace

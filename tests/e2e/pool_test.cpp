@@ -133,13 +133,10 @@ TEST(PoolTest, AKilledProcessLeavesNoBudgetBehind) {
 TEST(PoolTest, VmBiggerThanTheBudgetFailsAtOnce) {
   ScopedBudget budget("1G", "");
   auto vm = provium::create();
-  try {
-    vm.boot({.memory = "2G"});
-    FAIL() << "a VM of 2G booted in a budget of 1G";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("a VM of 2 GiB does not fit the pool's budget of 1 GiB "
-                                        "(PROVIUM_POOL_MEM)"));
-  }
+  EXPECT_THAT([&] { vm.boot({.memory = "2G"}); },
+              ::testing::ThrowsMessage<provium::Error>(
+                  HasSubstr("a VM of 2 GiB does not fit the pool's budget of 1 GiB "
+                            "(PROVIUM_POOL_MEM)")));
 }
 
 TEST(PoolTest, VmWithMoreCpusThanTheBudgetFailsAtOnce) {

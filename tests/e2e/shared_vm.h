@@ -1,5 +1,5 @@
 // One booted VM for all the tests of a suite: booting takes seconds under TCG, and these
-// tests leave the guest as they found it. (Fixtures will give each test a fresh VM.)
+// tests leave the guest as they found it. (A TEST_F of a fixture gets a fresh VM instead.)
 #pragma once
 
 #include <gtest/gtest.h>

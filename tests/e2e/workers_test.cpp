@@ -80,12 +80,8 @@ TEST_F(WorkerTest, FifteenWorkersAtOnceAndNoSixteenth) {
   EXPECT_EQ(pids.size(), 15u);
   for (std::size_t i = 0; i < workers.size(); ++i)
     EXPECT_EQ(workers[i].exec("echo " + std::to_string(i)).out, std::to_string(i) + "\n");
-  try {
-    vm().spawn();
-    FAIL() << "a sixteenth worker was started";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("no free worker port"));
-  }
+  EXPECT_THAT([&] { vm().spawn(); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("no free worker port")));
   workers.pop_back();  // its port is free again
   auto again = vm().spawn();
   EXPECT_TRUE(again.exec("true").ok());

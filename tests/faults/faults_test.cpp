@@ -21,7 +21,9 @@
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 PROVIUM_FIXTURE(faulty) {}
 
@@ -48,14 +50,10 @@ using Clock = std::chrono::steady_clock;
 
 TEST_F(faulty, KernelPanicFailsTheTestWithThePanicLines) {
   const auto start = Clock::now();
-  try {
-    vm.exec("echo c > /proc/sysrq-trigger");
-    FAIL() << "the command returned although the kernel panicked";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("the guest kernel crashed"));
-    EXPECT_THAT(error.what(), HasSubstr("Kernel panic - not syncing"));
-    EXPECT_THAT(error.what(), HasSubstr("sysrq"));
-  }
+  EXPECT_THAT([&] { vm.exec("echo c > /proc/sysrq-trigger"); },
+              ThrowsMessage<provium::Error>(AllOf(HasSubstr("the guest kernel crashed"),
+                                                  HasSubstr("Kernel panic - not syncing"),
+                                                  HasSubstr("sysrq"))));
   // At once: the VM's death ends the wait, not the 60 s deadline.
   EXPECT_LT(Clock::now() - start, 30s);
 }
@@ -64,21 +62,13 @@ TEST_F(faulty, TheTestAfterAPanicPasses) { EXPECT_TRUE(vm.exec("true").ok()); }
 
 TEST_F(faulty, StoppedAgentFailsAtTheDeadlineNamingTheOperation) {
   vm.set_timeout(2s);
-  try {
-    vm.exec("kill -STOP $PPID");  // the shell's parent is the agent
-    FAIL() << "an answer came from a stopped agent";
-  } catch (const provium::TimeoutError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("exec(\"kill -STOP $PPID\"): no answer within 2s"));
-    EXPECT_THAT(error.what(), HasSubstr("accelerator"));
-    EXPECT_THAT(error.what(), HasSubstr("--- console"));
-  }
+  EXPECT_THAT([&] { vm.exec("kill -STOP $PPID"); },  // the shell's parent is the agent
+              ThrowsMessage<provium::TimeoutError>(
+                  AllOf(HasSubstr("exec(\"kill -STOP $PPID\"): no answer within 2s"),
+                        HasSubstr("accelerator"), HasSubstr("--- console"))));
   // The connection is retired: its next frame could be the late answer.
-  try {
-    vm.exec("true");
-    FAIL() << "a timed-out connection was used again";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("a previous request timed out"));
-  }
+  EXPECT_THAT([&] { vm.exec("true"); },
+              ThrowsMessage<provium::Error>(HasSubstr("a previous request timed out")));
 }
 
 TEST_F(faulty, SyscallThatBlocksForeverFailsAtItsDeadline) {
@@ -92,12 +82,9 @@ TEST_F(faulty, SyscallThatBlocksForeverFailsAtItsDeadline) {
 
 TEST_F(faulty, CommandThatNeverEndsFailsAtItsDeadline) {
   vm.set_timeout(2s);
-  try {
-    vm.exec("sleep 1000");
-    FAIL() << "sleep 1000 returned";
-  } catch (const provium::TimeoutError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("exec(\"sleep 1000\"): no answer within 2s"));
-  }
+  EXPECT_THAT([&] { vm.exec("sleep 1000"); },
+              ThrowsMessage<provium::TimeoutError>(
+                  HasSubstr("exec(\"sleep 1000\"): no answer within 2s")));
 }
 
 TEST_F(faulty, QemuKilledFromOutsideFailsAtOnce) {
@@ -105,14 +92,10 @@ TEST_F(faulty, QemuKilledFromOutsideFailsAtOnce) {
   ASSERT_GT(pid, 0);
   const auto start = Clock::now();
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  try {
-    // A large write runs into the dead socket (EPIPE, not a SIGPIPE that ends the process).
-    vm.write_file("/tmp/big", std::string(8 << 20, 'x'));
-    FAIL() << "a write to a killed VM succeeded";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("the VM died"));
-    EXPECT_THAT(error.what(), HasSubstr("killed by signal 9"));
-  }
+  // A large write runs into the dead socket (EPIPE, not a SIGPIPE that ends the process).
+  EXPECT_THAT([&] { vm.write_file("/tmp/big", std::string(8 << 20, 'x')); },
+              ThrowsMessage<provium::Error>(
+                  AllOf(HasSubstr("the VM died"), HasSubstr("killed by signal 9"))));
   EXPECT_LT(Clock::now() - start, 30s);
   EXPECT_FALSE(vm.running());
 }
@@ -149,13 +132,9 @@ TEST(FaultsTest, RunDirectoryOfAnotherUserIsRefused) {
   fs::create_directories(foreign);
   ASSERT_EQ(::chown(foreign.c_str(), 65534, 65534), 0);
   with_run_dir(foreign, [&] {
-    try {
-      provium::create().boot();
-      ADD_FAILURE() << "a run directory of uid 65534 was used";
-    } catch (const provium::Error& error) {
-      EXPECT_THAT(error.what(), HasSubstr("belongs to uid 65534"));
-      EXPECT_THAT(error.what(), HasSubstr(foreign.string()));
-    }
+    EXPECT_THAT([] { provium::create().boot(); },
+                ThrowsMessage<provium::Error>(
+                    AllOf(HasSubstr("belongs to uid 65534"), HasSubstr(foreign.string()))));
   });
   fs::remove_all(foreign);
 }

@@ -9,9 +9,9 @@
 
 #include <provium/error.h>
 
+#include "base/files.h"
 #include "fixture/cache.h"
 #include "fixture/key.h"
-#include "vm/run_dir.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -138,10 +138,10 @@ TEST(CacheTest, BuildLockIsExclusiveUntilReleased) {
 TEST(PrivateDirectoryTest, CreatedPrivateAndLooseModesTightened) {
   TempDir dir;
   const auto made = dir.path() / "a/b";
-  provium::detail::ensure_private_directory(made);
+  provium::base::ensure_private_directory(made);
   EXPECT_EQ(fs::status(made).permissions() & fs::perms::all, fs::perms::owner_all);
   fs::permissions(made, fs::perms::all);
-  provium::detail::ensure_private_directory(made);
+  provium::base::ensure_private_directory(made);
   EXPECT_EQ(fs::status(made).permissions() & fs::perms::all, fs::perms::owner_all);
 }
 
@@ -149,14 +149,11 @@ TEST(PrivateDirectoryTest, SymlinkOrFileInItsPlaceIsRefused) {
   TempDir dir;
   fs::create_directories(dir.path() / "real");
   fs::create_directory_symlink(dir.path() / "real", dir.path() / "link");
-  EXPECT_THROW(provium::detail::ensure_private_directory(dir.path() / "link"), provium::Error);
+  EXPECT_THROW(provium::base::ensure_private_directory(dir.path() / "link"), provium::Error);
   write(dir.path() / "file", "x");
-  try {
-    provium::detail::ensure_private_directory(dir.path() / "file");
-    FAIL() << "a file was taken for a directory";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), ::testing::HasSubstr((dir.path() / "file").string()));
-  }
+  EXPECT_THAT([&] { provium::base::ensure_private_directory(dir.path() / "file"); },
+              ::testing::ThrowsMessage<provium::Error>(
+                  ::testing::HasSubstr((dir.path() / "file").string())));
 }
 
 }  // namespace

@@ -189,8 +189,6 @@ TEST(CliReport, Summary) {
 
 TEST(CliReport, TextHelpers) {
   EXPECT_EQ(indent("a\r\n\nb", "  "), "  a\n\n  b\n");
-  EXPECT_EQ(last_lines("1\n2\n3\n", 2), "2\n3");
-  EXPECT_EQ(last_lines("1\n2", 5), "1\n2");
   EXPECT_EQ(without_traceback("e\nmore\nstack traceback:\n..."), "e\nmore");
 }
 

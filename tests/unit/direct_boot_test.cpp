@@ -14,7 +14,7 @@
 
 #include <provium/error.h>
 
-#include "initramfs/read_file.h"
+#include "base/files.h"
 #include "kernel/direct_boot.h"
 
 namespace provium::kernel {
@@ -159,7 +159,7 @@ TEST(DirectBoot, ImageIsCachedAndAKernelWithoutPvhIsRefused) {
   std::string why;
   const auto image = pvh_image(dir / "good", dir, &why);
   ASSERT_TRUE(image) << why;
-  EXPECT_EQ(initramfs::read_file(*image, "image"), elf_with_note(18));
+  EXPECT_EQ(base::read_file(*image, "image"), elf_with_note(18));
   EXPECT_EQ(pvh_image(dir / "good", dir, &why), image);
   EXPECT_FALSE(pvh_image(dir / "no-pvh", dir, &why));
   EXPECT_THAT(why, HasSubstr("no PVH entry"));

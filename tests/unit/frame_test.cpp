@@ -11,6 +11,7 @@ using provium::protocol::encode_frame;
 using provium::protocol::FrameDecoder;
 using provium::protocol::ProtocolError;
 using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 namespace {
 
@@ -77,12 +78,8 @@ TEST(FrameTest, OversizedLengthFromThePeerIsAProtocolError) {
   provium_put_u32(header.data() + 1, PROVIUM_MAX_PAYLOAD + 1);
   FrameDecoder decoder;
   decoder.feed(header);
-  try {
-    decoder.next();
-    FAIL() << "an oversized length was accepted";
-  } catch (const ProtocolError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("FILE_DATA frame of 16777217 bytes"));
-  }
+  EXPECT_THAT([&] { decoder.next(); },
+              ThrowsMessage<ProtocolError>(HasSubstr("FILE_DATA frame of 16777217 bytes")));
 }
 
 TEST(ExecResultTest, DecodesBinaryOutputs) {

@@ -20,6 +20,8 @@ namespace fs = std::filesystem;
 using namespace provium::detail::pool;
 using provium::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::StrEq;
+using ::testing::ThrowsMessage;
 
 namespace {
 
@@ -135,19 +137,12 @@ TEST(PoolTest, LiveLeaseOfAnotherProcessCountsAsOthers) {
 }
 
 TEST(PoolTest, VmLargerThanTheBudgetFailsNamingBothSizesAndTheVariable) {
-  try {
-    check_fits_budget(Budget{.memory = 1 * kGiB}, 2 * kGiB, 1);
-    FAIL() << "no error";
-  } catch (const provium::Error& error) {
-    EXPECT_STREQ(error.what(),
-                 "a VM of 2 GiB does not fit the pool's budget of 1 GiB (PROVIUM_POOL_MEM)");
-  }
-  try {
-    check_fits_budget(Budget{.cpus = 2}, 512 * kMiB, 4);
-    FAIL() << "no error";
-  } catch (const provium::Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("4 CPUs does not fit the pool's budget of 2 CPUs (PROVIUM_POOL_CPUS)"));
-  }
+  EXPECT_THAT([] { check_fits_budget(Budget{.memory = 1 * kGiB}, 2 * kGiB, 1); },
+              ThrowsMessage<provium::Error>(StrEq(
+                  "a VM of 2 GiB does not fit the pool's budget of 1 GiB (PROVIUM_POOL_MEM)")));
+  EXPECT_THAT([] { check_fits_budget(Budget{.cpus = 2}, 512 * kMiB, 4); },
+              ThrowsMessage<provium::Error>(HasSubstr(
+                  "4 CPUs does not fit the pool's budget of 2 CPUs (PROVIUM_POOL_CPUS)")));
   EXPECT_NO_THROW(check_fits_budget(Budget{.memory = 1 * kGiB, .cpus = 2}, 1 * kGiB, 2));
   EXPECT_NO_THROW(check_fits_budget(Budget{}, 1000 * kGiB, 200));  // auto: no fixed limit
 }

@@ -34,7 +34,10 @@ using provium::testing::NewcEntry;
 using provium::testing::newc_by_name;
 using provium::testing::read_newc;
 using provium::testing::TempDir;
+using ::testing::AllOf;
+using ::testing::AllOfArray;
 using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 void set_mode(const fs::path& path, unsigned mode) {
   fs::permissions(path, static_cast<fs::perms>(mode), fs::perm_options::replace);
@@ -56,12 +59,9 @@ void expect_parents_first(const std::vector<NewcEntry>& entries) {
 
 // build_shim(spec) throws an Error whose message contains every one of `parts`.
 void expect_shim_error(const ShimSpec& spec, const std::vector<std::string>& parts) {
-  try {
-    build_shim(spec);
-    ADD_FAILURE() << "no error";
-  } catch (const provium::Error& error) {
-    for (const std::string& part : parts) EXPECT_THAT(error.what(), HasSubstr(part));
-  }
+  std::vector<::testing::Matcher<std::string>> each_part;
+  for (const std::string& part : parts) each_part.push_back(HasSubstr(part));
+  EXPECT_THAT([&] { build_shim(spec); }, ThrowsMessage<provium::Error>(AllOfArray(each_part)));
 }
 
 TEST(Shim, HoldsTheGuestProgramsByteForByte) {
@@ -369,26 +369,19 @@ TEST_F(BusyboxRootfs, IsBuiltOncePerPath) {
 TEST(BusyboxPrerequisite, MissingBinary) {
   TempDir dir;
   fs::path absent = dir.path() / "busybox";
-  try {
-    busybox_rootfs(absent);
-    FAIL() << "no error";
-  } catch (const provium::PrerequisiteError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("busybox not found at " + absent.string()));
-    EXPECT_THAT(error.what(), HasSubstr("install busybox-static"));
-  }
+  EXPECT_THAT([&] { busybox_rootfs(absent); },
+              ThrowsMessage<provium::PrerequisiteError>(
+                  AllOf(HasSubstr("busybox not found at " + absent.string()),
+                        HasSubstr("install busybox-static"))));
 }
 
 TEST(BusyboxPrerequisite, DynamicallyLinkedBinary) {
   TempDir dir;
   fs::path dynamic = dir.write("busybox", fake_elf(true, false, 3));
-  try {
-    busybox_rootfs(dynamic);
-    FAIL() << "no error";
-  } catch (const provium::PrerequisiteError& error) {
-    EXPECT_THAT(error.what(), HasSubstr(dynamic.string()));
-    EXPECT_THAT(error.what(), HasSubstr("dynamically linked"));
-    EXPECT_THAT(error.what(), HasSubstr("install busybox-static"));
-  }
+  EXPECT_THAT([&] { busybox_rootfs(dynamic); },
+              ThrowsMessage<provium::PrerequisiteError>(AllOf(HasSubstr(dynamic.string()),
+                                                              HasSubstr("dynamically linked"),
+                                                              HasSubstr("install busybox-static"))));
 }
 
 TEST(BusyboxPrerequisite, NotAnElfFile) {

@@ -18,18 +18,23 @@
 #include <provium/error.h>
 
 #include "config/profile.h"
+#include "host/transport.h"
 #include "initramfs/modules.h"
 #include "support/temp_dir.h"
 #include "transport/cid.h"
 #include "transport/selection.h"
-#include "vm/machine.h"
 
 using namespace provium;
 using namespace std::chrono_literals;
 using provium::testing::TempDir;
+using ::testing::_;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::Throws;
+using ::testing::ThrowsMessage;
+using ::testing::WhenDynamicCastTo;
 using transport::CidAllocator;
 using transport::CidLease;
 
@@ -172,26 +177,17 @@ TEST(CidAllocatorTest, PlantedSymlinkIsNotFollowed) {
 TEST(CidAllocatorTest, DirectoryThatIsAFileIsRefused) {
   TempDir dir;
   const auto file = dir.write("not-a-dir", "x");
-  try {
-    CidAllocator allocator({.dir = file});
-    FAIL() << "a file was taken for the lease directory";
-  } catch (const Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("is not a directory"));
-    EXPECT_THAT(error.what(), HasSubstr("PROVIUM_CID_DIR"));
-  }
+  EXPECT_THAT([&] { CidAllocator allocator({.dir = file}); },
+              ThrowsMessage<Error>(AllOf(HasSubstr("is not a directory"), HasSubstr("PROVIUM_CID_DIR"))));
 }
 
 TEST(CidAllocatorTest, EmptyRangeSaysWhere) {
   TempDir dir;
   CidAllocator allocator({.dir = dir.path(), .first = 10, .count = 2});
   CidLease a = allocator.acquire(), b = allocator.acquire();
-  try {
-    allocator.acquire();
-    FAIL() << "a third CID in a range of two";
-  } catch (const Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("no free vsock CID in 10..11"));
-    EXPECT_THAT(error.what(), HasSubstr(dir.path().string()));
-  }
+  EXPECT_THAT([&] { allocator.acquire(); },
+              ThrowsMessage<Error>(
+                  AllOf(HasSubstr("no free vsock CID in 10..11"), HasSubstr(dir.path().string()))));
 }
 
 TEST(CidAllocatorTest, MachineWideDirectoryComesFromTheEnvironment) {
@@ -232,13 +228,11 @@ TEST(CidCollisionTest, GivesUpAfterTheLastAttempt) {
   CidAllocator allocator({.dir = dir.path()});
   CidLease lease = allocator.acquire();
   int launches = 0;
-  try {
-    transport::retry_cid_collisions(allocator, lease, [] { return true; }, [&] { ++launches; }, 3);
-    FAIL() << "collisions without end were accepted";
-  } catch (const Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("no free vsock CID"));
-    EXPECT_THAT(error.what(), HasSubstr("10, 11, 12"));
-  }
+  EXPECT_THAT(
+      [&] {
+        transport::retry_cid_collisions(allocator, lease, [] { return true; }, [&] { ++launches; }, 3);
+      },
+      ThrowsMessage<Error>(AllOf(HasSubstr("no free vsock CID"), HasSubstr("10, 11, 12"))));
   EXPECT_EQ(launches, 2);
 }
 
@@ -264,45 +258,39 @@ class TransportChoiceTest : public ::testing::Test {
 };
 
 TEST_F(TransportChoiceTest, AutoIsVsockWhenTheDeviceOpensReadWrite) {
-  EXPECT_EQ(transport::choose_transport({"auto", "here"}, openable()), "vsock");
+  EXPECT_EQ(transport::choose_transport({"auto", "here"}, openable()), transport::Kind::vsock);
 }
 
 TEST_F(TransportChoiceTest, AutoIsVirtioSerialWithoutTheDevice) {
-  EXPECT_EQ(transport::choose_transport({"auto", "here"}, missing()), "virtio-serial");
+  EXPECT_EQ(transport::choose_transport({"auto", "here"}, missing()), transport::Kind::virtio_serial);
 }
 
 TEST_F(TransportChoiceTest, ForcedVirtioSerialIgnoresTheDevice) {
-  EXPECT_EQ(transport::choose_transport({"virtio-serial", "here"}, openable()), "virtio-serial");
+  EXPECT_EQ(transport::choose_transport({"virtio-serial", "here"}, openable()), transport::Kind::virtio_serial);
 }
 
 TEST_F(TransportChoiceTest, ForcedVsockWithTheDevice) {
-  EXPECT_EQ(transport::choose_transport({"vsock", "here"}, openable()), "vsock");
+  EXPECT_EQ(transport::choose_transport({"vsock", "here"}, openable()), transport::Kind::vsock);
 }
 
 TEST_F(TransportChoiceTest, ForcedVsockWithoutTheDeviceIsAPrerequisiteSayingHowToGetIt) {
-  try {
-    transport::choose_transport({"vsock", "/p/provium.toml:3:13: profile 'x'"}, missing());
-    FAIL() << "vsock was chosen without its device";
-  } catch (const PrerequisiteError& error) {
-    const std::string message = error.what();
-    EXPECT_THAT(message, HasSubstr("/p/provium.toml:3:13: profile 'x': transport \"vsock\" cannot be used"));
-    EXPECT_THAT(message, HasSubstr(missing().string() + " does not exist"));
-    EXPECT_THAT(message, HasSubstr("sudo modprobe vhost_vsock"));
-    EXPECT_THAT(message, HasSubstr("group kvm"));
-    EXPECT_THAT(message, HasSubstr("sudo setfacl -m u:$USER:rw " + missing().string()));
-  }
+  EXPECT_THAT(
+      [&] { transport::choose_transport({"vsock", "/p/provium.toml:3:13: profile 'x'"}, missing()); },
+      ThrowsMessage<PrerequisiteError>(
+          AllOf(HasSubstr("/p/provium.toml:3:13: profile 'x': transport \"vsock\" cannot be used"),
+                HasSubstr(missing().string() + " does not exist"),
+                HasSubstr("sudo modprobe vhost_vsock"), HasSubstr("group kvm"),
+                HasSubstr("sudo setfacl -m u:$USER:rw " + missing().string()))));
 }
 
 TEST_F(TransportChoiceTest, UnknownValueIsAConfigurationError) {
-  try {
-    transport::choose_transport({"tcp", "PROVIUM_TRANSPORT (--provium_transport)"}, missing());
-    FAIL() << "transport tcp was accepted";
-  } catch (const PrerequisiteError&) {
-    FAIL() << "a typo is no missing prerequisite";
-  } catch (const Error& error) {
-    EXPECT_THAT(error.what(), HasSubstr("PROVIUM_TRANSPORT (--provium_transport): transport must be "
-                                        "auto, vsock or virtio-serial, not 'tcp'"));
-  }
+  EXPECT_THAT(
+      [&] { transport::choose_transport({"tcp", "PROVIUM_TRANSPORT (--provium_transport)"}, missing()); },
+      Throws<Error>(AllOf(
+          Not(WhenDynamicCastTo<const PrerequisiteError&>(_)),  // a typo is no missing prerequisite
+          ::testing::Property("what", &Error::what,
+                              HasSubstr("PROVIUM_TRANSPORT (--provium_transport): transport must be "
+                                        "auto, vsock or virtio-serial, not 'tcp'")))));
 }
 
 TEST_F(TransportChoiceTest, EachOpenFailureGetsItsAdvice) {
@@ -332,12 +320,12 @@ TEST_F(TransportChoiceTest, OverrideWinsOverTheProfile) {
   profile.name = "x";
   profile.transport = "vsock";
   ::setenv("PROVIUM_TRANSPORT", "virtio-serial", 1);
-  EXPECT_EQ(detail::effective_transport(profile), "virtio-serial");
+  EXPECT_EQ(host::effective_transport(profile), transport::Kind::virtio_serial);
   ::setenv("PROVIUM_TRANSPORT", "nonsense", 1);
-  EXPECT_THROW(detail::effective_transport(profile), Error);
+  EXPECT_THROW(host::effective_transport(profile), Error);
   ::unsetenv("PROVIUM_TRANSPORT");
   profile.transport = "virtio-serial";
-  EXPECT_EQ(detail::effective_transport(profile), "virtio-serial");
+  EXPECT_EQ(host::effective_transport(profile), transport::Kind::virtio_serial);
 }
 
 // What GoogleTest's environment skips with: only an override to vsock where it cannot work.
@@ -356,8 +344,8 @@ TEST_F(TransportChoiceTest, OverrideToVsockWithoutTheDeviceIsASkipReason) {
 
 // The guest modules of each transport, resolved against a real Debian kernel where there is one.
 TEST(TransportModulesTest, VsockNeedsTheVsockModulesInLoadOrder) {
-  EXPECT_THAT(transport::guest_modules("virtio-serial"), ElementsAre("virtio_pci", "virtio_console"));
-  const auto vsock = transport::guest_modules("vsock");
+  EXPECT_THAT(transport::guest_modules(transport::Kind::virtio_serial), ElementsAre("virtio_pci", "virtio_console"));
+  const auto vsock = transport::guest_modules(transport::Kind::vsock);
   EXPECT_THAT(vsock, Not(::testing::Contains("virtio_console")));
   std::filesystem::path modules_dir;
   if (std::filesystem::exists("/lib/modules"))

@@ -1,4 +1,4 @@
-#include "initramfs/read_file.h"
+#include "base/files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,10 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include <provium/error.h>
 
-namespace provium::initramfs {
+namespace provium::base {
 
 namespace {
 class FileDescriptor {
@@ -58,4 +59,23 @@ std::string read_file(const std::filesystem::path& file, std::string_view what,
   return contents;
 }
 
-}  // namespace provium::initramfs
+void ensure_private_directory(const std::filesystem::path& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) throw Error(fmt::format("cannot create {}: {}", dir.string(), error.message()));
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0)
+    throw Error(fmt::format("cannot stat {}: {}", dir.string(), strerror(errno)));
+  if (!S_ISDIR(info.st_mode))
+    throw Error(fmt::format("{} is not a directory (a symlink or file): refusing to use it",
+                            dir.string()));
+  if (info.st_uid != ::getuid())
+    throw Error(fmt::format("{} belongs to uid {}, not to this user (uid {}): refusing to keep VM "
+                            "files where another user can reach them; remove it or choose another "
+                            "place (PROVIUM_RUN_DIR, PROVIUM_CACHE_DIR)",
+                            dir.string(), info.st_uid, ::getuid()));
+  if ((info.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
+    throw Error(fmt::format("cannot make {} private: {}", dir.string(), strerror(errno)));
+}
+
+}  // namespace provium::base

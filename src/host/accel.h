@@ -6,7 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace provium::qemu {
+#include "config/profile.h"
+
+namespace provium::host {
 
 struct HostVirtualization {
   bool kvm_device_usable = false;  // /dev/kvm opens read-write
@@ -23,4 +25,7 @@ std::string choose_accel(std::string_view requested, const HostVirtualization& h
 // True when the cpuinfo text lists vmx or svm among its flags.
 bool cpuinfo_has_virtualization(std::string_view cpuinfo);
 
-}  // namespace provium::qemu
+// "kvm" or "tcg" for a profile: its accel, unless PROVIUM_ACCEL (--provium_accel) overrides it.
+std::string effective_accel(const config::Profile& profile);
+
+}  // namespace provium::host

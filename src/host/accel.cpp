@@ -1,14 +1,15 @@
-#include "qemu/accel.h"
+#include "host/accel.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <provium/error.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-namespace provium::qemu {
+namespace provium::host {
 
 bool cpuinfo_has_virtualization(std::string_view cpuinfo) {
   std::istringstream lines{std::string(cpuinfo)};
@@ -54,4 +55,9 @@ std::string choose_accel(std::string_view requested, const HostVirtualization& h
   throw Error(fmt::format("unknown accelerator '{}' (auto, kvm, tcg)", requested));
 }
 
-}  // namespace provium::qemu
+std::string effective_accel(const config::Profile& profile) {
+  const char* accel_override = std::getenv("PROVIUM_ACCEL");
+  return choose_accel(accel_override && *accel_override ? accel_override : profile.accel, probe_host());
+}
+
+}  // namespace provium::host

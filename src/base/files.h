@@ -1,0 +1,23 @@
+// Host files: reading them whole with errors that say which file and why, and private
+// directories for what no other user may reach.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <string_view>
+
+namespace provium::base {
+
+// The contents of `file`, or its first `limit` bytes. `what` names the file's role in errors:
+// read_file("/x", "kernel") throws Error "kernel /x: No such file or directory".
+std::string read_file(const std::filesystem::path& file, std::string_view what,
+                      std::size_t limit = std::numeric_limits<std::size_t>::max());
+
+// Creates `dir` (mode 0700) when missing and makes sure it is private: a directory of this
+// user's that no one else can enter (a looser mode is tightened). Throws Error for a symlink,
+// a non-directory, or a directory of another user, naming it.
+void ensure_private_directory(const std::filesystem::path& dir);
+
+}  // namespace provium::base

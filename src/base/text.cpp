@@ -1,0 +1,19 @@
+#include "base/text.h"
+
+#include <fmt/format.h>
+
+namespace provium::base {
+
+std::string last_lines(std::string_view text, std::size_t lines) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  std::size_t start = text.size();
+  for (std::size_t seen = 0; start > 0; --start)
+    if (text[start - 1] == '\n' && ++seen == lines) break;
+  return std::string(text.substr(start));
+}
+
+std::string plural(long long n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+}  // namespace provium::base

@@ -1,0 +1,61 @@
+#include "vm/launch_plan.h"
+
+#include <fmt/format.h>
+
+#include "config/memory_size.h"
+
+namespace provium::detail {
+
+void check_boot_options(const config::Profile& profile, const BootOptions& options) {
+  try {
+    config::parse_memory_size(options.memory);
+  } catch (const Error& error) {
+    throw Error(fmt::format("BootOptions.memory: {}", error.what()));
+  }
+  if (options.cpus < 1 || options.cpus > 255)
+    throw Error(fmt::format("BootOptions.cpus is {}; it must be 1..255", options.cpus));
+  if (options.timeout <= std::chrono::milliseconds::zero())
+    throw Error("BootOptions.timeout must be positive");
+  if (options.max_workers < 0 || options.max_workers > kMaxWorkers)
+    throw Error(fmt::format("BootOptions.max_workers is {}; it must be 0..{}", options.max_workers,
+                            kMaxWorkers));
+  if (profile.initrd && !std::filesystem::is_regular_file(*profile.initrd))
+    throw Error(fmt::format("{}: initrd {} not found ({})",
+                            profile.origin.count("initrd") ? profile.origin.at("initrd") : "",
+                            profile.initrd->string(), profile.describe()));
+}
+
+std::filesystem::path port_socket(const std::filesystem::path& run_dir, uint32_t port) {
+  return run_dir / fmt::format("port{}.sock", port);
+}
+
+LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& options, const Start& start,
+                       const std::filesystem::path& run_dir, const HostChoices& host) {
+  LaunchPlan plan;
+  auto& spec = plan.spec;
+  spec.qemu = profile.qemu;
+  spec.machine = profile.machine;
+  spec.accel = host.accel;
+  spec.memory = options.memory;
+  spec.cpus = options.cpus;
+  spec.kernel = host.kernel_image;
+  // A restored kernel has unpacked its initrd already: QEMU gets the one it booted with.
+  plan.builds_initrd = start.initrd().empty();
+  spec.initrd = plan.builds_initrd ? run_dir / "initrd" : start.initrd();
+  spec.append = qemu::kernel_command_line(profile.init, host.transport, profile.append, options.max_workers);
+  spec.console_log = run_dir / "console.log";
+  spec.qmp_socket = run_dir / "qmp.sock";
+  if (host.transport == transport::Kind::vsock) {
+    spec.vsock_cid = host.vsock_cid;
+  } else {
+    plan.port_count = static_cast<uint32_t>(options.max_workers) + 1;
+    for (uint32_t port = 0; port < plan.port_count; ++port) spec.port_sockets.push_back(port_socket(run_dir, port));
+  }
+  spec.disks = options.disks;
+  spec.ram_file = start.ram();
+  spec.ram_shared = start.ram_shared();
+  spec.incoming = start.restores();
+  return plan;
+}
+
+}  // namespace provium::detail

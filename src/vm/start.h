@@ -1,0 +1,47 @@
+// How a machine starts: the four ways there are, each with the files it needs. A fixture's
+// build boots into a RAM file (or, nested, restores its parent into one), so that the RAM file
+// is the snapshot; a test's VM restores the snapshot with its RAM mapped copy-on-write.
+#pragma once
+
+#include <filesystem>
+
+namespace provium::detail {
+
+class Start {
+ public:
+  enum class Mode {
+    boot,                   // a fresh boot in ordinary memory
+    boot_into_ram_file,     // a fresh boot whose RAM is the file `ram`
+    restore,                // `state` loaded; the RAM is `ram` mapped copy-on-write (never written)
+    restore_into_ram_file,  // `state` loaded; the RAM is the file `ram` itself, written to
+  };
+
+  static Start boot() { return Start(Mode::boot, {}, {}, {}); }
+  static Start boot_into_ram_file(std::filesystem::path ram) { return Start(Mode::boot_into_ram_file, std::move(ram), {}, {}); }
+  // `initrd`: the one the snapshot's VM booted with (the restored kernel has unpacked it).
+  static Start restore(std::filesystem::path ram, std::filesystem::path state, std::filesystem::path initrd) {
+    return Start(Mode::restore, std::move(ram), std::move(state), std::move(initrd));
+  }
+  static Start restore_into_ram_file(std::filesystem::path ram, std::filesystem::path state,
+                                     std::filesystem::path initrd) {
+    return Start(Mode::restore_into_ram_file, std::move(ram), std::move(state), std::move(initrd));
+  }
+
+  Mode mode() const { return mode_; }
+  bool restores() const { return mode_ == Mode::restore || mode_ == Mode::restore_into_ram_file; }
+  bool has_ram_file() const { return mode_ != Mode::boot; }
+  // The RAM file is the RAM (a snapshot of this VM needs only its device state).
+  bool ram_shared() const { return mode_ == Mode::boot_into_ram_file || mode_ == Mode::restore_into_ram_file; }
+  const std::filesystem::path& ram() const { return ram_; }
+  const std::filesystem::path& state() const { return state_; }
+  const std::filesystem::path& initrd() const { return initrd_; }  // empty: a new one is built
+
+ private:
+  Start(Mode mode, std::filesystem::path ram, std::filesystem::path state, std::filesystem::path initrd)
+      : mode_(mode), ram_(std::move(ram)), state_(std::move(state)), initrd_(std::move(initrd)) {}
+
+  Mode mode_;
+  std::filesystem::path ram_, state_, initrd_;
+};
+
+}  // namespace provium::detail

@@ -1,0 +1,104 @@
+// The launch plan: what QEMU starts with for each start mode and transport, and the boot
+// options that cannot work, without a VM.
+#include "vm/launch_plan.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <provium/error.h>
+
+namespace {
+
+using namespace provium;
+using detail::HostChoices;
+using detail::plan_launch;
+using detail::Start;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::ThrowsMessage;
+
+const std::filesystem::path kRun = "/run/vm-x";
+
+config::Profile profile() {
+  config::Profile made;
+  made.name = "p";
+  made.kernel = "/boot/vmlinuz";
+  made.init = "/sbin/init";
+  made.append = "loglevel=7";
+  return made;
+}
+
+HostChoices serial() { return {.accel = "tcg", .transport = transport::Kind::virtio_serial, .kernel_image = "/k", .vsock_cid = {}}; }
+
+TEST(LaunchPlan, AFreshBootBuildsItsInitrdInOrdinaryMemory) {
+  const auto plan = plan_launch(profile(), {}, Start::boot(), kRun, serial());
+  EXPECT_TRUE(plan.builds_initrd);
+  EXPECT_EQ(plan.spec.initrd, kRun / "initrd");
+  EXPECT_TRUE(plan.spec.ram_file.empty());
+  EXPECT_FALSE(plan.spec.incoming);
+  EXPECT_EQ(plan.spec.kernel, "/k");
+  EXPECT_EQ(plan.spec.console_log, kRun / "console.log");
+  EXPECT_EQ(plan.spec.qmp_socket, kRun / "qmp.sock");
+}
+
+TEST(LaunchPlan, AFixtureBuildBootsIntoItsSharedRamFile) {
+  const auto plan = plan_launch(profile(), {}, Start::boot_into_ram_file("/c/ram"), kRun, serial());
+  EXPECT_TRUE(plan.builds_initrd);
+  EXPECT_EQ(plan.spec.ram_file, "/c/ram");
+  EXPECT_TRUE(plan.spec.ram_shared);
+  EXPECT_FALSE(plan.spec.incoming);
+}
+
+TEST(LaunchPlan, AResumeRestoresCopyOnWriteWithTheSnapshotsInitrd) {
+  const auto plan = plan_launch(profile(), {}, Start::restore("/c/ram", "/c/state", "/c/initrd"), kRun, serial());
+  EXPECT_FALSE(plan.builds_initrd);
+  EXPECT_EQ(plan.spec.initrd, "/c/initrd");
+  EXPECT_EQ(plan.spec.ram_file, "/c/ram");
+  EXPECT_FALSE(plan.spec.ram_shared);
+  EXPECT_TRUE(plan.spec.incoming);
+}
+
+TEST(LaunchPlan, ANestedBuildRestoresIntoItsOwnRamFile) {
+  const auto plan =
+      plan_launch(profile(), {}, Start::restore_into_ram_file("/b/ram", "/p/state", "/b/initrd"), kRun, serial());
+  EXPECT_FALSE(plan.builds_initrd);
+  EXPECT_TRUE(plan.spec.ram_shared);
+  EXPECT_TRUE(plan.spec.incoming);
+  EXPECT_EQ(plan.spec.initrd, "/b/initrd");
+}
+
+TEST(LaunchPlan, VirtioSerialHasAPortForTheAgentAndEachWorker) {
+  const auto plan = plan_launch(profile(), {.max_workers = 2}, Start::boot(), kRun, serial());
+  EXPECT_EQ(plan.port_count, 3u);
+  EXPECT_THAT(plan.spec.port_sockets, ElementsAre(kRun / "port0.sock", kRun / "port1.sock", kRun / "port2.sock"));
+  EXPECT_FALSE(plan.spec.vsock_cid);
+  EXPECT_THAT(plan.spec.append, HasSubstr("provium.transport=virtio-serial"));
+  EXPECT_THAT(plan.spec.append, ::testing::EndsWith("loglevel=7"));
+}
+
+TEST(LaunchPlan, VsockHasItsCidAndTellsTheAgentTheWorkerLimit) {
+  const HostChoices host{.accel = "kvm", .transport = transport::Kind::vsock, .kernel_image = "/k", .vsock_cid = 12};
+  const auto plan = plan_launch(profile(), {.max_workers = 4}, Start::boot(), kRun, host);
+  EXPECT_EQ(plan.port_count, 0u);
+  EXPECT_THAT(plan.spec.port_sockets, IsEmpty());
+  EXPECT_EQ(plan.spec.vsock_cid, 12u);
+  EXPECT_EQ(plan.spec.accel, "kvm");
+  EXPECT_THAT(plan.spec.append, HasSubstr("provium.transport=vsock provium.max_workers=4"));
+}
+
+TEST(LaunchPlan, BootOptionsThatCannotWorkAreErrorsNamingThem) {
+  auto check = [](BootOptions options) { detail::check_boot_options(profile(), options); };
+  EXPECT_NO_THROW(check({}));
+  EXPECT_THAT([&] { check({.memory = "lots"}); }, ThrowsMessage<Error>(HasSubstr("BootOptions.memory")));
+  EXPECT_THAT([&] { check({.cpus = 0}); }, ThrowsMessage<Error>(HasSubstr("BootOptions.cpus is 0")));
+  EXPECT_THAT([&] { check({.max_workers = 31}); }, ThrowsMessage<Error>(HasSubstr("max_workers is 31; it must be 0..30")));
+  EXPECT_THAT([&] { check({.timeout = std::chrono::milliseconds(0)}); },
+              ThrowsMessage<Error>(HasSubstr("timeout must be positive")));
+  auto with_initrd = profile();
+  with_initrd.initrd = "/nonexistent/initrd.img";
+  EXPECT_THAT([&] { detail::check_boot_options(with_initrd, {}); },
+              ThrowsMessage<Error>(HasSubstr("initrd /nonexistent/initrd.img not found")));
+}
+
+}  // namespace
