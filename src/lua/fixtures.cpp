@@ -9,16 +9,18 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include <provium/error.h>
 
+#include "base/files.h"
 #include "config/config.h"
-#include "lua/prelude.h"
 #include "fixture/build.h"
 #include "fixture/cache.h"
 #include "fixture/key.h"
-#include "base/files.h"
+#include "fixture/resume.h"
 #include "lua/dependencies.h"
+#include "lua/prelude.h"
 #include "lua/vm_boot.h"
 #include "vm/machine.h"
 #include "vm/vm_access.h"
@@ -30,12 +32,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kVmFile = "vm.json";  // the profile and boot options to resume with
-
-void check_name(std::string_view name) {
-  if (name.empty() || name[0] == '.' || name.find_first_of("/\\") != std::string_view::npos ||
-      name.find('\0') != std::string_view::npos)
-    throw Error(fmt::format("fixture name '{}' must be non-empty, not start with '.', and hold no '/'", name));
-}
 
 // fixtures/NAME.lua in `from` or its nearest parent up to the start directory, else
 // tests/fixtures/NAME.lua of the start directory (the documented layout).
@@ -66,7 +62,7 @@ class KeyComputer {
   explicit KeyComputer(fs::path start_dir) : start_dir_(std::move(start_dir)) {}
 
   Resolved resolve(const fs::path& from, std::string_view name) {
-    check_name(name);
+    cache::check_fixture_name(name);
     Resolved resolved{find_script(from, start_dir_, name), {}, {}};
     const std::string id = resolved.script.string();
     if (!visiting_.insert(id).second)
@@ -220,39 +216,31 @@ Resolved resolve_once(const FileContext& context, std::string_view name) {
 
 VmEntry& resume_fixture(FileContext& context, std::string_view name) {
   const Resolved resolved = resolve_once(context, name);
-  for (int attempt = 0;; ++attempt) {
-    const auto entry = ensure_built(context, name, resolved);
-    auto [profile_name, boot] = read_description(entry.dir / kVmFile);
-    const auto& profile = config::current().profile(profile_name);
-    detail::check_prerequisites(profile);
-    VmEntry& vm = add_vm(context, profile_name, fmt::format("fixture {}", name));
-    auto start = detail::Start::restore(entry.ram(), entry.state(), entry.initrd());
-    if (context.build) {
-      // Inside another fixture's build: this VM may become that snapshot, so its RAM is a
-      // private copy that the VM writes to.
-      vm.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
-      const auto initrd = context.build->dir / fmt::format("initrd-{}", context.vms.size());
-      fs::copy_file(entry.ram(), vm.ram);
-      fs::copy_file(entry.initrd(), initrd);
-      start = detail::Start::restore_into_ram_file(vm.ram, entry.state(), initrd);
-    }
-    auto machine = std::make_shared<detail::Machine>(profile, boot, start);
-    try {
-      machine->boot();
-      vm.vm = detail::VmAccess::wrap(profile_name, std::move(machine));
-      vm.boot = boot;
-      return vm;
-    } catch (const PrerequisiteError&) {
-      throw;
-    } catch (const TimeoutError&) {
-      throw;  // a busy host, not evidence of a damaged entry
-    } catch (const Error& error) {
-      if (attempt > 0 || context.build) throw;
-      // A cached entry that cannot be restored is rebuilt once.
-      cache::Cache().discard("lua-" + std::string(name), resolved.key, entry,
-                             fmt::format("resuming it failed: {}", error.what()));
-    }
+  const std::string cache_name = "lua-" + std::string(name);
+  std::string profile_name;
+  BootOptions boot;
+  cache::ResumeRequest request{
+      .fixture = cache_name,
+      .key = resolved.key,
+      .ensure_built = [&] { return ensure_built(context, name, resolved); },
+      .machine_of = [&](const cache::Entry& entry) {
+        std::tie(profile_name, boot) = read_description(entry.dir / kVmFile);
+        return std::pair{config::current().profile(profile_name), boot};
+      },
+      .into_ram_file = std::nullopt,
+  };
+  VmEntry& vm = add_vm(context, "", fmt::format("fixture {}", name));
+  if (context.build) {
+    // Inside another fixture's build: this VM may become that snapshot.
+    vm.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
+    request.into_ram_file = cache::ResumeRequest::IntoRamFile{
+        vm.ram, context.build->dir / fmt::format("initrd-{}", context.vms.size())};
   }
+  auto machine = cache::resume(request);
+  vm.profile = profile_name;
+  vm.vm = detail::VmAccess::wrap(profile_name, std::move(machine));
+  vm.boot = boot;
+  return vm;
 }
 
 }  // namespace provium::lua

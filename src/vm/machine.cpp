@@ -47,6 +47,17 @@ std::string shell_quote(const std::string& text) {
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
 }
+// The child processes of process `pid` (of all its threads), from /proc.
+std::vector<int> qemu_children(int pid) {
+  std::vector<int> children;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), error)) {
+    std::ifstream list(task.path() / "children");
+    for (int child; list >> child;) children.push_back(child);
+  }
+  return children;
+}
+
 // The "status" of a MIGRATION event's data ("setup", "active", "completed", ...).
 std::string migration_status(const nlohmann::json& data) {
   const bool has = data.is_object() && data.contains("status") && data["status"].is_string();
@@ -364,6 +375,13 @@ void Machine::save_snapshot(const std::filesystem::path& state) {
     throw Error(fmt::format("saving the snapshot to {} {}: {}", state.string(), status,
                             info.value("error-desc", std::string("no reason given"))));
   }
+  // QEMU announces the end before it closes the channel and reaps its `sh -c 'cat > state'`,
+  // which may still be writing the file: killing QEMU now would leave it running on its own.
+  const auto helper_ended = [pid = qemu_pid()] { return qemu_children(pid).empty(); };
+  while (!helper_ended() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!helper_ended())
+    throw TimeoutError(fmt::format("saving the snapshot to {}: QEMU's migration helper did not end within 60 s", state.string()));
   kill();
 }
 
