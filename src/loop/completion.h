@@ -3,6 +3,7 @@
 // whichever comes first wins and the others are ignored.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <future>
@@ -54,5 +55,11 @@ class Completion {
   };
   std::shared_ptr<State> state_;  // copies (held by loop callbacks) share it
 };
+
+// The time left until `deadline`, never negative.
+inline std::chrono::milliseconds remaining(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    deadline - std::chrono::steady_clock::now()));
+}
 
 }  // namespace provium::loop

@@ -1,5 +1,6 @@
 // The methods of VM and worker objects (docs/lua.md, "VMs" and "Workers"), each a thin translation between Lua
-// values and the C++ Guest API: the semantics live in the C++ library, not here.
+// values and the C++ Guest API: the semantics live in the C++ library, not here. One file of
+// about 500 lines on purpose: a flat table of short bindings reads best in one place.
 #include "lua/guest_methods.h"
 
 #include <fmt/format.h>

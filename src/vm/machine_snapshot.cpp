@@ -1,0 +1,140 @@
+// Snapshots of a Machine through QEMU's monitor: restoring a fixture's device state into a
+// new QEMU, and saving one. Both wait for QEMU's MIGRATION event, never poll.
+#include "vm/machine.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "loop/loop.h"
+#include "vm/machine_runtime.h"
+#include "wire.h"
+
+namespace provium::detail {
+
+namespace {
+
+// For QEMU's exec: migration URIs, which QEMU runs with /bin/sh -c. Only paths of our own
+// (run and cache directories) are quoted this way, never a string from the guest.
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// The child processes of process `pid` (of all its threads), from /proc.
+std::vector<int> qemu_children(int pid) {
+  std::vector<int> children;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), error)) {
+    std::ifstream list(task.path() / "children");
+    for (int child; list >> child;) children.push_back(child);
+  }
+  return children;
+}
+
+// The "status" of a MIGRATION event's data ("setup", "active", "completed", ...).
+std::string migration_status(const nlohmann::json& data) {
+  const bool has = data.is_object() && data.contains("status") && data["status"].is_string();
+  return has ? data["status"].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+void Machine::restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline) {
+  set_migration_capabilities(deadline);
+  auto ended = expect_migration_end();
+  qmp("migrate-incoming", {{"uri", "exec:cat " + shell_quote(state.string())}}, deadline);
+  const auto status = migration_status(wait_event(ended, "MIGRATION", deadline));
+  // A state that cannot be loaded usually ends QEMU itself, and then the wait says so.
+  if (status != "completed")
+    throw Error(fmt::format("restoring {}: the migration {} {}", state.string(), status, context()));
+  // The snapshot was taken of a stopped guest, so the loaded VM is paused: start it.
+  qmp("cont", {}, deadline);
+}
+
+nlohmann::json Machine::qmp(const std::string& command, nlohmann::json arguments,
+                            std::chrono::steady_clock::time_point deadline) {
+  auto wait = [&](qemu::QmpClient::Reply& reply) -> nlohmann::json {
+    std::optional<nlohmann::json> result;
+    try {
+      result = reply.wait_until(deadline);
+    } catch (const Error& error) {
+      if (auto death = this->death(std::chrono::seconds(2)))
+        throw Error(fmt::format("QMP {}: the VM died: {}", command, *death));
+      throw;
+    }
+    if (!result) throw TimeoutError(fmt::format("QMP {}: no answer before the deadline {}", command, context()));
+    return *result;
+  };
+  wait(runtime_->qmp_ready);
+  qemu::QmpClient::Reply reply;
+  loop::Loop::instance().post([runtime = runtime_, command, arguments = std::move(arguments), reply] {
+    runtime->qmp->execute(command, arguments, reply);
+  });
+  return wait(reply);
+}
+
+void Machine::set_migration_capabilities(std::chrono::steady_clock::time_point deadline) {
+  // Events say when a migration ends; with a RAM file only the device state travels.
+  nlohmann::json capabilities = {{{"capability", "events"}, {"state", true}}};
+  if (start_.has_ram_file())
+    capabilities.push_back({{"capability", "x-ignore-shared"}, {"state", true}});
+  qmp("migrate-set-capabilities", {{"capabilities", capabilities}}, deadline);
+}
+
+qemu::QmpClient::Reply Machine::expect_migration_end() {
+  qemu::QmpClient::Reply ended;
+  loop::Loop::instance().post([runtime = runtime_, ended] {
+    runtime->qmp->expect_event("MIGRATION", [](const nlohmann::json& data) {
+      const auto status = migration_status(data);
+      return status == "completed" || status == "failed" || status == "cancelled";
+    }, ended);
+  });
+  return ended;
+}
+
+nlohmann::json Machine::wait_event(qemu::QmpClient::Reply& event, const std::string& name,
+                                   std::chrono::steady_clock::time_point deadline) {
+  std::optional<nlohmann::json> data;
+  try {
+    data = event.wait_until(deadline);
+  } catch (const Error& error) {
+    if (auto death = this->death(std::chrono::seconds(2)))
+      throw Error(fmt::format("waiting for QMP event {}: the VM died: {}", name, *death));
+    throw;
+  }
+  if (!data) throw TimeoutError(fmt::format("QMP event {}: not sent before the deadline {}", name, context()));
+  return *data;
+}
+
+void Machine::save_snapshot(const std::filesystem::path& state) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  // The agent stops using its connection and waits for a new one: the state it is saved in is
+  // the one every resumed VM starts from.
+  agent_->call({PROVIUM_QUIESCE, {}}, PROVIUM_READY, "quiesce before the snapshot",
+               loop::remaining(deadline));
+  qmp("stop", {}, deadline);
+  set_migration_capabilities(deadline);
+  auto ended = expect_migration_end();
+  qmp("migrate", {{"uri", "exec:cat > " + shell_quote(state.string())}}, deadline);
+  const auto status = migration_status(wait_event(ended, "MIGRATION", deadline));
+  if (status != "completed") {
+    const auto info = qmp("query-migrate", {}, deadline);
+    throw Error(fmt::format("saving the snapshot to {} {}: {}", state.string(), status,
+                            info.value("error-desc", std::string("no reason given"))));
+  }
+  // QEMU announces the end before it closes the channel and reaps its `sh -c 'cat > state'`,
+  // which may still be writing the file: killing QEMU now would leave it running on its own.
+  const auto helper_ended = [pid = qemu_pid()] { return qemu_children(pid).empty(); };
+  while (!helper_ended() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!helper_ended())
+    throw TimeoutError(fmt::format("saving the snapshot to {}: QEMU's migration helper did not end within 60 s", state.string()));
+  kill();
+}
+
+}  // namespace provium::detail
