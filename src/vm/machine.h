@@ -83,8 +83,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   // Armed before the command that migrates: resolves with the MIGRATION event's data once the
   // migration completed, failed or was cancelled.
   qemu::QmpClient::Reply expect_migration_end();
-  nlohmann::json wait_event(qemu::QmpClient::Reply& event, const std::string& name,
-                            std::chrono::steady_clock::time_point deadline);
+  // The reply's value, or Error saying that the VM died, or TimeoutError; `what` names it.
+  nlohmann::json await_qmp(qemu::QmpClient::Reply& reply, const std::string& what,
+                           std::chrono::steady_clock::time_point deadline);
   nlohmann::json qmp(const std::string& command, nlohmann::json arguments,
                      std::chrono::steady_clock::time_point deadline);
   bool vsock_cid_collided(std::chrono::steady_clock::time_point deadline);

@@ -48,7 +48,7 @@ void Machine::restore(const std::filesystem::path& state, std::chrono::steady_cl
   set_migration_capabilities(deadline);
   auto ended = expect_migration_end();
   qmp("migrate-incoming", {{"uri", "exec:cat " + shell_quote(state.string())}}, deadline);
-  const auto status = migration_status(wait_event(ended, "MIGRATION", deadline));
+  const auto status = migration_status(await_qmp(ended, "QMP event MIGRATION", deadline));
   // A state that cannot be loaded usually ends QEMU itself, and then the wait says so.
   if (status != "completed")
     throw Error(fmt::format("restoring {}: the migration {} {}", state.string(), status, context()));
@@ -58,24 +58,13 @@ void Machine::restore(const std::filesystem::path& state, std::chrono::steady_cl
 
 nlohmann::json Machine::qmp(const std::string& command, nlohmann::json arguments,
                             std::chrono::steady_clock::time_point deadline) {
-  auto wait = [&](qemu::QmpClient::Reply& reply) -> nlohmann::json {
-    std::optional<nlohmann::json> result;
-    try {
-      result = reply.wait_until(deadline);
-    } catch (const Error& error) {
-      if (auto death = this->death(std::chrono::seconds(2)))
-        throw Error(fmt::format("QMP {}: the VM died: {}", command, *death));
-      throw;
-    }
-    if (!result) throw TimeoutError(fmt::format("QMP {}: no answer before the deadline {}", command, context()));
-    return *result;
-  };
-  wait(runtime_->qmp_ready);
+  const std::string what = "QMP " + command;
+  await_qmp(runtime_->qmp_ready, what, deadline);
   qemu::QmpClient::Reply reply;
   loop::Loop::instance().post([runtime = runtime_, command, arguments = std::move(arguments), reply] {
     runtime->qmp->execute(command, arguments, reply);
   });
-  return wait(reply);
+  return await_qmp(reply, what, deadline);
 }
 
 void Machine::set_migration_capabilities(std::chrono::steady_clock::time_point deadline) {
@@ -97,18 +86,18 @@ qemu::QmpClient::Reply Machine::expect_migration_end() {
   return ended;
 }
 
-nlohmann::json Machine::wait_event(qemu::QmpClient::Reply& event, const std::string& name,
-                                   std::chrono::steady_clock::time_point deadline) {
-  std::optional<nlohmann::json> data;
+nlohmann::json Machine::await_qmp(qemu::QmpClient::Reply& reply, const std::string& what,
+                                  std::chrono::steady_clock::time_point deadline) {
+  std::optional<nlohmann::json> result;
   try {
-    data = event.wait_until(deadline);
+    result = reply.wait_until(deadline);
   } catch (const Error& error) {
     if (auto death = this->death(std::chrono::seconds(2)))
-      throw Error(fmt::format("waiting for QMP event {}: the VM died: {}", name, *death));
+      throw Error(fmt::format("{}: the VM died: {}", what, *death));
     throw;
   }
-  if (!data) throw TimeoutError(fmt::format("QMP event {}: not sent before the deadline {}", name, context()));
-  return *data;
+  if (!result) throw TimeoutError(fmt::format("{}: no answer before the deadline {}", what, context()));
+  return *result;
 }
 
 void Machine::save_snapshot(const std::filesystem::path& state) {
@@ -121,7 +110,7 @@ void Machine::save_snapshot(const std::filesystem::path& state) {
   set_migration_capabilities(deadline);
   auto ended = expect_migration_end();
   qmp("migrate", {{"uri", "exec:cat > " + shell_quote(state.string())}}, deadline);
-  const auto status = migration_status(wait_event(ended, "MIGRATION", deadline));
+  const auto status = migration_status(await_qmp(ended, "QMP event MIGRATION", deadline));
   if (status != "completed") {
     const auto info = qmp("query-migrate", {}, deadline);
     throw Error(fmt::format("saving the snapshot to {} {}: {}", state.string(), status,
