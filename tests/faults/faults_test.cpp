@@ -18,6 +18,7 @@
 
 #include "../e2e/support/child_process.h"
 #include "../e2e/support/processes.h"
+#include "vm/vm_access.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -27,17 +28,14 @@ using ::testing::ThrowsMessage;
 
 PROVIUM_FIXTURE(faulty) {}
 
-// The QEMU process of this test process's only VM.
-int qemu_pid() {
-  for (int pid : provium_test::child_processes()) return pid;
-  return 0;
-}
+// The QEMU process of `vm` (not the spare QEMU that may run beside it).
+int qemu_pid(const provium::Vm& vm) { return provium::detail::VmAccess::machine(vm).qemu_pid(); }
 
 // Builds normally; with PROVIUM_FAULTS_DIE_IN_SETUP set, its process SIGKILLs itself in the
 // middle of the build, holding the build lock, a run directory and a running QEMU.
 PROVIUM_FIXTURE(killed_while_building) {
   if (std::getenv("PROVIUM_FAULTS_DIE_IN_SETUP")) {
-    std::fprintf(stderr, "qemu pid %d\n", qemu_pid());
+    std::fprintf(stderr, "qemu pid %d\n", qemu_pid(vm));
     std::fflush(stderr);
     ::raise(SIGKILL);
   }
@@ -88,7 +86,7 @@ TEST_F(faulty, CommandThatNeverEndsFailsAtItsDeadline) {
 }
 
 TEST_F(faulty, QemuKilledFromOutsideFailsAtOnce) {
-  const int pid = qemu_pid();
+  const int pid = qemu_pid(vm);
   ASSERT_GT(pid, 0);
   const auto start = Clock::now();
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
