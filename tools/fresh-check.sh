@@ -9,7 +9,11 @@
 # machine. CI (.ci/run) runs it. It needs root, debootstrap (Debian package debootstrap), git,
 # and Debian's package mirror; it takes about 20 minutes on two cores.
 #
-# Usage: tools/fresh-check.sh [--keep]   (--keep leaves the root in place, unmounted)
+# Usage: tools/fresh-check.sh [--keep] [COMMAND...]
+#   --keep    leave the root in place, unmounted
+#   COMMAND   what to run in the root, one shell command each, in order, stopping at the first
+#             that fails; by default the README's two commands, `tools/quickstart.sh` and
+#             `meson test -C build --print-errorlogs`
 # Environment:
 #   PROVIUM_FRESH_MIRROR  Debian mirror (default http://deb.debian.org/debian; security updates
 #                         come from the same host's debian-security)
@@ -26,11 +30,12 @@ set -euo pipefail
 {
 repo=$(cd "$(dirname "$0")/.." && pwd)
 keep=false
+if [ "${1:-}" = --keep ]; then keep=true; shift; fi
 case "${1:-}" in
-  --keep) keep=true ;;
-  "") ;;
-  *) echo "usage: tools/fresh-check.sh [--keep]" >&2; exit 2 ;;
+  -*) echo "usage: tools/fresh-check.sh [--keep] [COMMAND...]" >&2; exit 2 ;;
 esac
+commands=("$@")
+[ ${#commands[@]} -gt 0 ] || commands=("tools/quickstart.sh" "meson test -C build --print-errorlogs")
 
 fail() { echo "fresh-check: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "run as root: it runs debootstrap, mounts /proc, /sys and /dev into the root and chroots"
@@ -49,7 +54,8 @@ root=$work/root
 logs=$repo/fresh-check-logs
 started=$SECONDS
 
-mounted() { findmnt -rn -o TARGET | grep -E "^$root(/|$)" | sort -r; }
+# Mount points at or below the root (a plain prefix test: the path is no pattern).
+mounted() { findmnt -rn -o TARGET | awk -v root="$root" '$0 == root || index($0, root "/") == 1' | sort -r; }
 cleanup() {
   local status=$?
   # Whatever still runs in the root (a QEMU left by a failed test) ends before the unmounting.
@@ -110,12 +116,10 @@ in_root() {
 }
 
 status=0
-step "tools/quickstart.sh"
-in_root tools/quickstart.sh || status=$?
-if [ "$status" -eq 0 ]; then
-  step "meson test -C build --print-errorlogs"
-  in_root "meson test -C build --print-errorlogs" || status=$?
-fi
+for command in "${commands[@]}"; do
+  step "$command"
+  in_root "$command" || { status=$?; break; }
+done
 rm -rf "$logs"
 if [ -d "$root/root/provium/build/meson-logs" ]; then
   cp -r "$root/root/provium/build/meson-logs" "$logs"

@@ -67,7 +67,7 @@ class CleanExit : public ::testing::Test {
   }
 
   // Starts `kind` with its output in a log file of its own.
-  pid_t start(const Kind& kind, int number) {
+  void start(const Kind& kind, int number) {
     const fs::path log = logs_ / (std::to_string(number) + ".log");
     std::vector<std::string> args = {kind.program, "--gtest_also_run_disabled_tests",
                                      "--gtest_filter=exiting." + kind.test};
@@ -83,7 +83,6 @@ class CleanExit : public ::testing::Test {
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) ADD_FAILURE() << "cannot start " << kind.program << ": " << strerror(rc);
     running_[pid] = {fs::path(kind.program).filename().string() + " " + kind.test, log};
-    return pid;
   }
 
   // Reaps one child: a test process (into done_) or anything else (an orphan: a leftover).

@@ -139,6 +139,12 @@ TEST(DirectBoot, BadImagesAreErrorsThatSayWhy) {
   std::string old_protocol = bzimage(gzip("x"));
   put<uint16_t>(old_protocol, 0x206, 0x0206);
   EXPECT_THAT([&] { bzimage_payload(old_protocol); }, ::testing::ThrowsMessage<Error>(HasSubstr("older than 2.08")));
+  // Cut inside the 2.08+ header fields (0x248..0x24f), and without its magic.
+  const std::string cut = bzimage(gzip("x")).substr(0, 0x24a);
+  EXPECT_THAT([&] { bzimage_payload(cut); }, ::testing::ThrowsMessage<Error>(HasSubstr("too short for a bzImage of boot protocol 2.08+")));
+  std::string unmarked = bzimage(gzip("x"));
+  unmarked.replace(0x202, 4, "NoHd");
+  EXPECT_THAT([&] { bzimage_payload(unmarked); }, ::testing::ThrowsMessage<Error>(HasSubstr("not a bzImage")));
   std::string outside = bzimage(gzip("x"));
   put<uint32_t>(outside, 0x24c, 1u << 30);
   EXPECT_THAT([&] { bzimage_payload(outside); }, ::testing::ThrowsMessage<Error>(HasSubstr("outside the image")));

@@ -114,6 +114,13 @@ TEST_F(QmpTest, ACommandsErrorFailsItWithQemusDescription) {
   EXPECT_THAT([&] { wait(reply); }, ThrowsMessage<Error>(HasSubstr("QMP cont failed: not now")));
 }
 
+TEST_F(QmpTest, AnErrorWithoutADescriptionFailsWithTheWholeAnswer) {
+  auto reply = execute("stop");
+  qemu_.receive();
+  qemu_.send(R"({"error": "no object"})");
+  EXPECT_THAT([&] { wait(reply); }, ThrowsMessage<Error>(HasSubstr(R"(QMP stop failed: {"error": "no object"})")));
+}
+
 TEST_F(QmpTest, AnEventResolvesOnlyTheWaitWhoseFilterItMatches) {
   auto ended = expect_migration_end();
   auto reply = execute("migrate-incoming");
