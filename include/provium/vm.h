@@ -193,8 +193,8 @@ void check_prerequisites(std::string_view profile = "default");
 // and joins Provium's loop thread. A Vm still held is then dead (running() is false); a later
 // boot starts the thread again. GoogleTest programs need not call it: provium::testing::Init
 // makes it run when RUN_ALL_TESTS ends. Any process that exits normally (returning from main,
-// or exit()) runs it from an atexit handler too, before static destructors and before the
-// libraries unload.
+// or exit()) runs it from an atexit handler too, registered when the first VM starts: before
+// the destructors of statics made earlier, and before the libraries unload.
 void shutdown_all();
 
 }  // namespace provium
