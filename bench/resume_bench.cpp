@@ -21,6 +21,7 @@
 
 #include <provium/provium.h>
 
+#include "base/settings.h"
 #include "config/config.h"
 #include "vm/machine.h"
 #include "vm/vm_access.h"
@@ -56,7 +57,7 @@ void BzImageColdBootToReady(benchmark::State& state) { cold_boot(state, "bzimage
 void ColdBootToFirstExec(benchmark::State& state) { cold_boot(state, "auto", true); }
 
 // Spares (a QEMU started ahead for the next resume) on or off for one benchmark.
-void set_prestart(bool on) { ::setenv("PROVIUM_PRESTART", on ? "1" : "0", 1); }
+void set_prestart(bool on) { provium::base::change_setting("PROVIUM_PRESTART", on ? "1" : "0"); }
 
 // A test's own time, in which the spare for the next resume starts (outside the timing).
 constexpr auto kTestBody = std::chrono::milliseconds(300);

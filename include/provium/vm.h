@@ -48,7 +48,7 @@ struct ExecResult {
   bool ok() const { return exit_code == 0; }
 };
 
-// The deadline every operation starts with: $PROVIUM_TIMEOUT seconds when set (read once),
+// The deadline every operation starts with: $PROVIUM_TIMEOUT seconds when set,
 // else 60 s. Guest::set_timeout changes it for one VM or worker.
 std::chrono::milliseconds default_operation_timeout();
 

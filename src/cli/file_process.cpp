@@ -15,6 +15,7 @@
 
 #include <provium/error.h>
 
+#include "base/settings.h"
 #include "cli/report.h"
 #include "cli/result_json.h"
 
@@ -74,6 +75,10 @@ FileProcess::FileProcess(std::filesystem::path file) : file_(std::move(file)) {
                              const_cast<char*>("--result-fd"), const_cast<char*>(fd_text.c_str()),
                              const_cast<char*>(file_text.c_str()), nullptr};
   const std::string& executable = own_executable();
+  const std::vector<std::string> environment = base::settings()->environment(environ);
+  std::vector<char*> envp;
+  for (const auto& variable : environment) envp.push_back(const_cast<char*>(variable.c_str()));
+  envp.push_back(nullptr);
   const pid_t parent = ::getpid();
   started_ = Clock::now();
   pid_ = ::fork();
@@ -89,7 +94,7 @@ FileProcess::FileProcess(std::filesystem::path file) : file_(std::move(file)) {
     } else if (::dup2(result_pipe[1], kResultFd) < 0) {
       ::_exit(127);
     }
-    ::execv(executable.c_str(), argv.data());
+    ::execve(executable.c_str(), argv.data(), envp.data());
     static constexpr char kMessage[] = "provium: cannot run itself for the file\n";
     [[maybe_unused]] auto ignored = ::write(2, kMessage, sizeof kMessage - 1);
     ::_exit(127);

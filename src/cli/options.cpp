@@ -9,7 +9,7 @@
 
 #include <provium/error.h>
 
-#include "config/memory_size.h"
+#include "base/settings.h"
 
 namespace provium::cli {
 
@@ -65,6 +65,18 @@ int parse_count(std::string_view option, std::string_view text, int max) {
   if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > max)
     throw UsageError(
         fmt::format("{} wants a whole number from 1 to {}, not '{}'", option, max, text));
+  return value;
+}
+
+// `value` when the run's settings take it for `variable` (one parse for the option and the
+// variable), else UsageError.
+std::string checked_setting(std::string_view variable, std::string_view option, const std::string& value) {
+  if (value.empty()) throw UsageError(fmt::format("{} wants a value", option));
+  try {
+    base::Settings().set(variable, value, option);
+  } catch (const Error& error) {
+    throw UsageError(error.what());
+  }
   return value;
 }
 
@@ -139,14 +151,9 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
     } else if (in.value_of(arg, "-f", "--filter", value)) {
       options.patterns.push_back(value);
     } else if (in.value_of(arg, "", "--mem", value)) {
-      try {
-        config::parse_memory_size(value);
-      } catch (const Error& error) {
-        throw UsageError(fmt::format("--mem: {}", error.what()));
-      }
-      options.mem = value;
+      options.mem = checked_setting("PROVIUM_POOL_MEM", "--mem", value);
     } else if (in.value_of(arg, "", "--cpus", value)) {
-      options.cpus = std::to_string(parse_count("--cpus", value, 4096));
+      options.cpus = checked_setting("PROVIUM_POOL_CPUS", "--cpus", value);
     } else if (in.value_of(arg, "", "--config", value)) {
       std::error_code error;
       if (!std::filesystem::is_regular_file(value, error))
@@ -154,9 +161,7 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
       // The children run in this directory too, but an absolute path reads better in errors.
       options.config = std::filesystem::absolute(value).lexically_normal().string();
     } else if (in.value_of(arg, "", "--accel", value)) {
-      if (value != "auto" && value != "kvm" && value != "tcg")
-        throw UsageError(fmt::format("--accel wants auto, kvm or tcg, not '{}'", value));
-      options.accel = value;
+      options.accel = checked_setting("PROVIUM_ACCEL", "--accel", value);
     } else {
       throw UsageError(fmt::format("unknown option '{}'", arg));
     }

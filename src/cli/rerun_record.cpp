@@ -12,7 +12,7 @@
 
 #include "base/files.h"
 #include "base/owner_lock.h"
-#include "base/places.h"
+#include "base/settings.h"
 
 namespace provium::cli {
 
@@ -53,7 +53,7 @@ json read_files(const fs::path& path) {
 
 }  // namespace
 
-fs::path RerunRecord::default_path() { return base::cache_root() / "last-failed.json"; }
+fs::path RerunRecord::default_path() { return base::settings()->cache_root / "last-failed.json"; }
 
 fs::path RerunRecord::key(const fs::path& file) {
   std::error_code error;

@@ -14,7 +14,7 @@ class RerunRecord {
  public:
   enum class Outcome { passed, failed, skipped };
 
-  // base::cache_root() / "last-failed.json".
+  // base::settings()->cache_root / "last-failed.json".
   static std::filesystem::path default_path();
 
   explicit RerunRecord(std::filesystem::path path = default_path()) : path_(std::move(path)) {}

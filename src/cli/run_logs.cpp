@@ -12,7 +12,7 @@
 
 #include "cli/report.h"
 #include "base/files.h"
-#include "base/places.h"
+#include "base/settings.h"
 
 namespace provium::cli {
 
@@ -47,8 +47,8 @@ std::string format_log(const FileOutcome& outcome) {
 }
 
 fs::path RunLogs::base() {
-  if (const char* dir = std::getenv("PROVIUM_LOG_DIR"); dir && *dir) return dir;
-  return base::run_root() / "logs";
+  const auto settings = base::settings();
+  return settings->log_dir ? *settings->log_dir : settings->run_root / "logs";
 }
 
 RunLogs::RunLogs() {
@@ -66,8 +66,8 @@ fs::path RunLogs::keep(const FileOutcome& outcome, const fs::path& log_name) {
     // The base itself may be a directory the user chose (PROVIUM_LOG_DIR), left as it is;
     // the default base lives in the private run-directory base.
     std::error_code error;
-    if (!std::getenv("PROVIUM_LOG_DIR") || !*std::getenv("PROVIUM_LOG_DIR"))
-      base::ensure_private_directory(base::run_root());
+    if (const auto settings = base::settings(); !settings->log_dir)
+      base::ensure_private_directory(settings->run_root);
     fs::create_directories(base(), error);
     if (error) throw Error(fmt::format("cannot create {}: {}", base().string(), error.message()));
     base::ensure_private_directory(dir_);

@@ -15,7 +15,7 @@ std::string format_log(const FileOutcome& outcome);
 
 class RunLogs {
  public:
-  // $PROVIUM_LOG_DIR, else the run-directory base's logs/ (base::run_root() / "logs").
+  // $PROVIUM_LOG_DIR, else the run-directory base's logs/ (base::settings()->run_root / "logs").
   static std::filesystem::path base();
 
   // Names this run's directory, base()/run-YYYYMMDD-HHMMSS-PID; nothing is created until a

@@ -41,12 +41,15 @@ struct Running {
   FileProcess process;
 };
 
-// The options that concern the VMs reach them as the environment every Provium program reads.
-void export_settings(const TestOptions& options) {
-  if (options.mem) ::setenv("PROVIUM_POOL_MEM", options.mem->c_str(), 1);
-  if (options.cpus) ::setenv("PROVIUM_POOL_CPUS", options.cpus->c_str(), 1);
-  if (options.config) ::setenv("PROVIUM_CONFIG", options.config->c_str(), 1);
-  if (options.accel) ::setenv("PROVIUM_ACCEL", options.accel->c_str(), 1);
+// The options that concern the VMs become the run's settings, which each file's process gets
+// as its environment (FileProcess).
+void apply_settings(const TestOptions& options) {
+  base::Settings settings = *base::settings();
+  if (options.mem) settings.set("PROVIUM_POOL_MEM", *options.mem, "--mem");
+  if (options.cpus) settings.set("PROVIUM_POOL_CPUS", *options.cpus, "--cpus");
+  if (options.config) settings.set("PROVIUM_CONFIG", *options.config, "--config");
+  if (options.accel) settings.set("PROVIUM_ACCEL", *options.accel, "--accel");
+  base::replace_settings(std::move(settings));
 }
 
 std::vector<Job> make_jobs(const TestOptions& options, const std::vector<fs::path>& files) {
@@ -204,7 +207,7 @@ int test_command(const std::vector<std::string>& args) {
     }
     std::cout << fmt::format("rerunning {} that failed last time\n", base::plural(jobs.size(), "file", "files"));
   }
-  export_settings(options);
+  apply_settings(options);
   if (options.verbose)
     std::cout << fmt::format("running {}, {} at a time; logs of failed files go to {}\n",
                              base::plural(jobs.size(), "file", "files"), options.parallel, RunLogs::base().string());

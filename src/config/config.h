@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/memory_size.h"
+#include "base/memory_size.h"
 #include "config/profile.h"
 
 namespace provium::config {
@@ -36,13 +36,12 @@ Config load_file(const std::filesystem::path& file);
 // provium.toml in start or the nearest parent that has one.
 std::optional<std::filesystem::path> find_config(const std::filesystem::path& start);
 
-// The process's configuration. Which file: the path given to set_config_path (the
-// --provium_config flag), else $PROVIUM_CONFIG, else find_config(current directory). Without a
-// profile 'default' the built-in one is added. Loaded once, on first use, thread-safe.
+// The process's configuration. Which file: the run's settings' (--provium_config,
+// $PROVIUM_CONFIG), else find_config(current directory). Without a profile 'default' the
+// built-in one is added. Loaded on first use and again when the settings name another file;
+// thread-safe; references from earlier calls stay valid.
 const Config& current();
-// Takes effect at the next current(). References from earlier calls stay valid.
-void set_config_path(std::optional<std::filesystem::path> file);
-// Reads the configuration again (tests change the directory, environment or file between calls).
+// Reads the configuration again (tests change the directory or the file between calls).
 const Config& reload();
 
 // Profile 'default' for a user without provium.toml: the newest /boot/vmlinuz-* (kernel empty if

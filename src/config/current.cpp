@@ -1,9 +1,10 @@
 // Which provium.toml the process uses, loaded once and shared by every thread.
-#include <cstdlib>
 #include <deque>
 #include <mutex>
 
 #include "config/config.h"
+
+#include "base/settings.h"
 
 namespace provium::config {
 namespace {
@@ -12,9 +13,9 @@ namespace fs = std::filesystem;
 
 struct State {
   std::mutex mutex;
-  std::optional<fs::path> explicit_path;
+  std::optional<fs::path> loaded_path;  // the run's PROVIUM_CONFIG when current was loaded
   // Append-only (a deque keeps references to its elements valid as it grows), so a reference
-  // from current() survives set_config_path() and reload() in another thread.
+  // from current() survives a reload in another thread.
   std::deque<Config> loaded;
   const Config* current = nullptr;
 };
@@ -28,8 +29,6 @@ Config load(const std::optional<fs::path>& explicit_path) {
   Config config;
   if (explicit_path) {
     config = load_file(*explicit_path);
-  } else if (const char* env = std::getenv("PROVIUM_CONFIG"); env && *env) {
-    config = load_file(env);
   } else if (std::optional<fs::path> found = find_config(fs::current_path())) {
     config = load_file(*found);
   } else {
@@ -58,15 +57,13 @@ std::optional<std::filesystem::path> find_config(const std::filesystem::path& st
 const Config& current() {
   State& s = state();
   std::lock_guard lock(s.mutex);
-  if (!s.current) s.current = &s.loaded.emplace_back(load(s.explicit_path));
+  // The settings name the file (--provium_config, PROVIUM_CONFIG); a change of it loads anew.
+  auto path = base::settings()->config;
+  if (!s.current || path != s.loaded_path) {
+    s.current = &s.loaded.emplace_back(load(path));
+    s.loaded_path = std::move(path);
+  }
   return *s.current;
-}
-
-void set_config_path(std::optional<std::filesystem::path> file) {
-  State& s = state();
-  std::lock_guard lock(s.mutex);
-  s.explicit_path = std::move(file);
-  s.current = nullptr;
 }
 
 const Config& reload() {

@@ -145,7 +145,7 @@ class Reader {
         const auto* text = value.as_string();
         if (!text) fail(value.source(), "pool: key 'memory' must be a string like \"4G\", not {}", type_name(value));
         try {
-          pool.memory = parse_memory_size(text->get());
+          pool.memory = base::parse_memory_size(text->get());
         } catch (const Error& error) {
           fail(value.source(), "pool: key 'memory': {}", error.what());
         }

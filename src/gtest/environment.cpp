@@ -3,23 +3,19 @@
 #include <provium/gtest.h>
 
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string_view>
 
-#include "config/config.h"
+#include "base/settings.h"
 #include "gtest/lua_tests.h"
 #include "transport/selection.h"
 
 namespace provium::testing {
 
 namespace {
-
-bool prerequisites_required() {
-  const char* value = std::getenv("PROVIUM_REQUIRE");
-  return value && std::string_view(value) == "1";
-}
 
 class Environment : public ::testing::Environment {
  public:
@@ -32,7 +28,7 @@ class Environment : public ::testing::Environment {
     try {
       check_prerequisites("default");
     } catch (const PrerequisiteError& missing) {
-      if (prerequisites_required())
+      if (base::settings()->require_prerequisites)
         GTEST_FAIL() << missing.what() << "\n(PROVIUM_REQUIRE=1 turns this skip into a failure)";
       GTEST_SKIP() << missing.what();
     } catch (const Error& error) {
@@ -78,43 +74,45 @@ const char* flag_value(const char* arg, std::string_view name) {
 }  // namespace
 
 void Init(int* argc, char** argv) {
+  // Each flag sets what its variable would; the variables themselves stay as they were.
+  constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"--provium_config", "PROVIUM_CONFIG"},  {"--provium_accel", "PROVIUM_ACCEL"},
+      {"--provium_transport", "PROVIUM_TRANSPORT"}, {"--provium_mem", "PROVIUM_POOL_MEM"},
+      {"--provium_cpus", "PROVIUM_POOL_CPUS"}, {"--provium_lua", "PROVIUM_LUA"},
+      {"--provium_lua_root", "PROVIUM_LUA_ROOT"},
+  };
   int kept = 1;
-  const char* lua_directory = std::getenv("PROVIUM_LUA");
-  const char* lua_root = std::getenv("PROVIUM_LUA_ROOT");
-  for (int i = 1; i < *argc; ++i) {
-    const char* arg = argv[i];
-    if (const char* file = flag_value(arg, "--provium_config")) {
-      config::set_config_path(std::filesystem::path(file));
-    } else if (const char* accel = flag_value(arg, "--provium_accel")) {
-      ::setenv("PROVIUM_ACCEL", accel, 1);
-    } else if (const char* transport = flag_value(arg, "--provium_transport")) {
-      ::setenv(transport::kTransportVariable, transport, 1);
-    } else if (const char* mem = flag_value(arg, "--provium_mem")) {
-      ::setenv("PROVIUM_POOL_MEM", mem, 1);
-    } else if (const char* cpus = flag_value(arg, "--provium_cpus")) {
-      ::setenv("PROVIUM_POOL_CPUS", cpus, 1);
-    } else if (const char* directory = flag_value(arg, "--provium_lua")) {
-      lua_directory = directory;
-    } else if (const char* root = flag_value(arg, "--provium_lua_root")) {
-      lua_root = root;
-    } else if (std::strcmp(arg, "--provium_help") == 0) {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (std::strncmp(arg, "--provium_", 10) == 0) {
-      std::cerr << "unknown flag " << arg << "\n" << kUsage;
-      std::exit(2);
-    } else {
-      argv[kept++] = argv[i];
+  try {
+    base::Settings settings = *base::settings();
+    for (int i = 1; i < *argc; ++i) {
+      const char* arg = argv[i];
+      if (std::strcmp(arg, "--provium_help") == 0) {
+        std::cout << kUsage;
+        std::exit(0);
+      }
+      const auto flag = std::find_if(std::begin(kFlags), std::end(kFlags),
+                                     [&](const auto& known) { return flag_value(arg, known.first); });
+      if (flag != std::end(kFlags)) {
+        settings.set(flag->second, flag_value(arg, flag->first), flag->first);
+      } else if (std::strncmp(arg, "--provium_", 10) == 0) {
+        std::cerr << "unknown flag " << arg << "\n" << kUsage;
+        std::exit(2);
+      } else {
+        argv[kept++] = argv[i];
+      }
     }
+    base::replace_settings(std::move(settings));
+  } catch (const Error& error) {
+    std::cerr << error.what() << "\n";  // a malformed PROVIUM_* variable or flag
+    std::exit(2);
   }
   *argc = kept;
   argv[kept] = nullptr;
   ::testing::AddGlobalTestEnvironment(new Environment);
   ::testing::UnitTest::GetInstance()->listeners().Append(new EndOfProgram);
-  if (lua_directory && *lua_directory) {
+  if (const auto settings = base::settings(); settings->lua_directory) {
 #ifdef PROVIUM_HAVE_LUA
-    RegisterLuaScripts(lua_directory, lua_root && *lua_root ? std::filesystem::path(lua_root)
-                                                            : std::filesystem::current_path());
+    RegisterLuaScripts(*settings->lua_directory, settings->lua_root.value_or(std::filesystem::current_path()));
 #else
     std::cerr << "--provium_lua: this Provium was built without Lua (meson -Dlua=disabled)\n";
     std::exit(2);

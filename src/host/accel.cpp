@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/settings.h"
+
 namespace provium::host {
 
 bool cpuinfo_has_virtualization(std::string_view cpuinfo) {
@@ -56,8 +58,8 @@ std::string choose_accel(std::string_view requested, const HostVirtualization& h
 }
 
 std::string effective_accel(const config::Profile& profile) {
-  const char* accel_override = std::getenv("PROVIUM_ACCEL");
-  return choose_accel(accel_override && *accel_override ? accel_override : profile.accel, probe_host());
+  const std::string& forced = base::settings()->accel;
+  return choose_accel(forced.empty() ? profile.accel : forced, probe_host());
 }
 
 }  // namespace provium::host

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,9 +22,8 @@
 
 #include "base/files.h"
 #include "base/owner_lock.h"
-#include "base/places.h"
+#include "base/settings.h"
 #include "base/text.h"
-#include "config/memory_size.h"
 
 namespace provium::detail::pool {
 
@@ -53,26 +51,9 @@ bool read_lease(int fd, uint64_t& memory, int& cpus, long& pid) {
 
 }  // namespace
 
-Budget Budget::from_environment(const config::PoolSettings& configured) {
-  Budget budget{configured.memory, configured.cpus};
-  if (const char* mem = std::getenv("PROVIUM_POOL_MEM"); mem && *mem) {
-    try {
-      budget.memory = config::parse_memory_size(mem);
-    } catch (const Error& error) {
-      throw Error(fmt::format("PROVIUM_POOL_MEM (--provium_mem): {}", error.what()));
-    }
-  }
-  if (const char* cpus = std::getenv("PROVIUM_POOL_CPUS"); cpus && *cpus) {
-    int value = 0;
-    const std::string_view text(cpus);
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || value < 1)
-      throw Error(fmt::format("PROVIUM_POOL_CPUS (--provium_cpus) is \"{}\"; it must be a "
-                              "positive number of CPUs",
-                              text));
-    budget.cpus = value;
-  }
-  return budget;
+Budget Budget::of(const config::PoolSettings& configured, const base::Settings& settings) {
+  return {settings.pool_memory ? settings.pool_memory : configured.memory,
+          settings.pool_cpus ? settings.pool_cpus : configured.cpus};
 }
 
 int auto_vm_cap(long cpus_online) {
@@ -252,7 +233,7 @@ std::optional<Lease> Ledger::try_acquire(uint64_t memory, int cpus,
   return Lease(std::move(lease), path);
 }
 
-std::filesystem::path default_pool_dir() { return base::run_root() / "pool"; }
+std::filesystem::path default_pool_dir() { return base::settings()->run_root / "pool"; }
 
 Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
                         uint64_t memory_bytes, int cpus, std::string_view what) {
@@ -285,13 +266,3 @@ Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
 }
 
 }  // namespace provium::detail::pool
-
-namespace provium::detail {
-
-Lease acquire_vm_budget(uint64_t memory_bytes, int cpus, std::string_view what) {
-  return pool::acquire_vm_budget(pool::default_pool_dir(),
-                                 pool::Budget::from_environment(config::current().pool),
-                                 memory_bytes, cpus, what);
-}
-
-}  // namespace provium::detail

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "base/owner_lock.h"
+#include "base/settings.h"
 #include "config/config.h"
 
 #include <cstdint>
@@ -43,9 +44,9 @@ struct Budget {
   std::optional<int> cpus{};         // PROVIUM_POOL_CPUS, else [pool] cpus
   bool fixed() const { return memory || cpus; }
 
-  // From PROVIUM_POOL_MEM and PROVIUM_POOL_CPUS (--provium_mem, --provium_cpus), each falling
-  // back to the [pool] table of provium.toml; throws Error for a malformed value.
-  static Budget from_environment(const config::PoolSettings& configured = {});
+  // The run's settings (PROVIUM_POOL_MEM, PROVIUM_POOL_CPUS and their flags), each falling back
+  // to the [pool] table of provium.toml.
+  static Budget of(const config::PoolSettings& configured, const base::Settings& settings);
 };
 
 // Auto mode's reserve: MemAvailable must cover a VM's memory plus this.
@@ -124,22 +125,13 @@ class Ledger {
   std::filesystem::path dir_;
 };
 
-// base::run_root()/pool.
+// base::settings()->run_root/pool.
 std::filesystem::path default_pool_dir();
 
-// Blocks until a VM of `memory_bytes` and `cpus` fits the budget (Budget::from_environment())
-// in the pool of `dir`, and returns its lease. Prints once to stderr what it waits for after
+// Blocks until a VM of `memory_bytes` and `cpus` fits the budget in the pool of `dir`, and
+// returns its lease. Prints once to stderr what it waits for after
 // 3 s. Throws Error when the VM can never fit the budget. `what` names the VM in messages.
 Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
                         uint64_t memory_bytes, int cpus, std::string_view what);
 
 }  // namespace provium::detail::pool
-
-namespace provium::detail {
-
-using pool::Lease;
-
-// The pool of this user on this machine (base::run_root()/pool), budget from the environment.
-Lease acquire_vm_budget(uint64_t memory_bytes, int cpus, std::string_view what);
-
-}  // namespace provium::detail

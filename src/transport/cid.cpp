@@ -17,6 +17,8 @@
 
 #include <provium/error.h>
 
+#include "base/settings.h"
+
 namespace provium::transport {
 
 namespace {
@@ -155,8 +157,7 @@ CidLease CidAllocator::acquire() {
 }
 
 std::filesystem::path CidAllocator::default_dir() {
-  const char* dir = std::getenv("PROVIUM_CID_DIR");
-  return dir && *dir ? std::filesystem::path(dir) : std::filesystem::path("/tmp/provium-cids");
+  return base::settings()->cid_dir;
 }
 
 CidAllocator& CidAllocator::machine_wide() {

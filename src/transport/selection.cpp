@@ -11,6 +11,8 @@
 
 #include <provium/error.h>
 
+#include "base/settings.h"
+
 namespace provium::transport {
 
 namespace {
@@ -78,9 +80,9 @@ Kind choose_transport(const Request& requested, const std::filesystem::path& dev
 }
 
 std::optional<Request> transport_override() {
-  const char* value = std::getenv(kTransportVariable);
-  if (!value || !*value) return std::nullopt;
-  return Request{value, fmt::format("{} (--provium_transport)", kTransportVariable)};
+  std::string value = base::settings()->transport;
+  if (value.empty()) return std::nullopt;
+  return Request{std::move(value), "PROVIUM_TRANSPORT (--provium_transport)"};
 }
 
 std::optional<std::string> override_unavailable(const std::filesystem::path& device) {

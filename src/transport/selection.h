@@ -17,8 +17,6 @@ namespace provium::transport {
 inline constexpr std::string_view kVsock = "vsock";
 inline constexpr std::string_view kVirtioSerial = "virtio-serial";
 inline constexpr const char* kVhostVsockDevice = "/dev/vhost-vsock";
-// The environment variable of the override; --provium_transport sets it.
-inline constexpr const char* kTransportVariable = "PROVIUM_TRANSPORT";
 
 // A requested transport: "auto", "vsock" or "virtio-serial", and where it was asked for
 // ("provium.toml:3:13", "PROVIUM_TRANSPORT"), for messages.
@@ -42,7 +40,7 @@ std::optional<std::string> vsock_unavailable(const std::filesystem::path& device
 Kind choose_transport(const Request& requested,
                              const std::filesystem::path& device = kVhostVsockDevice);
 
-// The override from PROVIUM_TRANSPORT (set by --provium_transport); nullopt when unset or empty.
+// The run's override (PROVIUM_TRANSPORT, --provium_transport); nullopt when it has none.
 std::optional<Request> transport_override();
 
 // When the override asks for vsock and `device` does not open: why, in a sentence that also

@@ -14,6 +14,7 @@
 
 #include <provium/pack.h>
 
+#include "base/settings.h"
 #include "protocol/messages.h"
 #include "protocol/requests.h"
 #include "vm/session.h"
@@ -33,18 +34,7 @@ std::size_t ioc_size(unsigned long cmd) { return (cmd >> 16) & 0x3fff; }
 
 }  // namespace
 
-std::chrono::milliseconds default_operation_timeout() {
-  static const std::chrono::milliseconds timeout = [] {
-    const char* text = std::getenv("PROVIUM_TIMEOUT");
-    char* end = nullptr;
-    const double seconds = text && *text ? std::strtod(text, &end) : 0;
-    if (!text || !*text) return std::chrono::milliseconds(60000);
-    if (*end != '\0' || !(seconds > 0) || seconds > 86400)
-      throw Error(fmt::format("PROVIUM_TIMEOUT='{}' is not a number of seconds in (0, 86400]", text));
-    return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  }();
-  return timeout;
-}
+std::chrono::milliseconds default_operation_timeout() { return base::settings()->operation_timeout; }
 
 Guest::~Guest() = default;
 Guest::Guest(Guest&&) noexcept = default;

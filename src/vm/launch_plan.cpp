@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "config/memory_size.h"
+#include "base/memory_size.h"
 
 namespace provium::detail {
 
 void check_boot_options(const config::Profile& profile, const BootOptions& options) {
   try {
-    config::parse_memory_size(options.memory);
+    base::parse_memory_size(options.memory);
   } catch (const Error& error) {
     throw Error(fmt::format("BootOptions.memory: {}", error.what()));
   }

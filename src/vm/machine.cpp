@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "base/files.h"
-#include "base/places.h"
+#include "base/settings.h"
 #include "base/text.h"
 #include "config/config.h"
 #include "host/accel.h"
@@ -53,8 +53,8 @@ std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem:
 
 }  // namespace
 
-Machine::Machine(config::Profile profile, BootOptions options, Start start)
-    : profile_(std::move(profile)), options_(std::move(options)), start_(std::move(start)) {}
+Machine::Machine(config::Profile profile, BootOptions options, Start start, HostShares shares)
+    : profile_(std::move(profile)), options_(std::move(options)), start_(std::move(start)), shares_(std::move(shares)) {}
 
 Machine::~Machine() {
   if (runtime_) {
@@ -103,14 +103,14 @@ void Machine::boot() {
 
   // Waits until the VM fits the pool's budget (other processes' VMs may have to end first).
   // The boot's deadline starts after it: a queued test must not time out because others run.
-  lease_ = acquire_vm_budget(config::parse_memory_size(options_.memory), options_.cpus,
-                             fmt::format("a VM of {}", profile_.describe()));
+  lease_ = pool::acquire_vm_budget(shares_.pool_dir, shares_.budget, base::parse_memory_size(options_.memory),
+                                   options_.cpus, fmt::format("a VM of {}", profile_.describe()));
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   if (!prelaunched_) start_qemu();
   prelaunched_ = false;
   if (cid_lease_.held()) {
     // A CID that another VM holds (one not leased through our files) makes QEMU exit at once.
-    transport::retry_cid_collisions(transport::CidAllocator::machine_wide(), cid_lease_,
+    transport::retry_cid_collisions(*shares_.cids, cid_lease_,
                                     [&] { return vsock_cid_collided(deadline); }, [&] {
                                       loop::Loop::instance().post([dead = std::move(runtime_)] {});
                                       start_qemu();
@@ -136,7 +136,7 @@ void Machine::start_qemu() {
 
 std::filesystem::path Machine::kernel_image() const {
   if (profile_.kernel_boot == "bzimage") return profile_.kernel;
-  const auto dir = base::cache_root() / "kernels";
+  const auto dir = base::settings()->cache_root / "kernels";
   std::string why;
   std::optional<std::filesystem::path> image;
   try {
@@ -165,7 +165,7 @@ void Machine::check_before_launch() {
 qemu::LaunchSpec Machine::launch_spec() {
   HostChoices host{.accel = accel_, .transport = transport_, .kernel_image = kernel_image(), .vsock_cid = {}};
   if (transport_ == transport::Kind::vsock) {
-    if (!cid_lease_.held()) cid_lease_ = transport::CidAllocator::machine_wide().acquire();
+    if (!cid_lease_.held()) cid_lease_ = shares_.cids->acquire();
     host.vsock_cid = cid_lease_.cid();
   }
   LaunchPlan plan = plan_launch(profile_, options_, start_, run_dir_.path(), host);

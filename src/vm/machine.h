@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "config/profile.h"
-#include "pool/pool.h"
 #include "qemu/command_line.h"
 #include "qemu/qmp.h"
 #include "transport/cid.h"
 #include "transport/kind.h"
+#include "vm/host_shares.h"
 #include "vm/launch_plan.h"
 #include "vm/run_dir.h"
 #include "vm/session.h"
@@ -30,7 +30,8 @@ void check_prerequisites(const config::Profile& profile);
 
 class Machine : public std::enable_shared_from_this<Machine> {
  public:
-  Machine(config::Profile profile, BootOptions options, Start start = Start::boot());
+  // `shares`: where its pool share and guest CID come from (HostShares::of_this_user()).
+  Machine(config::Profile profile, BootOptions options, Start start, HostShares shares);
   ~Machine();  // kills QEMU if it still runs and removes the run directory
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
@@ -96,11 +97,12 @@ class Machine : public std::enable_shared_from_this<Machine> {
   config::Profile profile_;
   BootOptions options_;
   Start start_;
+  HostShares shares_;
   std::string accel_;
   RunDir run_dir_;
   // This VM's share of the resource pool: taken before QEMU starts, released once QEMU is dead
   // (kill(), shutdown(), the destructor).
-  Lease lease_;
+  pool::Lease lease_;
   std::shared_ptr<Runtime> runtime_;
   std::shared_ptr<Session> agent_;
   bool launched_ = false;  // QEMU was started

@@ -11,7 +11,7 @@
 #include <provium/error.h>
 
 #include "base/files.h"
-#include "base/places.h"
+#include "base/settings.h"
 
 namespace provium::detail {
 
@@ -33,7 +33,7 @@ void remove_leftovers(const std::filesystem::path& parent) {
 }  // namespace
 
 RunDir::RunDir() {
-  const auto parent = base::run_root();
+  const auto parent = base::settings()->run_root;
   base::ensure_private_directory(parent);
   remove_leftovers(parent);
   // Made under another name and locked before it is renamed to vm-*, so that no vm-*

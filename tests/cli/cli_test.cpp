@@ -326,7 +326,7 @@ TEST(ProviumTest, BadCommandLinesExitTwoWithTheUsage) {
            {{}, "provium test: no PATH given"},
            {{"-p", "0", suite}, "provium test: -p wants a whole number from 1 to"},
            {{"--mem", "lots", suite}, "provium test: --mem:"},
-           {{"--accel", "xen", suite}, "provium test: --accel wants auto, kvm or tcg, not 'xen'"},
+           {{"--accel", "xen", suite}, "provium test: --accel is \"xen\"; it must be one of auto, kvm, tcg"},
        }) {
     const auto run = provium_test_run(args, scratch);
     EXPECT_EQ(run.exit_code, 2) << run.output;

@@ -17,6 +17,8 @@
 #include <provium/gtest.h>
 #include <provium/provium.h>
 
+#include "base/settings.h"
+
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -129,13 +131,12 @@ TEST(BootFailureTest, ForcedVsockWithoutTheDeviceSaysWhatIsMissingAndHowToGetIt)
 // The same through the override, which names itself.
 TEST(BootFailureTest, TransportOverrideToVsockWithoutTheDeviceSaysSo) {
   if (host_has_vsock()) GTEST_SKIP() << "this host has /dev/vhost-vsock: a forced vsock boots here";
-  ::setenv("PROVIUM_TRANSPORT", "vsock", 1);
+  provium::base::ScopedSettings vsock{{"PROVIUM_TRANSPORT", "vsock"}};
   auto vm = provium::create("default");
   EXPECT_THAT([&] { vm.boot(); },
               ThrowsMessage<provium::PrerequisiteError>(
                   AllOf(HasSubstr("PROVIUM_TRANSPORT (--provium_transport)"),
                         HasSubstr("sudo modprobe vhost_vsock"))));
-  ::unsetenv("PROVIUM_TRANSPORT");
 }
 
 TEST(BootFailureTest, ForcedPvhBootOfAKernelThatCannotSaysWhy) {

@@ -14,6 +14,7 @@
 #include <provium/gtest.h>
 #include <provium/provium.h>
 
+#include "base/settings.h"
 #include "support/child_process.h"
 
 namespace fs = std::filesystem;
@@ -100,9 +101,7 @@ std::vector<fs::path> entries_of(const std::string& fixture) {
 // For the tests that damage an entry on purpose: no spare QEMU starts behind a resume. A spare
 // starting up can recreate a RAM file deleted under it (QEMU creates a missing mem-path).
 class NoSpares {
- public:
-  NoSpares() { ::setenv("PROVIUM_PRESTART", "0", 1); }
-  ~NoSpares() { ::unsetenv("PROVIUM_PRESTART"); }
+  provium::base::ScopedSettings no_spares_{{"PROVIUM_PRESTART", "0"}};
 };
 
 void define_probe(const std::string& identity, const std::string& memory = "512M") {

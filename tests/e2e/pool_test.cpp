@@ -20,6 +20,7 @@
 #include <provium/gtest.h>
 #include <provium/provium.h>
 
+#include "base/settings.h"
 #include "pool/pool.h"
 #include "support/child_process.h"
 
@@ -53,23 +54,13 @@ std::map<std::string, std::string> budget_env(const std::string& mem, const std:
   return {{"PROVIUM_POOL_MEM", mem}, {"PROVIUM_POOL_CPUS", cpus}};
 }
 
-// Sets (or, empty, unsets) the budget variables for the scope.
+// The budget settings for the scope (an empty one: none).
 class ScopedBudget {
  public:
-  ScopedBudget(const char* mem, const char* cpus) {
-    set("PROVIUM_POOL_MEM", mem);
-    set("PROVIUM_POOL_CPUS", cpus);
-  }
-  ~ScopedBudget() {
-    ::unsetenv("PROVIUM_POOL_MEM");
-    ::unsetenv("PROVIUM_POOL_CPUS");
-  }
+  ScopedBudget(std::string_view mem, std::string_view cpus) : budget_{{"PROVIUM_POOL_MEM", mem}, {"PROVIUM_POOL_CPUS", cpus}} {}
 
  private:
-  static void set(const char* name, const char* value) {
-    if (*value) ::setenv(name, value, 1);
-    else ::unsetenv(name);
-  }
+  provium::base::ScopedSettings budget_;
 };
 
 TEST(PoolTest, EightProcessesShareABudgetOfTwoVms) {

@@ -16,6 +16,7 @@
 #include <provium/gtest.h>
 #include <provium/provium.h>
 
+#include "base/settings.h"
 #include "../e2e/support/child_process.h"
 #include "../e2e/support/processes.h"
 #include "vm/vm_access.h"
@@ -102,13 +103,11 @@ TEST_F(faulty, TheTestAfterAllThatPasses) { EXPECT_EQ(vm.exec("echo fine").out, 
 
 TEST_F(killed_while_building, DISABLED_DiesWhileBuilding) {}
 
-// Runs `body` with PROVIUM_RUN_DIR pointing at `dir`, restoring it after.
+// Runs `body` with the run directories under `dir`, restoring the setting after.
 template <class F>
 void with_run_dir(const fs::path& dir, F body) {
-  const std::string saved = std::getenv("PROVIUM_RUN_DIR");
-  ::setenv("PROVIUM_RUN_DIR", dir.c_str(), 1);
+  provium::base::ScopedSettings run_dir{{"PROVIUM_RUN_DIR", dir.string()}};
   body();
-  ::setenv("PROVIUM_RUN_DIR", saved.c_str(), 1);
 }
 
 TEST(FaultsTest, RunDirectoriesArePrivate) {
@@ -148,7 +147,7 @@ std::size_t run_directories() {
 TEST(FaultsTest, SigkilledTestProcessLeavesNothingBehind) {
   // This process's own run directories (a spare QEMU started ahead for an earlier fixture's
   // next test, say) are counted first; no new spare is started while the test counts.
-  ::setenv("PROVIUM_PRESTART", "0", 1);
+  provium::base::ScopedSettings no_spares{{"PROVIUM_PRESTART", "0"}};
   const std::size_t own = run_directories();
   // The child must build (and die building), not resume an entry of an earlier run.
   std::error_code none_yet;
@@ -176,7 +175,6 @@ TEST(FaultsTest, SigkilledTestProcessLeavesNothingBehind) {
   auto vm = provium::fixture("killed_while_building");
   EXPECT_TRUE(vm.exec("test -e /tmp/built").ok());
   EXPECT_EQ(run_directories(), own + 1);  // the resumed VM's own; the dead process's is gone
-  ::unsetenv("PROVIUM_PRESTART");
 }
 
 }  // namespace

@@ -1,24 +1,54 @@
-// base/: text helpers and the owner lock that every lock file of Provium is.
+// base/: text helpers, memory sizes, the run's settings, and the owner lock that every lock
+// file of Provium is.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
 
 #include <provium/error.h>
 
+#include "base/memory_size.h"
 #include "base/owner_lock.h"
+#include "base/settings.h"
 #include "base/text.h"
 #include "support/temp_dir.h"
 
 namespace {
 
 using provium::base::last_lines;
+using provium::base::parse_memory_size;
+using provium::base::Settings;
 using provium::base::OwnerLock;
 using provium::base::plural;
 using provium::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const provium::Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "no provium::Error thrown";
+  return {};
+}
+
+// Settings read from this environment instead of the process's.
+Settings read(std::map<std::string, std::string> variables) {
+  return Settings::read([&](const char* name) -> const char* {
+    auto it = variables.find(name);
+    return it == variables.end() ? nullptr : it->second.c_str();
+  });
+}
 
 TEST(Text, LastLines) {
   EXPECT_EQ(last_lines("a\nb\nc\n", 2), "b\nc");
@@ -94,6 +124,92 @@ TEST(OwnerLock, AnOpenFileIsTakenOver) {
 
 TEST(OwnerLock, AnUnopenableFileIsAnErrorNamingIt) {
   EXPECT_THROW(OwnerLock::acquire("/nonexistent-dir/lock"), provium::Error);
+}
+
+TEST(ParseMemorySize, QemuSyntax) {
+  constexpr uint64_t MiB = 1024 * 1024;
+  EXPECT_EQ(parse_memory_size("512M"), 512 * MiB);
+  EXPECT_EQ(parse_memory_size("512m"), 512 * MiB);
+  EXPECT_EQ(parse_memory_size("2048"), 2048 * MiB);
+  EXPECT_EQ(parse_memory_size("1G"), 1024 * MiB);
+  EXPECT_EQ(parse_memory_size("2g"), 2048 * MiB);
+  EXPECT_EQ(parse_memory_size("65536K"), 64 * MiB);
+  EXPECT_EQ(parse_memory_size("1T"), 1024 * 1024 * MiB);
+  EXPECT_EQ(parse_memory_size("16777215T"), uint64_t{16777215} << 40);
+}
+
+TEST(ParseMemorySize, RejectsGarbageZeroAndOverflow) {
+  for (const char* bad : {"", "M", "abc", "12X", "512MB", "1.5G", "-1G", "+1G", " 512M", "512M ",
+                          "0x10M"}) {
+    EXPECT_THAT(error_of([&] { parse_memory_size(bad); }), HasSubstr("bad memory size")) << bad;
+  }
+  EXPECT_THAT(error_of([] { parse_memory_size("0"); }), HasSubstr("is zero"));
+  EXPECT_THAT(error_of([] { parse_memory_size("0G"); }), HasSubstr("is zero"));
+  EXPECT_THAT(error_of([] { parse_memory_size("16777216T"); }), HasSubstr("too large"));
+  EXPECT_THAT(error_of([] { parse_memory_size("18446744073709551616"); }), HasSubstr("too large"));
+  EXPECT_THAT(error_of([] { parse_memory_size("17592186044416"); }), HasSubstr("too large"));
+}
+
+
+TEST(Settings, DefaultsWithoutAnyVariable) {
+  const Settings settings = read({{"HOME", "/home/k"}, {"XDG_RUNTIME_DIR", "/run/user/7"}});
+  EXPECT_EQ(settings.config, std::nullopt);
+  EXPECT_EQ(settings.accel, "");
+  EXPECT_EQ(settings.pool_memory, std::nullopt);
+  EXPECT_EQ(settings.pool_cpus, std::nullopt);
+  EXPECT_EQ(settings.operation_timeout, std::chrono::seconds(60));
+  EXPECT_TRUE(settings.spares);
+  EXPECT_FALSE(settings.require_prerequisites);
+  EXPECT_EQ(settings.run_root, "/run/user/7/provium");
+  EXPECT_EQ(settings.cache_root, "/home/k/.cache/provium");
+  EXPECT_EQ(settings.cid_dir, "/tmp/provium-cids");
+  EXPECT_EQ(settings.environment(nullptr), std::vector<std::string>{});
+}
+
+TEST(Settings, EachVariableIsReadTyped) {
+  const Settings settings = read({{"PROVIUM_POOL_MEM", "2G"}, {"PROVIUM_POOL_CPUS", "3"}, {"PROVIUM_TIMEOUT", "1.5"},
+                                  {"PROVIUM_PRESTART", "0"}, {"PROVIUM_REQUIRE", "1"}, {"PROVIUM_ACCEL", "tcg"},
+                                  {"PROVIUM_RUN_DIR", "/r"}, {"PROVIUM_CACHE_DIR", "/c"}, {"PROVIUM_CID_DIR", "/cids"},
+                                  {"XDG_CACHE_HOME", "/x"}});
+  EXPECT_EQ(settings.pool_memory, uint64_t{2} << 30);
+  EXPECT_EQ(settings.pool_cpus, 3);
+  EXPECT_EQ(settings.operation_timeout, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(settings.spares);
+  EXPECT_TRUE(settings.require_prerequisites);
+  EXPECT_EQ(settings.accel, "tcg");
+  EXPECT_EQ(settings.run_root, "/r");
+  EXPECT_EQ(settings.cache_root, "/c");
+  EXPECT_EQ(settings.cid_dir, "/cids");
+}
+
+TEST(Settings, AMalformedValueNamesWhereItCameFrom) {
+  EXPECT_THAT([] { read({{"PROVIUM_POOL_CPUS", "two"}}); },
+              ThrowsMessage<provium::Error>(HasSubstr("PROVIUM_POOL_CPUS is \"two\"")));
+  EXPECT_THAT([] { read({{"PROVIUM_POOL_CPUS", "0"}}); }, ThrowsMessage<provium::Error>(HasSubstr("from 1 to 4096")));
+  EXPECT_THAT([] { read({{"PROVIUM_POOL_MEM", "lots"}}); },
+              ThrowsMessage<provium::Error>(HasSubstr("PROVIUM_POOL_MEM: bad memory size")));
+  EXPECT_THAT([] { read({{"PROVIUM_TIMEOUT", "-3"}}); }, ThrowsMessage<provium::Error>(HasSubstr("number of seconds")));
+  EXPECT_THAT([] { read({{"PROVIUM_PRESTART", "no"}}); }, ThrowsMessage<provium::Error>(HasSubstr("1 or 0")));
+  Settings settings = read({});
+  EXPECT_EQ(error_of([&] { settings.set("PROVIUM_ACCEL", "xen", "--provium_accel"); }),
+              "--provium_accel is \"xen\"; it must be one of auto, kvm, tcg");
+  EXPECT_THAT(error_of([&] { settings.set("PROVIUM_NOPE", "1", "--provium_nope"); }), HasSubstr("no setting"));
+}
+
+TEST(Settings, AFlagReplacesTheVariableAndEmptyGivesTheDefaultBack) {
+  Settings settings = read({{"PROVIUM_POOL_CPUS", "3"}, {"PROVIUM_RUN_DIR", "/r"}, {"XDG_RUNTIME_DIR", "/run/user/7"}});
+  settings.set("PROVIUM_POOL_CPUS", "5", "--provium_cpus");
+  EXPECT_EQ(settings.pool_cpus, 5);
+  settings.set("PROVIUM_RUN_DIR", "", "test");
+  EXPECT_EQ(settings.run_root, "/run/user/7/provium");
+}
+
+TEST(Settings, AChildGetsTheSettingsInPlaceOfTheInheritedVariables) {
+  Settings settings = read({{"PROVIUM_POOL_CPUS", "3"}});
+  settings.set("PROVIUM_ACCEL", "tcg", "--accel");
+  const char* inherited[] = {"HOME=/home/k", "PROVIUM_POOL_CPUS=3", "PROVIUM_ACCEL=kvm", "PROVIUM_TEST_DATA=/d", nullptr};
+  EXPECT_THAT(settings.environment(inherited),
+              ElementsAre("HOME=/home/k", "PROVIUM_TEST_DATA=/d", "PROVIUM_ACCEL=tcg", "PROVIUM_POOL_CPUS=3"));
 }
 
 }  // namespace

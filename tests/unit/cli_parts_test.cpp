@@ -83,9 +83,9 @@ TEST(CliOptions, BadCommandLinesSayWhatIsWrong) {
   EXPECT_THAT(usage_error({"-p", "0", "x"}), HasSubstr("-p wants a whole number from 1 to"));
   EXPECT_THAT(usage_error({"-p", "two", "x"}), HasSubstr("not 'two'"));
   EXPECT_THAT(usage_error({"-p", "2x", "x"}), HasSubstr("not '2x'"));
-  EXPECT_THAT(usage_error({"--cpus", "-1", "x"}), HasSubstr("--cpus wants a whole number"));
+  EXPECT_THAT(usage_error({"--cpus", "-1", "x"}), HasSubstr("--cpus is \"-1\"; it must be a whole number of CPUs"));
   EXPECT_THAT(usage_error({"--mem", "lots", "x"}), HasSubstr("--mem:"));
-  EXPECT_THAT(usage_error({"--accel", "xen", "x"}), HasSubstr("auto, kvm or tcg, not 'xen'"));
+  EXPECT_THAT(usage_error({"--accel", "xen", "x"}), HasSubstr("--accel is \"xen\"; it must be one of auto, kvm, tcg"));
 }
 
 TEST(CliOptions, UsageNamesEveryOption) {

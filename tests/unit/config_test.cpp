@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/settings.h"
 #include "config/config.h"
 #include "provium/error.h"
 
@@ -236,31 +237,26 @@ TEST(FindConfig, NoneAnywhere) {
   EXPECT_EQ(find_config(tmp.path() / "a"), std::nullopt);
 }
 
-// current() reads process state: the working directory, PROVIUM_CONFIG and set_config_path.
-// Each test starts from none of them and puts them back.
+// current() reads process state: the working directory and the run's settings (PROVIUM_CONFIG,
+// --provium_config). Each test starts from neither and puts them back.
 class CurrentConfig : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (const char* env = std::getenv("PROVIUM_CONFIG")) saved_env_ = env;
-    unsetenv("PROVIUM_CONFIG");
-    set_config_path(std::nullopt);
-  }
-  void TearDown() override {
-    fs::current_path(saved_cwd_);
-    if (saved_env_) {
-      setenv("PROVIUM_CONFIG", saved_env_->c_str(), 1);
-    } else {
-      unsetenv("PROVIUM_CONFIG");
-    }
-    set_config_path(std::nullopt);
+  void SetUp() override { use_config(std::nullopt); }
+  void TearDown() override { fs::current_path(saved_cwd_); }
+
+  // What --provium_config=FILE does.
+  static void use_config(const std::optional<fs::path>& file) {
+    base::Settings settings = *base::settings();
+    settings.set("PROVIUM_CONFIG", file ? file->string() : "", "--provium_config");
+    base::replace_settings(std::move(settings));
   }
 
   fs::path saved_cwd_ = fs::current_path();
-  std::optional<std::string> saved_env_;
+  base::ScopedSettings saved_settings_{};
 };
 
 TEST_F(CurrentConfig, BuiltinDefaultIsAddedWhenTheFileHasNone) {
-  set_config_path(data("two_profiles.toml"));
+  use_config(data("two_profiles.toml"));
   const Config& config = current();
   EXPECT_EQ(config.file, data("two_profiles.toml"));
   ASSERT_THAT(config.profiles, ElementsAre(Key("default"), Key("disk"), Key("minimal")));
@@ -274,35 +270,32 @@ TEST_F(CurrentConfig, BuiltinDefaultIsAddedWhenTheFileHasNone) {
 }
 
 TEST_F(CurrentConfig, UserDefinedDefaultWins) {
-  set_config_path(data("with_default.toml"));
+  use_config(data("with_default.toml"));
   const Profile& p = current().profile("default");
   EXPECT_FALSE(p.builtin);
   EXPECT_EQ(p.kernel, "/srv/kernels/my-bzImage");
   EXPECT_EQ(p.init, "/sbin/init");
 }
 
-TEST_F(CurrentConfig, EnvironmentNamesTheFile) {
-  setenv("PROVIUM_CONFIG", data("full.toml").c_str(), 1);
+TEST_F(CurrentConfig, TheSettingsNameTheFileOverTheWorkingDirectory) {
+  TempDir tmp;
+  write(tmp.path() / "provium.toml", "[profile.here]\nkernel = 'bzImage'\n");
+  fs::current_path(tmp.path());
+  use_config(data("full.toml"));
   EXPECT_EQ(reload().file, data("full.toml"));
 }
 
-TEST_F(CurrentConfig, ExplicitPathBeatsTheEnvironment) {
-  setenv("PROVIUM_CONFIG", data("full.toml").c_str(), 1);
-  set_config_path(data("two_profiles.toml"));
-  EXPECT_EQ(current().file, data("two_profiles.toml"));
-}
-
 TEST_F(CurrentConfig, IsCachedAndEarlierReferencesStayValid) {
-  set_config_path(data("full.toml"));
+  use_config(data("full.toml"));
   const Config& first = current();
   EXPECT_EQ(&current(), &first);
-  set_config_path(data("two_profiles.toml"));
+  use_config(data("two_profiles.toml"));
   EXPECT_EQ(current().file, data("two_profiles.toml"));
   EXPECT_EQ(first.file, data("full.toml"));
 }
 
 TEST_F(CurrentConfig, ConcurrentFirstCallsShareOneLoad) {
-  set_config_path(data("full.toml"));
+  use_config(data("full.toml"));
   std::vector<const Config*> seen(8);
   std::vector<std::thread> threads;
   for (const Config*& slot : seen) threads.emplace_back([&slot] { slot = &current(); });
@@ -333,9 +326,9 @@ TEST_F(CurrentConfig, NoFileLeavesOnlyTheBuiltinDefault) {
 }
 
 TEST_F(CurrentConfig, BrokenFileIsReportedAndRetried) {
-  set_config_path(data("bad/accel.toml"));
+  use_config(data("bad/accel.toml"));
   EXPECT_THAT(error_of([] { current(); }), HasSubstr("key 'accel'"));
-  set_config_path(data("full.toml"));
+  use_config(data("full.toml"));
   EXPECT_EQ(current().file, data("full.toml"));
 }
 
@@ -362,30 +355,6 @@ TEST(BuiltinDefaultProfile, NoKernelLeavesItEmpty) {
   write(boot.path() / "config-6.1.0", "");
   EXPECT_EQ(builtin_default_profile(boot.path()).kernel, fs::path());
   EXPECT_EQ(builtin_default_profile(boot.path() / "missing").kernel, fs::path());
-}
-
-TEST(ParseMemorySize, QemuSyntax) {
-  constexpr uint64_t MiB = 1024 * 1024;
-  EXPECT_EQ(parse_memory_size("512M"), 512 * MiB);
-  EXPECT_EQ(parse_memory_size("512m"), 512 * MiB);
-  EXPECT_EQ(parse_memory_size("2048"), 2048 * MiB);
-  EXPECT_EQ(parse_memory_size("1G"), 1024 * MiB);
-  EXPECT_EQ(parse_memory_size("2g"), 2048 * MiB);
-  EXPECT_EQ(parse_memory_size("65536K"), 64 * MiB);
-  EXPECT_EQ(parse_memory_size("1T"), 1024 * 1024 * MiB);
-  EXPECT_EQ(parse_memory_size("16777215T"), uint64_t{16777215} << 40);
-}
-
-TEST(ParseMemorySize, RejectsGarbageZeroAndOverflow) {
-  for (const char* bad : {"", "M", "abc", "12X", "512MB", "1.5G", "-1G", "+1G", " 512M", "512M ",
-                          "0x10M"}) {
-    EXPECT_THAT(error_of([&] { parse_memory_size(bad); }), HasSubstr("bad memory size")) << bad;
-  }
-  EXPECT_THAT(error_of([] { parse_memory_size("0"); }), HasSubstr("is zero"));
-  EXPECT_THAT(error_of([] { parse_memory_size("0G"); }), HasSubstr("is zero"));
-  EXPECT_THAT(error_of([] { parse_memory_size("16777216T"); }), HasSubstr("too large"));
-  EXPECT_THAT(error_of([] { parse_memory_size("18446744073709551616"); }), HasSubstr("too large"));
-  EXPECT_THAT(error_of([] { parse_memory_size("17592186044416"); }), HasSubstr("too large"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <provium/error.h>
 
+#include "base/settings.h"
 #include "lua/dependencies.h"
 #include "lua/pack.h"
 #include "lua/runner.h"
@@ -194,7 +195,7 @@ end)
 
 // Fixture scripts that cannot make a snapshot fail before any VM boots.
 TEST_F(Scripts, FixtureScriptsThatCannotBeSnapshottedSayWhy) {
-  ::setenv("PROVIUM_CACHE_DIR", (dir_ / "cache").c_str(), 1);
+  provium::base::ScopedSettings cache{{"PROVIUM_CACHE_DIR", (dir_ / "cache").string()}};
   write("sub/fixtures/no_vm.lua", "local x = 1\n");
   write("sub/fixtures/self.lua", "local vm = provium.fixture('self')\n");
   write("sub/fixtures/later.lua", "todo('not yet')\n");
@@ -208,7 +209,6 @@ test("itself", function() fails("fixture 'self' uses itself", "self") end)
 test("todo", function() fails("the fixture script called todo()", "later") end)
 )lua");
   EXPECT_EQ(result.blocks.size(), 3u);
-  ::unsetenv("PROVIUM_CACHE_DIR");
   for (const auto& block : result.blocks)
     EXPECT_EQ(block.status, BlockResult::Status::passed) << block.name << ": " << block.message;
   EXPECT_TRUE(result.passed()) << result.error.value_or("");

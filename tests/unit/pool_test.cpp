@@ -176,34 +176,27 @@ TEST(PoolTest, AutoModeWaitsForOtherProcessesOnly) {
   EXPECT_TRUE(admits(automatic, mine, vm, 1, 0, 2));
 }
 
-TEST(PoolTest, BudgetFromTheEnvironment) {
-  ::setenv("PROVIUM_POOL_MEM", "1G", 1);
-  ::setenv("PROVIUM_POOL_CPUS", "3", 1);
-  auto budget = Budget::from_environment();
+TEST(PoolTest, BudgetFromTheSettings) {
+  provium::base::Settings settings;
+  EXPECT_FALSE(Budget::of({}, settings).fixed());
+  settings.set("PROVIUM_POOL_MEM", "1G", "PROVIUM_POOL_MEM");
+  settings.set("PROVIUM_POOL_CPUS", "3", "PROVIUM_POOL_CPUS");
+  auto budget = Budget::of({}, settings);
   EXPECT_EQ(budget.memory, 1 * kGiB);
   EXPECT_EQ(budget.cpus, 3);
   EXPECT_TRUE(budget.fixed());
-  ::setenv("PROVIUM_POOL_CPUS", "two", 1);
-  EXPECT_THROW(Budget::from_environment(), provium::Error);
-  ::setenv("PROVIUM_POOL_CPUS", "0", 1);
-  EXPECT_THROW(Budget::from_environment(), provium::Error);
-  ::unsetenv("PROVIUM_POOL_CPUS");
-  ::setenv("PROVIUM_POOL_MEM", "lots", 1);
-  EXPECT_THROW(Budget::from_environment(), provium::Error);
-  ::unsetenv("PROVIUM_POOL_MEM");
-  EXPECT_FALSE(Budget::from_environment().fixed());
 }
 
-TEST(PoolTest, ConfiguredBudgetIsTheFallbackOfTheEnvironment) {
+TEST(PoolTest, ConfiguredBudgetIsTheFallbackOfTheSettings) {
   const provium::config::PoolSettings configured{2 * kGiB, 4};
-  auto budget = Budget::from_environment(configured);
+  provium::base::Settings settings;
+  auto budget = Budget::of(configured, settings);
   EXPECT_EQ(budget.memory, 2 * kGiB);
   EXPECT_EQ(budget.cpus, 4);
-  ::setenv("PROVIUM_POOL_MEM", "1G", 1);
-  budget = Budget::from_environment(configured);
-  EXPECT_EQ(budget.memory, 1 * kGiB);  // the environment wins
+  settings.set("PROVIUM_POOL_MEM", "1G", "--provium_mem");
+  budget = Budget::of(configured, settings);
+  EXPECT_EQ(budget.memory, 1 * kGiB);  // the run's setting wins
   EXPECT_EQ(budget.cpus, 4);
-  ::unsetenv("PROVIUM_POOL_MEM");
 }
 
 TEST(PoolTest, WaitMessageSaysWhatIsInUse) {

@@ -17,6 +17,7 @@
 
 #include <provium/error.h>
 
+#include "base/settings.h"
 #include "config/profile.h"
 #include "host/transport.h"
 #include "initramfs/modules.h"
@@ -190,10 +191,10 @@ TEST(CidAllocatorTest, EmptyRangeSaysWhere) {
                   AllOf(HasSubstr("no free vsock CID in 10..11"), HasSubstr(dir.path().string()))));
 }
 
-TEST(CidAllocatorTest, MachineWideDirectoryComesFromTheEnvironment) {
-  ::setenv("PROVIUM_CID_DIR", "/somewhere/cids", 1);
+TEST(CidAllocatorTest, MachineWideDirectoryComesFromTheSettings) {
+  provium::base::ScopedSettings cids{{"PROVIUM_CID_DIR", "/somewhere/cids"}};
   EXPECT_EQ(CidAllocator::default_dir(), "/somewhere/cids");
-  ::unsetenv("PROVIUM_CID_DIR");
+  provium::base::change_setting("PROVIUM_CID_DIR", "");
   EXPECT_EQ(CidAllocator::default_dir(), "/tmp/provium-cids");
 }
 
@@ -250,8 +251,7 @@ TEST(CidCollisionTest, OtherFailureIsPassedOn) {
 // The choice of transport, with the device path injected.
 class TransportChoiceTest : public ::testing::Test {
  protected:
-  void SetUp() override { ::unsetenv("PROVIUM_TRANSPORT"); }
-  void TearDown() override { ::unsetenv("PROVIUM_TRANSPORT"); }
+  provium::base::ScopedSettings saved_{{"PROVIUM_TRANSPORT", ""}};
   std::filesystem::path openable() { return dir_.write("vhost-vsock", ""); }
   std::filesystem::path missing() { return dir_.path() / "no-vhost-vsock"; }
   TempDir dir_;
@@ -305,9 +305,9 @@ TEST_F(TransportChoiceTest, EachOpenFailureGetsItsAdvice) {
   EXPECT_THAT(transport::vsock_problem("/dev/vhost-vsock", EBUSY), HasSubstr("modprobe vhost_vsock"));
 }
 
-TEST_F(TransportChoiceTest, OverrideComesFromTheEnvironment) {
+TEST_F(TransportChoiceTest, OverrideComesFromTheSettings) {
   EXPECT_FALSE(transport::transport_override());
-  ::setenv("PROVIUM_TRANSPORT", "virtio-serial", 1);
+  provium::base::change_setting("PROVIUM_TRANSPORT", "virtio-serial");
   auto forced = transport::transport_override();
   ASSERT_TRUE(forced);
   EXPECT_EQ(forced->value, "virtio-serial");
@@ -319,11 +319,11 @@ TEST_F(TransportChoiceTest, OverrideWinsOverTheProfile) {
   config::Profile profile;
   profile.name = "x";
   profile.transport = "vsock";
-  ::setenv("PROVIUM_TRANSPORT", "virtio-serial", 1);
+  provium::base::change_setting("PROVIUM_TRANSPORT", "virtio-serial");
   EXPECT_EQ(host::effective_transport(profile), transport::Kind::virtio_serial);
-  ::setenv("PROVIUM_TRANSPORT", "nonsense", 1);
+  provium::base::change_setting("PROVIUM_TRANSPORT", "nonsense");
   EXPECT_THROW(host::effective_transport(profile), Error);
-  ::unsetenv("PROVIUM_TRANSPORT");
+  provium::base::change_setting("PROVIUM_TRANSPORT", "");
   profile.transport = "virtio-serial";
   EXPECT_EQ(host::effective_transport(profile), transport::Kind::virtio_serial);
 }
@@ -331,14 +331,14 @@ TEST_F(TransportChoiceTest, OverrideWinsOverTheProfile) {
 // What GoogleTest's environment skips with: only an override to vsock where it cannot work.
 TEST_F(TransportChoiceTest, OverrideToVsockWithoutTheDeviceIsASkipReason) {
   EXPECT_FALSE(transport::override_unavailable(missing()));  // no override
-  ::setenv("PROVIUM_TRANSPORT", "vsock", 1);
+  provium::base::change_setting("PROVIUM_TRANSPORT", "vsock");
   auto reason = transport::override_unavailable(missing());
   ASSERT_TRUE(reason);
   EXPECT_THAT(*reason, HasSubstr("PROVIUM_TRANSPORT (--provium_transport) asks for transport vsock"));
   EXPECT_THAT(*reason, HasSubstr("sudo modprobe vhost_vsock"));
   EXPECT_THAT(*reason, HasSubstr("also with PROVIUM_REQUIRE=1"));
   EXPECT_FALSE(transport::override_unavailable(openable()));  // the device is there: run
-  ::setenv("PROVIUM_TRANSPORT", "auto", 1);
+  provium::base::change_setting("PROVIUM_TRANSPORT", "auto");
   EXPECT_FALSE(transport::override_unavailable(missing()));
 }
 

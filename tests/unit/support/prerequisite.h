@@ -6,22 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <string_view>
-
-namespace provium_test {
-
-inline bool prerequisites_required() {
-  const char* value = std::getenv("PROVIUM_REQUIRE");
-  return value && std::string_view(value) == "1";
-}
-
-}  // namespace provium_test
+#include "base/settings.h"
 
 // Use in a test body or SetUp: PROVIUM_TEST_NEEDS(fs::exists("/usr/bin/cpio"), "GNU cpio (Debian: cpio)");
 #define PROVIUM_TEST_NEEDS(condition, missing)                                       \
   if (!(condition)) {                                                                \
-    if (::provium_test::prerequisites_required())                                    \
+    if (::provium::base::settings()->require_prerequisites)                                 \
       GTEST_FAIL() << "missing: " << missing << " (PROVIUM_REQUIRE=1 fails instead of skipping)"; \
     GTEST_SKIP() << "missing: " << missing;                                          \
   }

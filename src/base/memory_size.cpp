@@ -1,4 +1,4 @@
-#include "config/memory_size.h"
+#include "base/memory_size.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "provium/error.h"
 
-namespace provium::config {
+namespace provium::base {
 namespace {
 
 // log2 of the unit a suffix names; a bare number is MiB, as QEMU reads it.
@@ -45,4 +45,4 @@ uint64_t parse_memory_size(std::string_view text) {
   return number << *shift;
 }
 
-}  // namespace provium::config
+}  // namespace provium::base

@@ -1,0 +1,13 @@
+#include "vm/host_shares.h"
+
+#include "base/settings.h"
+#include "config/config.h"
+
+namespace provium::detail {
+
+HostShares HostShares::of_this_user() {
+  return {pool::default_pool_dir(), pool::Budget::of(config::current().pool, *base::settings()),
+          &transport::CidAllocator::machine_wide()};
+}
+
+}  // namespace provium::detail
