@@ -43,4 +43,17 @@ TEST(CommandLineTest, UnknownProviumFlagIsRefusedWithTheUsage) {
   EXPECT_THAT(run.output, HasSubstr("--provium_config=FILE"));
 }
 
+// Settings are checked once, before any test runs, and name where the bad value came from.
+TEST(CommandLineTest, AMalformedSettingEndsTheProgramNamingItsSource) {
+  const char* program = std::getenv("PROVIUM_EXAMPLE_PROGRAM");
+  ASSERT_NE(program, nullptr);
+  auto from_variable = provium_test::ChildProcess({program}, {{"PROVIUM_POOL_CPUS", "two"}}).wait();
+  EXPECT_EQ(from_variable.exit_code, 2) << from_variable.output;
+  EXPECT_THAT(from_variable.output, HasSubstr("PROVIUM_POOL_CPUS is \"two\""));
+  EXPECT_THAT(from_variable.output, ::testing::Not(HasSubstr("[ RUN      ]")));
+  auto from_flag = provium_test::ChildProcess({program, "--provium_accel=xen"}, {}).wait();
+  EXPECT_EQ(from_flag.exit_code, 2) << from_flag.output;
+  EXPECT_THAT(from_flag.output, HasSubstr("--provium_accel is \"xen\"; it must be one of auto, kvm, tcg"));
+}
+
 }  // namespace
