@@ -6,7 +6,7 @@
 
 namespace provium::qemu {
 
-void QmpClient::connect(const std::filesystem::path& socket, Reply ready) {
+void QmpClient::connect(const transport::SocketAddress& socket, Reply ready) {
   greeting_ = std::move(ready);
   std::weak_ptr<QmpClient> weak = weak_from_this();
   stream_->connect(socket, {
@@ -25,7 +25,7 @@ void QmpClient::connect(const std::filesystem::path& socket, Reply ready) {
       .closed = [weak](std::string reason) {
         if (auto self = weak.lock()) self->fail("QMP connection ended: " + reason);
       },
-  });
+  }, {});
 }
 
 void QmpClient::on_line(const std::string& line) {

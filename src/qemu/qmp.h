@@ -28,7 +28,7 @@ class QmpClient : public std::enable_shared_from_this<QmpClient> {
   }
 
   // Connects, reads the greeting and negotiates capabilities; `ready` resolves after that.
-  void connect(const std::filesystem::path& socket, Reply ready);
+  void connect(const transport::SocketAddress& socket, Reply ready);
 
   // Runs a command; `reply` resolves with its "return" value or fails with its error.
   void execute(const std::string& command, nlohmann::json arguments, Reply reply);

@@ -1,17 +1,10 @@
 #include "transport/channel.h"
 
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 
 namespace provium::transport {
-
-void Channel::connect(const std::filesystem::path& socket, Answer greeting) {
-  if (failure_) {
-    greeting.fail(Error(*failure_));
-    return;
-  }
-  waiting_.push_back(std::move(greeting));
-  stream_->connect(socket, callbacks());
-}
 
 void Channel::connect(const SocketAddress& address, Answer greeting) {
   if (failure_) {
@@ -19,7 +12,10 @@ void Channel::connect(const SocketAddress& address, Answer greeting) {
     return;
   }
   waiting_.push_back(std::move(greeting));
-  stream_->connect(address, callbacks(), {.until_first_byte = true});
+  // A unix socket appears within milliseconds of QEMU's start; a guest's vsock listener after
+  // seconds of boot, which tighter attempts would only slow down (each one costs the guest).
+  const auto retry_interval = address.family() == AF_VSOCK ? std::chrono::milliseconds(10) : std::chrono::milliseconds(2);
+  stream_->connect(address, callbacks(), {.retry_interval = retry_interval, .until_first_byte = true});
 }
 
 Stream::Callbacks Channel::callbacks() {

@@ -26,11 +26,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
     return std::shared_ptr<Channel>(new Channel(), loop::DeleteOnLoop{});
   }
 
-  // Connects to a virtio-serial port's socket. `greeting` receives the first frame the agent
-  // sends on its own (READY).
-  void connect(const std::filesystem::path& socket, Answer greeting);
-  // The same over any socket address: the agent's or a worker's AF_VSOCK listener. The
-  // connection is made again until the greeting's first byte arrives (Stream::SocketOptions).
+  // Connects to the agent's or a worker's socket: a virtio-serial port's unix socket, or an
+  // AF_VSOCK listener in the guest. `greeting` receives the first frame the agent sends on its
+  // own (READY). The agent always speaks first, so a connection that ends before its first byte
+  // is made again (Stream::SocketOptions::until_first_byte).
   void connect(const SocketAddress& address, Answer greeting);
 
   // Sends a frame (already encoded) and queues `answer` for the next frame that arrives.

@@ -1,6 +1,7 @@
 #include "transport/stream.h"
 
 #include <linux/vm_sockets.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -16,14 +17,7 @@
 namespace provium::transport {
 
 namespace {
-constexpr uint64_t kRetryMilliseconds = 2;
 constexpr std::size_t kReadChunk = 256 * 1024;
-
-// A request outlives nothing it points to: it holds a weak reference to its stream.
-struct ConnectRequest {
-  uv_connect_t req{};
-  std::weak_ptr<Stream> stream;
-};
 
 struct WriteRequest {
   uv_write_t req{};
@@ -38,6 +32,16 @@ SocketAddress SocketAddress::vsock(uint32_t cid, uint32_t port) {
   address.svm_port = port;
   return from(reinterpret_cast<const sockaddr*>(&address), sizeof address,
               fmt::format("vsock CID {} port {}", cid, port));
+}
+
+SocketAddress SocketAddress::unix_socket(const std::filesystem::path& path) {
+  sockaddr_un address{};
+  if (path.native().size() >= sizeof address.sun_path)
+    throw Error(fmt::format("socket path {} is too long for a unix socket ({} bytes at most)", path.string(),
+                            sizeof address.sun_path - 1));
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.native().size());
+  return from(reinterpret_cast<const sockaddr*>(&address), sizeof address, path.string());
 }
 
 SocketAddress SocketAddress::from(const sockaddr* address, socklen_t length, std::string text) {
@@ -69,10 +73,10 @@ bool retryable_connect_error(int error) {
 
 Stream::~Stream() { close(); }
 
-void Stream::connect(const std::filesystem::path& path, Callbacks callbacks) {
-  if (closed_) return;  // closed before it was connected: the owner has reported why
-  path_ = path;
-  use_socket_ = false;
+void Stream::connect(const SocketAddress& address, Callbacks callbacks, SocketOptions options) {
+  if (closed_) return;
+  address_ = address;
+  socket_options_ = options;
   callbacks_ = std::move(callbacks);
   uv_timer_init(loop::Loop::instance().uv(), retry_timer_.get());
   retry_timer_.mark_initialized();
@@ -80,23 +84,8 @@ void Stream::connect(const std::filesystem::path& path, Callbacks callbacks) {
   attempt();
 }
 
-void Stream::connect(const SocketAddress& address, Callbacks callbacks, SocketOptions options) {
-  if (closed_) return;
-  address_ = address;
-  socket_options_ = options;
-  use_socket_ = true;
-  callbacks_ = std::move(callbacks);
-  uv_timer_init(loop::Loop::instance().uv(), retry_timer_.get());
-  retry_timer_.mark_initialized();
-  retry_timer_->data = this;
-  attempt_socket();
-}
-
-std::string Stream::target() const { return use_socket_ ? address_.text : path_.string(); }
-
 void Stream::retry_later() {
-  const uint64_t delay = use_socket_ ? static_cast<uint64_t>(socket_options_.retry_interval.count())
-                                     : kRetryMilliseconds;
+  const auto delay = static_cast<uint64_t>(socket_options_.retry_interval.count());
   uv_timer_start(retry_timer_.get(),
                  [](uv_timer_t* timer) {
                    if (timer->data) static_cast<Stream*>(timer->data)->attempt();
@@ -105,37 +94,6 @@ void Stream::retry_later() {
 }
 
 void Stream::attempt() {
-  if (closed_) return;
-  if (use_socket_) {
-    attempt_socket();
-    return;
-  }
-  pipe_ = loop::UvHandle<uv_pipe_t>();
-  uv_pipe_init(loop::Loop::instance().uv(), pipe_.get(), 0);
-  pipe_.mark_initialized();
-  pipe_->data = this;
-  auto* request = new ConnectRequest{{}, weak_from_this()};
-  uv_pipe_connect(&request->req, pipe_.get(), path_.c_str(), [](uv_connect_t* req, int status) {
-    std::unique_ptr<ConnectRequest> request(reinterpret_cast<ConnectRequest*>(req));
-    auto self = request->stream.lock();
-    if (!self || self->closed_) return;
-    if (status == 0) {
-      self->connected_ = true;
-      self->start_reading();
-      if (self->callbacks_.connected) self->callbacks_.connected();
-      return;
-    }
-    if (status == UV_ENOENT || status == UV_ECONNREFUSED) {
-      // Not listening yet: QEMU is still starting.
-      self->retry_later();
-      return;
-    }
-    self->report_closed(fmt::format("cannot connect to {}: {}", self->path_.string(),
-                                    uv_strerror(status)));
-  });
-}
-
-void Stream::attempt_socket() {
   if (closed_) return;
   const int fd = ::socket(address_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -225,7 +183,7 @@ void Stream::start_reading() {
         auto* self = static_cast<Stream*>(stream->data);
         if (!self || nread == 0) return;
         if (nread < 0) {
-          if (self->use_socket_ && self->socket_options_.until_first_byte && !self->received_) {
+          if (self->socket_options_.until_first_byte && !self->received_) {
             // Ended before the peer said anything: as if it had refused. Make a new one.
             self->connected_ = false;
             self->pipe_.close();

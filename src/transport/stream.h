@@ -29,6 +29,9 @@ struct SocketAddress {
 
   // (CID, port) of AF_VSOCK.
   static SocketAddress vsock(uint32_t cid, uint32_t port);
+  // A unix socket's path (QEMU's QMP monitor, a virtio-serial port); Error when the path is
+  // longer than a unix socket address holds.
+  static SocketAddress unix_socket(const std::filesystem::path& path);
   // Any address, copied (length at most sizeof(sockaddr_storage)).
   static SocketAddress from(const sockaddr* address, socklen_t length, std::string text);
   int family() const { return storage.ss_family; }
@@ -44,7 +47,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   struct SocketOptions {
     // Pause between two attempts.
-    std::chrono::milliseconds retry_interval{10};
+    std::chrono::milliseconds retry_interval{2};
     // A connection that ends before its first byte arrived is treated like a refused one and
     // made again. For peers that always speak first (the agent greets with READY): a guest
     // resumed from a snapshot resets the connections it had, and one made in that instant may
@@ -60,12 +63,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   // Loop thread only, for every member below.
 
-  // A unix socket (libuv's own connect), retried while it is missing or refuses.
-  void connect(const std::filesystem::path& path, Callbacks callbacks);
-  // Any socket address. libuv knows no AF_VSOCK, so the socket is created and connected here
-  // (non-blocking, completion watched with uv_poll) and handed to libuv once connected; the
-  // reading and writing are then the same as for a unix socket. Retried on the errors that
-  // mean "nobody there yet" (see retryable_connect_error).
+  // Any socket address, unix or vsock. libuv knows no AF_VSOCK, so the socket is created and
+  // connected here (non-blocking, completion watched with uv_poll) and handed to libuv once
+  // connected, whatever its family. Retried on the errors that mean "nobody there yet" (see
+  // retryable_connect_error).
   void connect(const SocketAddress& address, Callbacks callbacks, SocketOptions options);
   void write(std::string bytes);
   void close();
@@ -74,17 +75,13 @@ class Stream : public std::enable_shared_from_this<Stream> {
  private:
   Stream() = default;
   void attempt();
-  void attempt_socket();
   void socket_connected(int fd);
   void retry_later();
   void start_reading();
   void report_closed(std::string reason);
-  std::string target() const;
 
-  std::filesystem::path path_;
   SocketAddress address_;
   SocketOptions socket_options_;
-  bool use_socket_ = false;  // address_, else path_
   bool received_ = false;    // a byte arrived on this connection
   Callbacks callbacks_;
   loop::UvHandle<uv_pipe_t> pipe_;

@@ -182,7 +182,8 @@ qemu::LaunchSpec Machine::launch_spec() {
 void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec) {
   runtime_ = std::make_shared<Runtime>();
   loop::Completion<bool> started;
-  loop::Loop::instance().post([runtime = runtime_, argv, spec, started] {
+  const auto qmp_socket = transport::SocketAddress::unix_socket(spec.qmp_socket);
+  loop::Loop::instance().post([runtime = runtime_, argv, spec, qmp_socket, started] {
     std::weak_ptr<Runtime> weak = runtime;
     try {
       runtime->process.start(argv, [weak, console = spec.console_log](qemu::ProcessExit exit) {
@@ -207,7 +208,7 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
       return;
     }
     started.resolve(true);
-    runtime->qmp->connect(spec.qmp_socket, runtime->qmp_ready);
+    runtime->qmp->connect(qmp_socket, runtime->qmp_ready);
   });
   started.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30));
   launched_ = true;
@@ -226,13 +227,16 @@ bool Machine::vsock_cid_collided(std::chrono::steady_clock::time_point deadline)
   }
 }
 
+transport::SocketAddress Machine::agent_address(uint32_t port) const {
+  if (transport_ == transport::Kind::vsock)
+    return transport::SocketAddress::vsock(cid_lease_.cid(), port == 0 ? PROVIUM_VSOCK_PORT : port);
+  return transport::SocketAddress::unix_socket(port_socket(run_dir_.path(), port));
+}
+
 void Machine::connect_agent(std::chrono::steady_clock::time_point deadline) {
   transport::Channel::Answer greeting;
-  std::optional<transport::SocketAddress> vsock;
-  if (cid_lease_.held()) vsock = transport::SocketAddress::vsock(cid_lease_.cid(), PROVIUM_VSOCK_PORT);
-  loop::Loop::instance().post([runtime = runtime_, socket = port_socket(run_dir_.path(), 0), vsock, greeting] {
-    if (vsock) runtime->agent->connect(*vsock, greeting);
-    else runtime->agent->connect(socket, greeting);
+  loop::Loop::instance().post([runtime = runtime_, address = agent_address(0), greeting] {
+    runtime->agent->connect(address, greeting);
   });
   const std::string operation =
       fmt::format("boot of {}, waiting for the agent's READY", profile_.describe());
@@ -254,19 +258,16 @@ std::filesystem::path Machine::initrd() const {
 std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::milliseconds timeout) {
   // The port number comes from the guest: check it before it names a file. vsock: a port the
   // guest kernel picked (above the reserved 0..1023), never the agent's own.
-  std::optional<transport::SocketAddress> vsock;
-  if (cid_lease_.held()) {
+  if (transport_ == transport::Kind::vsock) {
     if (port <= 1023 || port == PROVIUM_VSOCK_PORT || port == 0xFFFFFFFFu)
       throw Error(fmt::format("the agent reported worker port {}, which is no worker's vsock port", port));
-    vsock = transport::SocketAddress::vsock(cid_lease_.cid(), port);
   } else if (port == 0 || port >= port_count_) {
     throw Error(fmt::format("the agent reported worker port {}, outside 1..{}", port,
                             port_count_ - 1));
   }
   auto channel = transport::Channel::create();
   transport::Channel::Answer greeting;
-  loop::Loop::instance().post([runtime = runtime_, channel, greeting, vsock,
-                               socket = vsock ? std::filesystem::path() : port_socket(run_dir_.path(), port)] {
+  loop::Loop::instance().post([runtime = runtime_, channel, greeting, address = agent_address(port)] {
     std::lock_guard lock(runtime->mutex);
     if (runtime->death) {
       channel->fail(*runtime->death);
@@ -274,8 +275,7 @@ std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::mil
     }
     std::erase_if(runtime->workers, [](auto& worker) { return worker.expired(); });
     runtime->workers.push_back(channel);
-    if (vsock) channel->connect(*vsock, greeting);
-    else channel->connect(socket, greeting);
+    channel->connect(address, greeting);
   });
   const auto operation = fmt::format("worker on port {}, waiting for its READY", port);
   await_answer(greeting, operation, timeout, session_owner(), PROVIUM_READY);

@@ -79,6 +79,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   std::string build_initrd() const;
   void launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec);
   void restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline);
+  // Where the agent (port 0) or a worker listens: the virtio-serial port's socket, or the
+  // guest's vsock port (the agent's own for port 0).
+  transport::SocketAddress agent_address(uint32_t port) const;
   void connect_agent(std::chrono::steady_clock::time_point deadline);
   void set_migration_capabilities(std::chrono::steady_clock::time_point deadline);
   // Armed before the command that migrates: resolves with the MIGRATION event's data once the

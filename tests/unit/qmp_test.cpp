@@ -73,7 +73,9 @@ class QmpTest : public ::testing::Test {
  protected:
   void SetUp() override {
     QmpClient::Reply ready;
-    loop::Loop::instance().post([client = client_, socket = dir_.path() / "qmp.sock", ready] { client->connect(socket, ready); });
+    loop::Loop::instance().post([client = client_, socket = transport::SocketAddress::unix_socket(dir_.path() / "qmp.sock"), ready] {
+      client->connect(socket, ready);
+    });
     qemu_.accept();
     qemu_.send(R"({"QMP": {"version": {}, "capabilities": []}})");
     EXPECT_THAT(qemu_.receive(), HasSubstr(R"("execute":"qmp_capabilities")"));

@@ -20,6 +20,7 @@
 #include "loop/completion.h"
 #include "loop/loop.h"
 #include "support/temp_dir.h"
+#include "provium/error.h"
 #include "transport/stream.h"
 
 using namespace provium;
@@ -40,14 +41,6 @@ void on_loop(F task) {
     done.resolve(true);
   });
   ASSERT_TRUE(done.wait_until(std::chrono::steady_clock::now() + 5s));
-}
-
-SocketAddress unix_address(const std::filesystem::path& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-  return SocketAddress::from(reinterpret_cast<const sockaddr*>(&address), sizeof address,
-                             "unix " + path.string());
 }
 
 int unix_listener(const std::filesystem::path& path) {
@@ -83,7 +76,7 @@ TEST(StreamTest, SocketConnectRetriesUntilTheListenerAppears) {
   const auto path = dir.path() / "agent.sock";
   auto stream = Stream::create();
   Observed observed;
-  on_loop([&] { stream->connect(unix_address(path), observed.callbacks(), {.retry_interval = 5ms}); });
+  on_loop([&] { stream->connect(SocketAddress::unix_socket(path), observed.callbacks(), {.retry_interval = 5ms}); });
   std::this_thread::sleep_for(50ms);  // a few attempts fail: no such socket yet
   const int listener = unix_listener(path);
   const int peer = accept_within(listener, 5s);
@@ -147,7 +140,7 @@ TEST(StreamTest, ConnectionEndedBeforeItsFirstByteIsMadeAgain) {
   auto stream = Stream::create();
   Observed observed;
   on_loop([&] {
-    stream->connect(unix_address(path), observed.callbacks(), {.retry_interval = 5ms, .until_first_byte = true});
+    stream->connect(SocketAddress::unix_socket(path), observed.callbacks(), {.retry_interval = 5ms, .until_first_byte = true});
   });
   const int first = accept_within(listener, 5s);
   ASSERT_GE(first, 0);
@@ -174,7 +167,7 @@ TEST(StreamTest, WithoutUntilFirstByteAnEarlyEndIsReported) {
   const int listener = unix_listener(path);
   auto stream = Stream::create();
   Observed observed;
-  on_loop([&] { stream->connect(unix_address(path), observed.callbacks(), {}); });
+  on_loop([&] { stream->connect(SocketAddress::unix_socket(path), observed.callbacks(), {}); });
   const int peer = accept_within(listener, 5s);
   ASSERT_GE(peer, 0);
   ::close(peer);
@@ -212,6 +205,17 @@ TEST(StreamTest, VsockAddress) {
   const auto* vm = reinterpret_cast<const sockaddr_vm*>(&address.storage);
   EXPECT_EQ(vm->svm_cid, 12u);
   EXPECT_EQ(vm->svm_port, 5123u);
+}
+
+TEST(StreamTest, UnixSocketAddress) {
+  const auto address = SocketAddress::unix_socket("/run/x/qmp.sock");
+  EXPECT_EQ(address.text, "/run/x/qmp.sock");
+  EXPECT_EQ(address.family(), AF_UNIX);
+  EXPECT_STREQ(reinterpret_cast<const sockaddr_un*>(&address.storage)->sun_path, "/run/x/qmp.sock");
+  // sun_path holds 107 characters and its NUL; a longer path must not be cut to another one.
+  EXPECT_NO_THROW(SocketAddress::unix_socket("/" + std::string(106, 'a')));
+  EXPECT_THAT([] { SocketAddress::unix_socket("/" + std::string(107, 'a')); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("too long for a unix socket (107 bytes at most)")));
 }
 
 // A real AF_VSOCK connect to a CID where no guest listens: refused, reset, no such device or
