@@ -1,5 +1,5 @@
 // Cold boot and the agent's operations on the default profile, medians over repetitions.
-//   meson setup build-bench -Dbench=true && build-bench/bench/provium_bench
+//   build/bench/provium_bench
 #include <benchmark/benchmark.h>
 
 #include <sys/syscall.h>

@@ -1,8 +1,8 @@
 // Cold boot against resuming a fixture snapshot: copy-on-write (Provium's way), with and without
-// a QEMU started ahead (src/fixture/spare.h), and a full-RAM migration file (the documented
+// a QEMU started ahead (src/cache/spare.h), and a full-RAM migration file (the documented
 // system's way); host memory per resumed VM; a 100-test suite's wall time. Medians, ratios of
 // medians of this same run printed at the end.
-//   meson setup build-bench -Dbench=true && build-bench/bench/provium_resume_bench
+//   build/bench/provium_resume_bench
 #include <benchmark/benchmark.h>
 
 #include <fcntl.h>
@@ -44,9 +44,10 @@ void cold_boot(benchmark::State& state, const char* kernel_boot, bool first_exec
   profile.kernel_boot = kernel_boot;
   for (auto _ : state) {
     const auto start = Clock::now();
-    auto machine = std::make_shared<provium::detail::Machine>(profile, provium::BootOptions{});
+    auto machine = std::make_shared<provium::vm::Machine>(profile, provium::BootOptions{}, provium::vm::Start::boot(),
+                                                          provium::vm::HostShares::of_this_user());
     machine->boot();
-    auto vm = provium::detail::VmAccess::wrap("default", machine);
+    auto vm = provium::vm::VmAccess::wrap("default", machine);
     if (first_exec) vm.exec("true");
     state.SetIterationTime(seconds_since(start));
   }
@@ -64,7 +65,7 @@ constexpr auto kTestBody = std::chrono::milliseconds(300);
 
 // The resident memory of the VM's QEMU, in MiB.
 double qemu_rss_mib(const provium::Vm& vm) {
-  const int pid = provium::detail::VmAccess::machine(vm).qemu_pid();
+  const int pid = provium::vm::VmAccess::machine(vm).qemu_pid();
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string key;
   double kib = 0;
@@ -137,10 +138,11 @@ struct FullRamSnapshot {
   FullRamSnapshot() {
     fs::create_directories(dir);
     const auto& profile = provium::config::current().profile("default");
-    auto machine = std::make_shared<provium::detail::Machine>(profile, provium::BootOptions{});
+    auto machine = std::make_shared<provium::vm::Machine>(profile, provium::BootOptions{}, provium::vm::Start::boot(),
+                                                          provium::vm::HostShares::of_this_user());
     machine->boot();
     fs::copy_file(machine->initrd(), initrd(), fs::copy_options::overwrite_existing);
-    auto vm = provium::detail::VmAccess::wrap("default", machine);
+    auto vm = provium::vm::VmAccess::wrap("default", machine);
     prepare(vm);
     machine->save_snapshot(state());
   }
@@ -152,11 +154,12 @@ void FullRamResumeToFirstExec(benchmark::State& state) {
   const auto& profile = provium::config::current().profile("default");
   for (auto _ : state) {
     const auto start = Clock::now();
-    auto machine = std::make_shared<provium::detail::Machine>(
+    auto machine = std::make_shared<provium::vm::Machine>(
         profile, provium::BootOptions{},
-        provium::detail::SnapshotFiles{{}, false, snapshot.state(), snapshot.initrd()});
+        provium::vm::Start::restore_whole_state(snapshot.state(), snapshot.initrd()),
+        provium::vm::HostShares::of_this_user());
     machine->boot();
-    auto vm = provium::detail::VmAccess::wrap("default", machine);
+    auto vm = provium::vm::VmAccess::wrap("default", machine);
     vm.exec("true");
     state.SetIterationTime(seconds_since(start));
     state.counters["qemu_rss_MiB"] = qemu_rss_mib(vm);

@@ -1,7 +1,7 @@
 // A suite of 100 TEST_F on one fixture, the shape of a real kernel test suite: each test gets a
 // fresh VM resumed from the snapshot, runs one command and reads one file. provium_resume_bench
 // times the whole process (HundredTestSuite); it also runs on its own:
-//   build-bench/bench/provium_suite_bench
+//   build/bench/provium_suite_bench
 #include <provium/gtest.h>
 
 PROVIUM_FIXTURE(suite) { vm.exec("echo prepared > /tmp/prepared"); }

@@ -19,12 +19,12 @@
 
 namespace provium {
 
-namespace detail {
+namespace vm {
 class Machine;
 class Session;
 struct GuestAccess;  // the project's own protocol tests reach the connection through it
 struct VmAccess;     // fixtures make Vms of machines they resume
-}  // namespace detail
+}  // namespace vm
 
 struct Disk {
   std::string path{};
@@ -117,12 +117,12 @@ class Guest {
   Guest(Guest&&) noexcept;
   Guest& operator=(Guest&&) noexcept;
 
-  detail::Session& session() const;
-  std::shared_ptr<detail::Session> session_;
+  vm::Session& session() const;
+  std::shared_ptr<vm::Session> session_;
   std::chrono::milliseconds timeout_ = default_operation_timeout();
 
  private:
-  friend struct detail::GuestAccess;
+  friend struct vm::GuestAccess;
   int64_t syscall_integers(long nr, std::vector<int64_t> args);
   SyscallResult syscall_args(long nr, std::span<const Arg> args);
 };
@@ -174,11 +174,11 @@ class Vm : public Guest {
 
  private:
   friend Vm create(std::string_view profile);
-  friend struct detail::VmAccess;
+  friend struct vm::VmAccess;
   explicit Vm(std::string profile);
 
   std::string profile_;
-  std::shared_ptr<detail::Machine> machine_;
+  std::shared_ptr<vm::Machine> machine_;
 };
 
 // A VM of the given provium.toml profile, not booted yet. Throws Error for an unknown profile

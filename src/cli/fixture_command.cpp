@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "fixture/cache.h"
+#include "cache/cache.h"
 
 namespace provium::cli {
 

@@ -171,7 +171,7 @@ class Run {
 int test_command(const std::vector<std::string>& args) {
   TestOptions options;
   try {
-    options = parse_test_options(args, detail::pool::auto_vm_cap());
+    options = parse_test_options(args, pool::auto_vm_cap());
   } catch (const UsageError& error) {
     std::cerr << fmt::format("provium test: {}\n\n", error.what()) << kTestUsage;
     return 2;

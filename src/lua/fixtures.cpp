@@ -15,10 +15,10 @@
 
 #include "base/files.h"
 #include "config/config.h"
-#include "fixture/build.h"
-#include "fixture/cache.h"
-#include "fixture/key.h"
-#include "fixture/resume.h"
+#include "cache/build.h"
+#include "cache/cache.h"
+#include "cache/key.h"
+#include "cache/resume.h"
 #include "lua/dependencies.h"
 #include "lua/prelude.h"
 #include "lua/vm_boot.h"
@@ -182,7 +182,7 @@ void build_into(const FileContext& user, const fs::path& script, const cache::En
   if (!last.vm.running())
     throw Error(fmt::format("the last VM the script created ({}) is not running; the fixture "
                             "snapshots it, so leave it booted", last.label));
-  auto& machine = detail::VmAccess::machine(last.vm);
+  auto& machine = vm::VmAccess::machine(last.vm);
   fs::copy_file(machine.initrd(), build.initrd());
   machine.save_snapshot(build.state());
   fs::rename(last.ram, build.ram());
@@ -238,7 +238,7 @@ VmEntry& resume_fixture(FileContext& context, std::string_view name) {
   }
   auto machine = cache::resume(request);
   vm.profile = profile_name;
-  vm.vm = detail::VmAccess::wrap(profile_name, std::move(machine));
+  vm.vm = vm::VmAccess::wrap(profile_name, std::move(machine));
   vm.boot = boot;
   return vm;
 }

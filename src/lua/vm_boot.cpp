@@ -8,7 +8,7 @@
 #include <provium/error.h>
 
 #include "config/config.h"
-#include "fixture/resume.h"
+#include "cache/resume.h"
 #include "vm/vm_access.h"
 
 namespace provium::lua {
@@ -114,7 +114,7 @@ void boot_vm(FileContext& context, VmEntry& entry, const BootOptions& options) {
   } else {
     // Building a fixture: this VM may become the snapshot, so its RAM is a file of the build.
     entry.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
-    entry.vm = detail::VmAccess::wrap(
+    entry.vm = vm::VmAccess::wrap(
         entry.profile, cache::boot_into_ram_file(config::current().profile(entry.profile), options, entry.ram));
   }
   entry.boot = options;

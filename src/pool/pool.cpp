@@ -25,7 +25,7 @@
 #include "base/settings.h"
 #include "base/text.h"
 
-namespace provium::detail::pool {
+namespace provium::pool {
 
 namespace {
 
@@ -265,4 +265,4 @@ Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
   }
 }
 
-}  // namespace provium::detail::pool
+}  // namespace provium::pool

@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace provium::detail::pool {
+namespace provium::pool {
 
 // What the leases of a pool add up to.
 struct Usage {
@@ -134,4 +134,4 @@ std::filesystem::path default_pool_dir();
 Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
                         uint64_t memory_bytes, int cpus, std::string_view what);
 
-}  // namespace provium::detail::pool
+}  // namespace provium::pool

@@ -6,7 +6,7 @@
 
 #include "base/text.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 namespace {
 constexpr std::streamoff kTailBytes = 256 * 1024;
@@ -50,4 +50,4 @@ std::string crash_report(std::string_view console, std::size_t max_lines) {
   return std::string(report);
 }
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace provium::detail {
+namespace provium::vm {
 
 // The last `lines` lines of the console log (reads only the end of the file).
 std::string console_tail(const std::filesystem::path& log, std::size_t lines);
@@ -15,4 +15,4 @@ std::string console_tail(const std::filesystem::path& log, std::size_t lines);
 // "BUG:", "Oops", ...) to the end, at most `max_lines` lines; empty when the text has none.
 std::string crash_report(std::string_view console, std::size_t max_lines = 60);
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -40,7 +40,7 @@ Guest::~Guest() = default;
 Guest::Guest(Guest&&) noexcept = default;
 Guest& Guest::operator=(Guest&&) noexcept = default;
 
-detail::Session& Guest::session() const {
+vm::Session& Guest::session() const {
   if (!session_) throw Error("this VM is not booted (or this worker is not started)");
   return *session_;
 }
@@ -48,18 +48,18 @@ detail::Session& Guest::session() const {
 void Guest::set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
 ExecResult Guest::exec(std::string_view cmd) {
-  const auto operation = detail::describe_operation("exec", cmd);
+  const auto operation = vm::describe_operation("exec", cmd);
   return protocol::decode_exec_result(
       session().call({PROVIUM_EXEC, std::string(cmd)}, PROVIUM_EXEC_RESULT, operation, timeout_).payload);
 }
 
 std::string Guest::read_file(std::string_view path) {
-  const auto operation = detail::describe_operation("read_file", path);
+  const auto operation = vm::describe_operation("read_file", path);
   return session().call({PROVIUM_READ_FILE, std::string(path)}, PROVIUM_FILE_DATA, operation, timeout_).payload;
 }
 
 void Guest::write_file(std::string_view path, std::string_view data) {
-  const auto operation = detail::describe_operation("write_file", path);
+  const auto operation = vm::describe_operation("write_file", path);
   auto request = protocol::encode_write_file(path, data);
   auto answer = session().call(request, PROVIUM_FILE_DATA, operation, timeout_);
   if (!answer.payload.empty())
@@ -118,7 +118,7 @@ IoctlResult Guest::ioctl(int fd, unsigned long cmd, const Arg& argument) {
 }
 
 Job Guest::background(std::string_view cmd) {
-  const auto operation = detail::describe_operation("background", cmd);
+  const auto operation = vm::describe_operation("background", cmd);
   return protocol::decode_job_started(
       session().call({PROVIUM_EXEC_ASYNC, std::string(cmd)}, PROVIUM_JOB_STARTED, operation, timeout_)
           .payload);

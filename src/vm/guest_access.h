@@ -6,10 +6,10 @@
 
 #include "vm/session.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 struct GuestAccess {
   static Session& session(const Guest& guest) { return guest.session(); }
 };
 
-}  // namespace provium::detail
+}  // namespace provium::vm

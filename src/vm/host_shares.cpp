@@ -3,11 +3,11 @@
 #include "base/settings.h"
 #include "config/config.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 HostShares HostShares::of_this_user() {
   return {pool::default_pool_dir(), pool::Budget::of(config::current().pool, *base::settings()),
           &transport::CidAllocator::machine_wide()};
 }
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -9,7 +9,7 @@
 #include "pool/pool.h"
 #include "transport/cid.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 struct HostShares {
   std::filesystem::path pool_dir;
@@ -21,4 +21,4 @@ struct HostShares {
   static HostShares of_this_user();
 };
 
-}  // namespace provium::detail
+}  // namespace provium::vm

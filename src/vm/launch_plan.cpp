@@ -4,7 +4,7 @@
 
 #include "base/memory_size.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 void check_boot_options(const config::Profile& profile, const BootOptions& options) {
   try {
@@ -58,4 +58,4 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
   return plan;
 }
 
-}  // namespace provium::detail
+}  // namespace provium::vm

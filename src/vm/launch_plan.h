@@ -16,7 +16,7 @@
 #include "transport/kind.h"
 #include "vm/start.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 // virtio-serial offers 31 ports besides its console: the agent's and 30 workers'.
 inline constexpr int kMaxWorkers = 30;
@@ -45,4 +45,4 @@ struct LaunchPlan {
 LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& options, const Start& start,
                        const std::filesystem::path& run_dir, const HostChoices& host);
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -28,7 +28,7 @@
 #include "vm/machine_runtime.h"
 #include "wire.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 namespace {
 
@@ -341,7 +341,7 @@ void Machine::kill() {
 int Machine::qemu_pid() const { return runtime_ ? runtime_->process.pid() : 0; }
 
 std::string Machine::console_tail(std::size_t lines) const {
-  return detail::console_tail(run_dir_ / "console.log", lines);
+  return vm::console_tail(run_dir_ / "console.log", lines);
 }
 
 std::string Machine::context() const {
@@ -354,4 +354,4 @@ std::string Machine::context() const {
       kContextLines, console_tail(kContextLines));
 }
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -22,7 +22,7 @@
 #include "vm/run_dir.h"
 #include "vm/session.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 // Throws PrerequisiteError (QEMU, a default kernel or busybox missing) or Error (a configured
 // kernel missing).
@@ -117,4 +117,4 @@ class Machine : public std::enable_shared_from_this<Machine> {
   transport::CidLease cid_lease_;
 };
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -14,7 +14,7 @@
 #include "transport/channel.h"
 #include "vm/machine.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 // Owned by the Machine, destroyed on the loop thread. The process's exit callback reaches it
 // through a weak reference, so a Machine being destroyed can still await QEMU's exit.
@@ -30,4 +30,4 @@ struct Machine::Runtime {
   std::shared_ptr<Runtime> self_until_exit;  // see ~Machine
 };
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -13,7 +13,7 @@
 #include "vm/machine_runtime.h"
 #include "wire.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 namespace {
 
@@ -126,4 +126,4 @@ void Machine::save_snapshot(const std::filesystem::path& state) {
   kill();
 }
 
-}  // namespace provium::detail
+}  // namespace provium::vm

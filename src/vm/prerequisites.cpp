@@ -17,7 +17,7 @@
 
 namespace provium {
 
-namespace detail {
+namespace vm {
 
 void check_prerequisites(const config::Profile& profile) {
   if (host::find_executable(profile.qemu).empty())
@@ -45,10 +45,10 @@ void check_prerequisites(const config::Profile& profile) {
         "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");
   host::effective_transport(profile);  // a vsock the host cannot provide
 }
-}  // namespace detail
+}  // namespace vm
 
 void check_prerequisites(std::string_view profile) {
-  detail::check_prerequisites(config::current().profile(profile));
+  vm::check_prerequisites(config::current().profile(profile));
 }
 
 }  // namespace provium

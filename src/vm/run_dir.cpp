@@ -13,7 +13,7 @@
 #include "base/files.h"
 #include "base/settings.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 namespace {
 
@@ -59,4 +59,4 @@ RunDir::~RunDir() {
   std::filesystem::remove_all(path_, ignored);  // before lock_ drops, so no one else removes it
 }
 
-}  // namespace provium::detail
+}  // namespace provium::vm

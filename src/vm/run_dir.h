@@ -8,7 +8,7 @@
 
 #include "base/owner_lock.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 class RunDir {
  public:
@@ -25,4 +25,4 @@ class RunDir {
   base::OwnerLock lock_;  // its owner's, on the file "lock" inside
 };
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -6,7 +6,7 @@
 #include "loop/loop.h"
 #include "wire.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 std::string describe_operation(std::string_view name, std::string_view argument) {
   constexpr std::size_t kMax = 80;
@@ -83,4 +83,4 @@ void Session::close(std::string reason) {
   });
 }
 
-}  // namespace provium::detail
+}  // namespace provium::vm

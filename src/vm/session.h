@@ -15,7 +15,7 @@
 #include "protocol/frame.h"
 #include "transport/channel.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 class Session {
  public:
@@ -63,4 +63,4 @@ protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_vie
 // "exec(\"ls /\")": an operation and its argument, shortened for messages.
 std::string describe_operation(std::string_view name, std::string_view argument);
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -1,11 +1,13 @@
-// How a machine starts: the four ways there are, each with the files it needs. A fixture's
+// How a machine starts: the five ways there are, each with the files it needs. A fixture's
 // build boots into a RAM file (or, nested, restores its parent into one), so that the RAM file
-// is the snapshot; a test's VM restores the snapshot with its RAM mapped copy-on-write.
+// is the snapshot; a test's VM restores the snapshot with its RAM mapped copy-on-write. A
+// snapshot of a VM without a RAM file holds the whole RAM in its state (the benchmark compares
+// that way with ours).
 #pragma once
 
 #include <filesystem>
 
-namespace provium::detail {
+namespace provium::vm {
 
 class Start {
  public:
@@ -14,6 +16,7 @@ class Start {
     boot_into_ram_file,     // a fresh boot whose RAM is the file `ram`
     restore,                // `state` loaded; the RAM is `ram` mapped copy-on-write (never written)
     restore_into_ram_file,  // `state` loaded; the RAM is the file `ram` itself, written to
+    restore_whole_state,    // `state` holds the RAM too, loaded into ordinary memory
   };
 
   static Start boot() { return Start(Mode::boot, {}, {}, {}); }
@@ -27,9 +30,13 @@ class Start {
     return Start(Mode::restore_into_ram_file, std::move(ram), std::move(state), std::move(initrd));
   }
 
+  static Start restore_whole_state(std::filesystem::path state, std::filesystem::path initrd) {
+    return Start(Mode::restore_whole_state, {}, std::move(state), std::move(initrd));
+  }
+
   Mode mode() const { return mode_; }
-  bool restores() const { return mode_ == Mode::restore || mode_ == Mode::restore_into_ram_file; }
-  bool has_ram_file() const { return mode_ != Mode::boot; }
+  bool restores() const { return mode_ != Mode::boot && mode_ != Mode::boot_into_ram_file; }
+  bool has_ram_file() const { return !ram_.empty(); }
   // The RAM file is the RAM (a snapshot of this VM needs only its device state).
   bool ram_shared() const { return mode_ == Mode::boot_into_ram_file || mode_ == Mode::restore_into_ram_file; }
   const std::filesystem::path& ram() const { return ram_; }
@@ -44,4 +51,4 @@ class Start {
   std::filesystem::path ram_, state_, initrd_;
 };
 
-}  // namespace provium::detail
+}  // namespace provium::vm

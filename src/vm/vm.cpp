@@ -45,8 +45,8 @@ Vm create(std::string_view profile) {
 void Vm::boot(const BootOptions& options) {
   if (machine_) throw Error("this VM was already booted");
   if (profile_.empty()) throw Error("an empty Vm handle cannot boot; use provium::create()");
-  auto machine = std::make_shared<detail::Machine>(config::current().profile(profile_), options,
-                                                   detail::Start::boot(), detail::HostShares::of_this_user());
+  auto machine = std::make_shared<vm::Machine>(config::current().profile(profile_), options,
+                                                   vm::Start::boot(), vm::HostShares::of_this_user());
   machine->boot();
   session_ = machine->agent();
   machine_ = std::move(machine);

@@ -5,7 +5,7 @@
 
 #include "vm/machine.h"
 
-namespace provium::detail {
+namespace provium::vm {
 
 struct VmAccess {
   static Vm wrap(std::string profile, std::shared_ptr<Machine> machine) {
@@ -20,4 +20,4 @@ struct VmAccess {
   }
 };
 
-}  // namespace provium::detail
+}  // namespace provium::vm

@@ -21,7 +21,7 @@ class BadInputTest : public SharedVmTest {
  protected:
   // Sends raw frame bytes and returns the ERROR text the agent answers with.
   std::string error_for(std::string frame) {
-    auto& session = provium::detail::GuestAccess::session(vm());
+    auto& session = provium::vm::GuestAccess::session(vm());
     try {
       auto answer = session.call_frame(std::move(frame), "raw frame", std::chrono::seconds(60));
       ADD_FAILURE() << "the agent answered " << provium::protocol::message_name(answer.type);

@@ -74,7 +74,7 @@ TEST(PoolTest, EightProcessesShareABudgetOfTwoVms) {
   // Samples the ledger: the live leases, counted under ledger.lock so no lease is created
   // in the middle of a count.
   std::thread sampler([&] {
-    provium::detail::pool::Ledger ledger(pool_dir());
+    provium::pool::Ledger ledger(pool_dir());
     while (running) {
       most = std::max(most, ledger.state().total().vms);
       ++samples;

@@ -30,7 +30,7 @@ using ::testing::ThrowsMessage;
 PROVIUM_FIXTURE(faulty) {}
 
 // The QEMU process of `vm` (not the spare QEMU that may run beside it).
-int qemu_pid(const provium::Vm& vm) { return provium::detail::VmAccess::machine(vm).qemu_pid(); }
+int qemu_pid(const provium::Vm& vm) { return provium::vm::VmAccess::machine(vm).qemu_pid(); }
 
 // Builds normally; with PROVIUM_FAULTS_DIE_IN_SETUP set, its process SIGKILLs itself in the
 // middle of the build, holding the build lock, a run directory and a running QEMU.

@@ -10,8 +10,8 @@
 #include <provium/error.h>
 
 #include "base/files.h"
-#include "fixture/cache.h"
-#include "fixture/key.h"
+#include "cache/cache.h"
+#include "cache/key.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;

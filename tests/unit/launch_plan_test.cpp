@@ -10,9 +10,9 @@
 namespace {
 
 using namespace provium;
-using detail::HostChoices;
-using detail::plan_launch;
-using detail::Start;
+using vm::HostChoices;
+using vm::plan_launch;
+using vm::Start;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -68,6 +68,15 @@ TEST(LaunchPlan, ANestedBuildRestoresIntoItsOwnRamFile) {
   EXPECT_EQ(plan.spec.initrd, "/b/initrd");
 }
 
+TEST(LaunchPlan, AWholeStateRestoreHasNoRamFile) {
+  const auto plan = plan_launch(profile(), {}, Start::restore_whole_state("/s/state", "/s/initrd"), kRun, serial());
+  EXPECT_FALSE(plan.builds_initrd);
+  EXPECT_EQ(plan.spec.ram_file, "");
+  EXPECT_TRUE(plan.spec.incoming);
+  EXPECT_FALSE(Start::restore_whole_state("/s/state", "/s/initrd").has_ram_file());
+  EXPECT_TRUE(Start::restore("/c/ram", "/c/state", "/c/initrd").has_ram_file());
+}
+
 TEST(LaunchPlan, VirtioSerialHasAPortForTheAgentAndEachWorker) {
   const auto plan = plan_launch(profile(), {.max_workers = 2}, Start::boot(), kRun, serial());
   EXPECT_EQ(plan.port_count, 3u);
@@ -88,7 +97,7 @@ TEST(LaunchPlan, VsockHasItsCidAndTellsTheAgentTheWorkerLimit) {
 }
 
 TEST(LaunchPlan, BootOptionsThatCannotWorkAreErrorsNamingThem) {
-  auto check = [](BootOptions options) { detail::check_boot_options(profile(), options); };
+  auto check = [](BootOptions options) { vm::check_boot_options(profile(), options); };
   EXPECT_NO_THROW(check({}));
   EXPECT_THAT([&] { check({.memory = "lots"}); }, ThrowsMessage<Error>(HasSubstr("BootOptions.memory")));
   EXPECT_THAT([&] { check({.cpus = 0}); }, ThrowsMessage<Error>(HasSubstr("BootOptions.cpus is 0")));
@@ -97,7 +106,7 @@ TEST(LaunchPlan, BootOptionsThatCannotWorkAreErrorsNamingThem) {
               ThrowsMessage<Error>(HasSubstr("timeout must be positive")));
   auto with_initrd = profile();
   with_initrd.initrd = "/nonexistent/initrd.img";
-  EXPECT_THAT([&] { detail::check_boot_options(with_initrd, {}); },
+  EXPECT_THAT([&] { vm::check_boot_options(with_initrd, {}); },
               ThrowsMessage<Error>(HasSubstr("initrd /nonexistent/initrd.img not found")));
 }
 

@@ -17,7 +17,7 @@
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
-using namespace provium::detail::pool;
+using namespace provium::pool;
 using provium::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::StrEq;

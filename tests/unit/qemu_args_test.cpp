@@ -136,11 +136,11 @@ TEST(ConsoleTest, CrashReportStartsAtTheFirstMarker) {
       "[    1.0] booting\n[    2.0] sysrq: Trigger a crash\n"
       "[    2.1] Kernel panic - not syncing: sysrq triggered crash\n"
       "[    2.2] CPU: 0 PID: 1\n[    2.3] Call Trace:\n";
-  std::string report = detail::crash_report(console);
+  std::string report = vm::crash_report(console);
   EXPECT_EQ(report.rfind("[    2.1] Kernel panic", 0), 0u) << report;
   EXPECT_THAT(report, HasSubstr("Call Trace:"));
-  EXPECT_EQ(detail::crash_report("all is well\n"), "");
-  EXPECT_EQ(detail::crash_report(console, 1), "[    2.1] Kernel panic - not syncing: sysrq triggered crash\n");
+  EXPECT_EQ(vm::crash_report("all is well\n"), "");
+  EXPECT_EQ(vm::crash_report(console, 1), "[    2.1] Kernel panic - not syncing: sysrq triggered crash\n");
 }
 
 
