@@ -78,4 +78,11 @@ void ensure_private_directory(const std::filesystem::path& dir) {
     throw Error(fmt::format("cannot make {} private: {}", dir.string(), strerror(errno)));
 }
 
+std::string file_identity(const std::filesystem::path& file) {
+  struct stat status {};
+  if (::stat(file.c_str(), &status) != 0) return "missing";
+  return fmt::format("{}:{}:{}:{}.{:09}", status.st_dev, status.st_ino, status.st_size, status.st_mtim.tv_sec,
+                     status.st_mtim.tv_nsec);
+}
+
 }  // namespace provium::base

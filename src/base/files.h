@@ -20,4 +20,9 @@ std::string read_file(const std::filesystem::path& file, std::string_view what,
 // a non-directory, or a directory of another user, naming it.
 void ensure_private_directory(const std::filesystem::path& dir);
 
+// A file's cheap identity, for cache keys of files too large to read each time (disk images):
+// its device, inode, size and modification time in nanoseconds, or "missing". A changed file
+// has another one; so has a file only touched.
+std::string file_identity(const std::filesystem::path& file);
+
 }  // namespace provium::base

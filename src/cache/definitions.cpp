@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/files.h"
 #include "cache/resume.h"
 #include "config/config.h"
 
@@ -49,8 +50,10 @@ std::string Definitions::key_of(Definition& definition) const {
       .add("cpus", std::to_string(boot.cpus))
       .add("max_workers", std::to_string(boot.max_workers));
   for (const auto& [guest, host] : boot.files) key.add("file", guest).add_tree(guest, host);
+  // Disk images are too large to read for each key: their identity stands for their contents.
   for (const auto& disk : boot.disks)
-    key.add("disk", disk.path + ":" + disk.format + (disk.readonly ? ":ro" : ":rw"));
+    key.add("disk", disk.path + ":" + disk.format + (disk.readonly ? ":ro" : ":rw"))
+        .add("disk identity", base::file_identity(disk.path));
   if (!definition.options.parent.empty()) key.add("parent", key_of(*find(definition.options.parent)));
   definition.key = key.hex();
   return definition.key;

@@ -10,7 +10,7 @@
 
 #include <provium/error.h>
 
-#include "initramfs/capture_output.h"
+#include "base/capture_output.h"
 #include "initramfs/cpio.h"
 #include "initramfs/elf.h"
 #include "base/files.h"
@@ -58,7 +58,7 @@ std::string read_static_busybox(const fs::path& busybox) {
 std::string build_rootfs(const fs::path& busybox) {
   std::string binary = read_static_busybox(busybox);
   // The binary itself knows its applets and where they belong: "bin/sh", "usr/sbin/chroot".
-  std::string applets = capture_output({busybox.string(), "--list-full"});
+  std::string applets = base::capture_output({busybox.string(), "--list-full"});
 
   CpioWriter cpio;
   std::set<std::string, std::less<>> directories;

@@ -14,6 +14,7 @@
 
 #include <provium/vm.h>
 
+#include "cache/cache.h"
 #include "lua/runner.h"
 
 namespace provium::lua {
@@ -23,7 +24,8 @@ struct VmEntry {
   std::string label;        // "vm 1 (default)"
   BootOptions boot;         // as booted, for the snapshot of a fixture
   Vm vm;
-  std::filesystem::path ram;  // building a fixture: the file that is this VM's RAM
+  // Building a fixture: this VM's RAM file, initrd and disk overlays in the build's directory.
+  std::optional<cache::VmFiles> files;
 };
 
 struct WorkerEntry {
@@ -34,6 +36,8 @@ struct WorkerEntry {
 // A fixture script being run to build its snapshot: its VMs get file-backed RAM in `dir`.
 struct FixtureBuild {
   std::filesystem::path dir;
+  // The files of the script's n-th VM.
+  cache::VmFiles vm_files(std::size_t n) const { return {dir, "-" + std::to_string(n)}; }
 };
 
 struct FileContext {

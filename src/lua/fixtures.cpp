@@ -185,13 +185,17 @@ void build_into(const FileContext& user, const fs::path& script, const cache::En
   auto& machine = vm::VmAccess::machine(last.vm);
   fs::copy_file(machine.initrd(), build.initrd());
   machine.save_snapshot(build.state());
-  fs::rename(last.ram, build.ram());
+  fs::rename(last.files->ram(), build.ram());
+  for (std::size_t i = 0; i < last.boot.disks.size(); ++i)
+    if (!last.boot.disks[i].readonly) fs::rename(last.files->disk(i), build.files().disk(i));
   std::ofstream(build.dir / kVmFile) << describe(last).dump(2) << "\n";
-  // The other VMs' RAM files and the initrd copies of fixtures resumed during the build.
-  for (const auto& file : fs::directory_iterator(build.dir)) {
-    const auto name = file.path().filename().string();
+  // The other VMs' files (RAM, initrd copies of resumed fixtures, disk overlays).
+  for (std::size_t n = 0; n < context.vms.size(); ++n) {
+    const cache::VmFiles files = fixture.vm_files(n + 1);
     std::error_code ignored;
-    if (name.starts_with("ram-") || name.starts_with("initrd-")) fs::remove(file.path(), ignored);
+    fs::remove(files.ram(), ignored);
+    fs::remove(files.initrd(), ignored);
+    for (std::size_t i = 0; i < context.vms[n]->boot.disks.size(); ++i) fs::remove(files.disk(i), ignored);
   }
 }
 
@@ -232,9 +236,8 @@ VmEntry& resume_fixture(FileContext& context, std::string_view name) {
   VmEntry& vm = add_vm(context, "", fmt::format("fixture {}", name));
   if (context.build) {
     // Inside another fixture's build: this VM may become that snapshot.
-    vm.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
-    request.into_ram_file = cache::ResumeRequest::IntoRamFile{
-        vm.ram, context.build->dir / fmt::format("initrd-{}", context.vms.size())};
+    vm.files = context.build->vm_files(context.vms.size());
+    request.into_ram_file = *vm.files;
   }
   auto machine = cache::resume(request);
   vm.profile = profile_name;

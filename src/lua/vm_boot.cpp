@@ -108,14 +108,14 @@ VmEntry& add_vm(FileContext& context, std::string profile, std::string_view what
 }
 
 void boot_vm(FileContext& context, VmEntry& entry, const BootOptions& options) {
-  if (entry.vm.running() || !entry.ram.empty()) throw Error("boot: this VM was already booted");
+  if (entry.vm.running() || entry.files) throw Error("boot: this VM was already booted");
   if (!context.build) {
     entry.vm.boot(options);
   } else {
     // Building a fixture: this VM may become the snapshot, so its RAM is a file of the build.
-    entry.ram = context.build->dir / fmt::format("ram-{}", context.vms.size());
+    entry.files = context.build->vm_files(context.vms.size());
     entry.vm = vm::VmAccess::wrap(
-        entry.profile, cache::boot_into_ram_file(config::current().profile(entry.profile), options, entry.ram));
+        entry.profile, cache::boot_into_ram_file(config::current().profile(entry.profile), options, *entry.files));
   }
   entry.boot = options;
 }

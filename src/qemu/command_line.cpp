@@ -71,14 +71,13 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
                                         spec.memory, escape_option_value(spec.ram_file),
                                         spec.ram_shared ? "on" : "off")});
   if (spec.incoming) argv.insert(argv.end(), {"-incoming", "defer"});
-  for (std::size_t i = 0; i < spec.disks.size(); ++i) {
-    const Disk& disk = spec.disks[i];
-    if (disk.format != "raw" && disk.format != "qcow2")
-      throw Error(fmt::format("disk {}: format '{}' is not raw or qcow2", disk.path, disk.format));
-    argv.insert(argv.end(),
-                {"-drive", fmt::format("file={},format={},if=virtio,readonly={}",
-                                       escape_option_value(disk.path), disk.format,
-                                       disk.readonly ? "on" : "off")});
+  for (const Drive& drive : spec.drives) {
+    if (drive.format != "raw" && drive.format != "qcow2")
+      throw Error(fmt::format("disk {}: format '{}' is not raw or qcow2", drive.path.string(), drive.format));
+    argv.insert(argv.end(), {"-drive", fmt::format("file={},format={},if=virtio,readonly={}{}",
+                                                   escape_option_value(drive.path.string()), drive.format,
+                                                   drive.readonly ? "on" : "off",
+                                                   drive.discard_writes ? ",snapshot=on" : "")});
   }
   return argv;
 }

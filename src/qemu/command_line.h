@@ -14,6 +14,16 @@
 
 namespace provium::qemu {
 
+// A disk as QEMU opens it.
+struct Drive {
+  std::filesystem::path path;
+  std::string format = "raw";  // raw | qcow2
+  bool readonly = false;
+  // Writes go to a temporary overlay of QEMU's own (snapshot=on), gone when QEMU ends: the
+  // file at `path` is never written.
+  bool discard_writes = false;
+};
+
 struct LaunchSpec {
   std::string qemu = "qemu-system-x86_64";
   std::string machine = "q35";      // q35 | pc
@@ -27,7 +37,7 @@ struct LaunchSpec {
   std::filesystem::path qmp_socket;
   std::vector<std::filesystem::path> port_sockets;  // virtio-serial ports provium.0, provium.1, ...
   std::optional<uint32_t> vsock_cid;  // the vsock transport: a vhost-vsock device with this guest CID
-  std::vector<Disk> disks;
+  std::vector<Drive> drives;
   // Guest RAM in a file (for snapshots): shared, the file is the RAM and a snapshot needs only
   // the device state; private, the file is mapped copy-on-write and never changes.
   std::filesystem::path ram_file;

@@ -6,6 +6,28 @@
 
 namespace provium::vm {
 
+namespace {
+
+// The disks as QEMU opens them: as given for a plain boot and for read-only disks; else the
+// start's stand-in for each writable disk (a build's overlay, or a snapshot's, never written).
+std::vector<qemu::Drive> drives(const std::vector<Disk>& disks, const Start& start) {
+  std::vector<qemu::Drive> drives;
+  for (std::size_t i = 0; i < disks.size(); ++i) {
+    const Disk& disk = disks[i];
+    if (disk.readonly || start.mode() == Start::Mode::boot) {
+      drives.push_back({disk.path, disk.format, disk.readonly, false});
+      continue;
+    }
+    if (i >= start.disks().size() || start.disks()[i].empty())
+      throw Error(fmt::format("disk {}: a VM that starts from or into a snapshot needs an overlay for it", disk.path));
+    const bool builds = start.ram_shared();  // its RAM file, and so its disks, become a snapshot
+    drives.push_back({start.disks()[i], "qcow2", false, !builds});
+  }
+  return drives;
+}
+
+}  // namespace
+
 void check_boot_options(const config::Profile& profile, const BootOptions& options) {
   try {
     base::parse_memory_size(options.memory);
@@ -51,7 +73,7 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
     plan.port_count = static_cast<uint32_t>(options.max_workers) + 1;
     for (uint32_t port = 0; port < plan.port_count; ++port) spec.port_sockets.push_back(port_socket(run_dir, port));
   }
-  spec.disks = options.disks;
+  spec.drives = drives(options.disks, start);
   spec.ram_file = start.ram();
   spec.ram_shared = start.ram_shared();
   spec.incoming = start.restores();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <vector>
 
 namespace provium::vm {
 
@@ -34,6 +35,16 @@ class Start {
     return Start(Mode::restore_whole_state, {}, std::move(state), std::move(initrd));
   }
 
+  // The files that stand in for the writable disks (parallel to BootOptions::disks; an empty
+  // path for a read-only disk, which is used as it is): a build's own qcow2 overlays, written
+  // to, which become the snapshot's disks; or a snapshot's, which a restore never writes (its
+  // writes go to a temporary overlay of QEMU's, gone with the VM). Not for a plain boot, which
+  // writes its disks as given.
+  Start with_disks(std::vector<std::filesystem::path> disks) && {
+    disks_ = std::move(disks);
+    return std::move(*this);
+  }
+
   Mode mode() const { return mode_; }
   bool restores() const { return mode_ != Mode::boot && mode_ != Mode::boot_into_ram_file; }
   bool has_ram_file() const { return !ram_.empty(); }
@@ -42,6 +53,7 @@ class Start {
   const std::filesystem::path& ram() const { return ram_; }
   const std::filesystem::path& state() const { return state_; }
   const std::filesystem::path& initrd() const { return initrd_; }  // empty: a new one is built
+  const std::vector<std::filesystem::path>& disks() const { return disks_; }
 
  private:
   Start(Mode mode, std::filesystem::path ram, std::filesystem::path state, std::filesystem::path initrd)
@@ -49,6 +61,7 @@ class Start {
 
   Mode mode_;
   std::filesystem::path ram_, state_, initrd_;
+  std::vector<std::filesystem::path> disks_;
 };
 
 }  // namespace provium::vm

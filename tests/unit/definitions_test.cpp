@@ -93,6 +93,16 @@ TEST(Definitions, TheKeyCoversTheContentsOfFiles) {
   EXPECT_NE(key_of(options), first);
 }
 
+TEST(Definitions, TheKeyCoversADiskByItsIdentity) {
+  TempDir dir;
+  const auto image = dir.write("disk.img", std::string(4096, '\0'));
+  const FixtureOptions options{.boot = {.disks = {{.path = image.string()}}}};
+  const std::string first = key_of(options);
+  EXPECT_EQ(key_of(options), first);
+  std::ofstream(image, std::ios::app) << "more";  // another size and modification time
+  EXPECT_NE(key_of(options), first);
+}
+
 TEST(Definitions, AChildRunsOnItsRootsBootAndItsKeyFollowsItsParent) {
   const FixtureOptions child{.parent = "parent"};
   const std::string with_plain_parent = key_of(child);

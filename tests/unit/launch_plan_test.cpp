@@ -77,6 +77,32 @@ TEST(LaunchPlan, AWholeStateRestoreHasNoRamFile) {
   EXPECT_TRUE(Start::restore("/c/ram", "/c/state", "/c/initrd").has_ram_file());
 }
 
+// A fixture's writable disks are frozen with its snapshot: its build writes to overlays, and a
+// test's VM writes to a temporary overlay over them; read-only disks and plain boots are as given.
+TEST(LaunchPlan, DisksOfSnapshotsAreOverlays) {
+  const BootOptions options{.disks = {{"/d/data.img", "raw", false}, {"/d/ro.img", "raw", true}}};
+  auto plan = plan_launch(profile(), options, Start::boot(), kRun, serial());
+  ASSERT_EQ(plan.spec.drives.size(), 2u);
+  EXPECT_EQ(plan.spec.drives[0].path, "/d/data.img");
+  EXPECT_FALSE(plan.spec.drives[0].discard_writes);
+
+  plan = plan_launch(profile(), options, Start::boot_into_ram_file("/b/ram").with_disks({"/b/disk0.qcow2", ""}), kRun,
+                     serial());
+  EXPECT_EQ(plan.spec.drives[0].path, "/b/disk0.qcow2");
+  EXPECT_EQ(plan.spec.drives[0].format, "qcow2");
+  EXPECT_FALSE(plan.spec.drives[0].discard_writes);  // the build's overlay becomes the snapshot's disk
+  EXPECT_EQ(plan.spec.drives[1].path, "/d/ro.img");
+  EXPECT_TRUE(plan.spec.drives[1].readonly);
+
+  plan = plan_launch(profile(), options,
+                     Start::restore("/c/ram", "/c/state", "/c/initrd").with_disks({"/c/disk0.qcow2", ""}), kRun, serial());
+  EXPECT_EQ(plan.spec.drives[0].path, "/c/disk0.qcow2");
+  EXPECT_TRUE(plan.spec.drives[0].discard_writes);  // the snapshot's disk is never written
+
+  EXPECT_THAT([&] { plan_launch(profile(), options, Start::restore("/c/ram", "/c/state", "/c/initrd"), kRun, serial()); },
+              ThrowsMessage<Error>(HasSubstr("needs an overlay")));
+}
+
 TEST(LaunchPlan, VirtioSerialHasAPortForTheAgentAndEachWorker) {
   const auto plan = plan_launch(profile(), {.max_workers = 2}, Start::boot(), kRun, serial());
   EXPECT_EQ(plan.port_count, 3u);

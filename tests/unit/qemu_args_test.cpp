@@ -64,11 +64,12 @@ TEST(QemuArgsTest, CommasInPathsAreEscapedForQemu) {
 
 TEST(QemuArgsTest, DisksAreVirtioDrives) {
   auto s = spec();
-  s.disks = {{"/d/root.img", "raw", true}, {"/d/data.qcow2", "qcow2", false}};
+  s.drives = {{"/d/root.img", "raw", true}, {"/d/data.qcow2", "qcow2", false}, {"/c/disk0.qcow2", "qcow2", false, true}};
   auto argv = qemu::qemu_argv(s);
   EXPECT_THAT(argv, Contains("file=/d/root.img,format=raw,if=virtio,readonly=on"));
   EXPECT_THAT(argv, Contains("file=/d/data.qcow2,format=qcow2,if=virtio,readonly=off"));
-  s.disks = {{"/d/x.vmdk", "vmdk", false}};
+  EXPECT_THAT(argv, Contains("file=/c/disk0.qcow2,format=qcow2,if=virtio,readonly=off,snapshot=on"));
+  s.drives = {{"/d/x.vmdk", "vmdk", false}};
   EXPECT_THROW(qemu::qemu_argv(s), Error);
 }
 

@@ -1,4 +1,4 @@
-#include "initramfs/capture_output.h"
+#include "base/capture_output.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -13,9 +13,11 @@
 
 #include <provium/error.h>
 
+#include "base/text.h"
+
 extern char** environ;
 
-namespace provium::initramfs {
+namespace provium::base {
 
 namespace {
 void close_if_open(int& fd) {
@@ -30,9 +32,9 @@ int wait_for(pid_t pid) {
   }
   return status;
 }
-}  // namespace
 
-std::string capture_output(const std::vector<std::string>& argv) {
+// Runs argv with its stdout (and, with `with_stderr`, its stderr) into a pipe; returns what came.
+std::string run(const std::vector<std::string>& argv, bool with_stderr) {
   std::string command = fmt::format("{}", fmt::join(argv, " "));
   auto fail = [&](std::string_view what) { return Error(fmt::format("{}: {}", command, what)); };
   if (argv.empty()) throw Error("capture_output: empty command");
@@ -46,6 +48,7 @@ std::string capture_output(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, write_end, STDOUT_FILENO);
+  if (with_stderr) posix_spawn_file_actions_adddup2(&actions, write_end, STDERR_FILENO);
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
@@ -76,9 +79,16 @@ std::string capture_output(const std::vector<std::string>& argv) {
   if (read_errno != 0) throw fail(fmt::format("reading its output: {}", std::strerror(read_errno)));
   if (WIFSIGNALED(status)) throw fail(fmt::format("killed by signal {}", WTERMSIG(status)));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw fail(fmt::format("exited with status {}", WEXITSTATUS(status)));
+    std::string said = with_stderr && !output.empty() ? ": " + last_lines(output, 5) : "";
+    throw fail(fmt::format("exited with status {}{}", WEXITSTATUS(status), said));
   }
   return output;
 }
 
-}  // namespace provium::initramfs
+}  // namespace
+
+std::string capture_output(const std::vector<std::string>& argv) { return run(argv, false); }
+
+void run_program(const std::vector<std::string>& argv) { run(argv, true); }
+
+}  // namespace provium::base

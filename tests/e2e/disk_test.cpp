@@ -1,0 +1,123 @@
+// Disks: a plain VM writes its disk as asked; a fixture's writable disk is frozen with its
+// snapshot, so that each test's VM writes a copy of its own and the image itself is never
+// written (once, every VM of a fixture wrote the same image and corrupted it).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <provium/gtest.h>
+#include <provium/provium.h>
+
+#include "support/child_process.h"
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+namespace {
+
+constexpr const char* kMkfs = "/usr/sbin/mkfs.ext4";
+constexpr const char* kFsck = "/usr/sbin/e2fsck";
+constexpr const char* kDebugfs = "/usr/sbin/debugfs";
+
+provium_test::ChildRun run(const std::vector<std::string>& argv) { return provium_test::ChildProcess(argv, {}).wait(); }
+
+class DiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* program : {kMkfs, kFsck, kDebugfs})
+      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing (Debian: e2fsprogs)";
+    dir_ = fs::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() /
+           ("disks-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "content");
+  }
+
+  // An ext4 image of 16 MiB holding /base with `text`.
+  fs::path make_image(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / "content/base") << text;
+    const fs::path image = dir_ / name;
+    fs::remove(image);
+    const auto made = run({kMkfs, "-q", "-F", "-d", (dir_ / "content").string(), image.string(), "16M"});
+    EXPECT_EQ(made.exit_code, 0) << made.output;
+    return image;
+  }
+
+  // What the image's file holds, read on the host; empty when it has no such file.
+  std::string host_read(const fs::path& image, const std::string& file) const {
+    const fs::path copy = dir_ / "dumped";
+    fs::remove(copy);
+    run({kDebugfs, "-R", "dump " + file + " " + copy.string(), image.string()});
+    std::ifstream in(copy);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+
+  // The image's filesystem is consistent (e2fsck -fn: a full check that changes nothing).
+  static void expect_clean(const fs::path& image) {
+    const auto checked = run({kFsck, "-fn", image.string()});
+    EXPECT_EQ(checked.exit_code, 0) << checked.output;
+  }
+
+  fs::path dir_;
+};
+
+// The guest's view of the disk: mounted at /mnt.
+void mount(provium::Vm& vm) { ASSERT_TRUE(vm.exec("mkdir -p /mnt && mount -t ext4 /dev/vda /mnt").ok()); }
+
+std::string listing(provium::Vm& vm) { return vm.exec("ls /mnt | grep -v lost+found | tr '\\n' ' '").out; }
+
+TEST_F(DiskTest, APlainVmWritesItsDiskAsAsked) {
+  const fs::path image = make_image("plain.img", "base\n");
+  auto vm = provium::create("default");
+  vm.boot({.disks = {{image.string()}}});
+  mount(vm);
+  ASSERT_TRUE(vm.exec("echo written > /mnt/hello && umount /mnt").ok());
+  vm.shutdown();
+  EXPECT_EQ(host_read(image, "/hello"), "written\n");
+  expect_clean(image);
+}
+
+TEST_F(DiskTest, EachVmOfAFixtureWritesItsOwnCopyAndTheImageStaysAsItWas) {
+  const fs::path image = make_image("fixture.img", "base\n");
+  const auto before = fs::last_write_time(image);
+  provium::define_fixture("disked", {.boot = {.disks = {{image.string()}}}}, [](provium::Vm& vm) {
+    mount(vm);
+    vm.exec("echo fixture > /mnt/prepared && sync");
+  });
+  for (const std::string test : {"one", "two", "three"}) {
+    auto vm = provium::fixture("disked");
+    EXPECT_EQ(listing(vm), "base prepared ") << "test " << test << " sees another VM's writes";
+    ASSERT_TRUE(vm.exec("echo " + test + " > /mnt/" + test + " && sync").ok());
+    EXPECT_EQ(vm.read_file("/mnt/" + test), test + "\n");
+  }
+  auto last = provium::fixture("disked");
+  EXPECT_EQ(listing(last), "base prepared ");
+  EXPECT_EQ(fs::last_write_time(image), before) << "a fixture's VM wrote the image itself";
+  EXPECT_EQ(host_read(image, "/prepared"), "");  // the build wrote its overlay, not the image
+  expect_clean(image);
+}
+
+TEST_F(DiskTest, ARedefinedFixtureOverAChangedImageIsRebuilt) {
+  const fs::path image = make_image("changing.img", "first\n");
+  auto setup = [](provium::Vm& vm) { mount(vm); };
+  provium::define_fixture("changing", {.boot = {.disks = {{image.string()}}}}, setup);
+  EXPECT_EQ(provium::fixture("changing").read_file("/mnt/base"), "first\n");
+  make_image("changing.img", "second\n");
+  provium::define_fixture("changing", {.boot = {.disks = {{image.string()}}}}, setup);
+  EXPECT_EQ(provium::fixture("changing").read_file("/mnt/base"), "second\n");
+}
+
+TEST_F(DiskTest, AReadOnlyDiskOfAFixtureIsSharedAsItIs) {
+  const fs::path image = make_image("readonly.img", "shared\n");
+  provium::define_fixture("readonly_disk", {.boot = {.disks = {{image.string(), "raw", true}}}}, [](provium::Vm& vm) {
+    ASSERT_TRUE(vm.exec("mkdir -p /mnt && mount -t ext4 -o ro,noload /dev/vda /mnt").ok());
+  });
+  auto vm = provium::fixture("readonly_disk");
+  EXPECT_EQ(vm.read_file("/mnt/base"), "shared\n");
+  EXPECT_THAT(vm.exec("touch /mnt/x").err, HasSubstr("Read-only"));
+}
+
+}  // namespace
