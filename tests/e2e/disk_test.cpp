@@ -100,6 +100,35 @@ TEST_F(DiskTest, EachVmOfAFixtureWritesItsOwnCopyAndTheImageStaysAsItWas) {
   expect_clean(image);
 }
 
+// The same through a Lua fixture and `provium test`, whose build renames its last VM's overlay.
+TEST_F(DiskTest, EachVmOfALuaFixtureWritesItsOwnCopy) {
+  const fs::path image = make_image("lua.img", "base\n");
+  const auto before = fs::last_write_time(image);
+  fs::create_directories(dir_ / "lua/fixtures");
+  std::ofstream(dir_ / "lua/fixtures/lua_disked.lua") << R"lua(
+local vm = provium.create("default")
+vm:boot({disks = {{path = os.getenv("DISK_IMAGE")}}})
+assert_eq(vm:exec("mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo fixture > /mnt/prepared && sync").exit_code, 0)
+)lua";
+  std::ofstream(dir_ / "lua/uses.lua") << R"lua(
+for _, name in ipairs({"one", "two", "three"}) do
+  test(name, function()
+    local vm = provium.fixture("lua_disked")
+    assert_eq(vm:exec("ls /mnt | grep -v lost+found | tr '\n' ' '").stdout.value, "base prepared ")
+    assert_eq(vm:exec("echo " .. name .. " > /mnt/" .. name .. " && sync").exit_code, 0)
+  end)
+end
+)lua";
+  const auto run = provium_test::ChildProcess({std::getenv("PROVIUM_CLI"), "test", (dir_ / "lua").string()},
+                                              {{"DISK_IMAGE", image.string()},
+                                               {"PROVIUM_CACHE_DIR", (dir_ / "cache").string()}})
+                       .wait();
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("1 passed")) << run.output;
+  EXPECT_EQ(fs::last_write_time(image), before) << "a fixture's VM wrote the image itself";
+  expect_clean(image);
+}
+
 TEST_F(DiskTest, ARedefinedFixtureOverAChangedImageIsRebuilt) {
   const fs::path image = make_image("changing.img", "first\n");
   auto setup = [](provium::Vm& vm) { mount(vm); };
