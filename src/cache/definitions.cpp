@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "base/files.h"
 #include "cache/resume.h"
 #include "config/config.h"
 
@@ -41,19 +40,11 @@ std::string Definitions::key_of(Definition& definition) const {
   std::lock_guard lock(keys_mutex_);
   if (!definition.key.empty()) return definition.key;
   const Definition& root = root_of(definition);
-  const auto& boot = root.options.boot;
   KeyBuilder key;
   key.add("fixture", definition.name)
       .add("identity", definition.identity.empty() ? program_identity() : definition.identity);
   add_host_(key, root.options.profile);
-  key.add("memory", boot.memory)
-      .add("cpus", std::to_string(boot.cpus))
-      .add("max_workers", std::to_string(boot.max_workers));
-  for (const auto& [guest, host] : boot.files) key.add("file", guest).add_tree(guest, host);
-  // Disk images are too large to read for each key: their identity stands for their contents.
-  for (const auto& disk : boot.disks)
-    key.add("disk", disk.path + ":" + disk.format + (disk.readonly ? ":ro" : ":rw"))
-        .add("disk identity", base::file_identity(disk.path));
+  add_boot_options(key, root.options.boot);
   if (!definition.options.parent.empty()) key.add("parent", key_of(*find(definition.options.parent)));
   definition.key = key.hex();
   return definition.key;

@@ -126,6 +126,15 @@ class KeyComputer {
   std::set<std::string> visiting_;
 };
 
+// What the host gives a VM's snapshot through its boot options (the contents of `files`, the
+// disks' identities). A Lua fixture's key cannot cover it (the script chooses the options as it
+// runs), so its entry records it and is rebuilt when it changed (stale_inputs).
+std::string inputs_digest(const BootOptions& boot) {
+  cache::KeyBuilder digest;
+  cache::add_boot_options(digest, boot);
+  return digest.hex();
+}
+
 nlohmann::json describe(const VmEntry& entry) {
   nlohmann::json disks = nlohmann::json::array();
   for (const auto& disk : entry.boot.disks)
@@ -135,7 +144,9 @@ nlohmann::json describe(const VmEntry& entry) {
           {"cpus", entry.boot.cpus},
           {"max_workers", entry.boot.max_workers},
           {"timeout_ms", entry.boot.timeout.count()},
-          {"disks", disks}};
+          {"disks", disks},
+          {"files", entry.boot.files},
+          {"inputs", inputs_digest(entry.boot)}};
 }
 
 std::pair<std::string, BootOptions> read_description(const fs::path& file) {
@@ -149,9 +160,23 @@ std::pair<std::string, BootOptions> read_description(const fs::path& file) {
     for (const auto& disk : json.at("disks"))
       boot.disks.push_back({disk.at("path").get<std::string>(), disk.at("format").get<std::string>(),
                             disk.at("readonly").get<bool>()});
+    boot.files = json.at("files").get<std::map<std::string, std::string>>();
     return {json.at("profile").get<std::string>(), boot};
   } catch (const nlohmann::json::exception& error) {
     throw Error(fmt::format("{}: {}", file.string(), error.what()));
+  }
+}
+
+// Why the entry no longer matches what its VM was booted with (a file of `files` or a disk
+// changed since the build), or nullopt. An entry that cannot say counts as stale.
+std::optional<std::string> stale_inputs(const cache::Entry& entry) {
+  try {
+    const auto json = nlohmann::json::parse(base::read_file(entry.dir / kVmFile, "fixture description"));
+    const BootOptions boot = read_description(entry.dir / kVmFile).second;
+    if (inputs_digest(boot) == json.at("inputs").get<std::string>()) return std::nullopt;
+    return "a file or disk it was booted with changed since it was built";
+  } catch (const std::exception& error) {
+    return fmt::format("its description cannot be read: {}", error.what());
   }
 }
 
@@ -226,7 +251,14 @@ VmEntry& resume_fixture(FileContext& context, std::string_view name) {
   cache::ResumeRequest request{
       .fixture = cache_name,
       .key = resolved.key,
-      .ensure_built = [&] { return ensure_built(context, name, resolved); },
+      .ensure_built = [&] {
+        cache::Entry entry = ensure_built(context, name, resolved);
+        if (auto stale = stale_inputs(entry)) {
+          cache::Cache().discard(cache_name, resolved.key, entry, *stale);
+          entry = ensure_built(context, name, resolved);  // current by construction
+        }
+        return entry;
+      },
       .machine_of = [&](const cache::Entry& entry) {
         std::tie(profile_name, boot) = read_description(entry.dir / kVmFile);
         return std::pair{config::current().profile(profile_name), boot};

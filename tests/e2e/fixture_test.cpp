@@ -124,6 +124,53 @@ TEST(FixtureCacheTest, ChangedBodyOrBootOptionsBuildANewEntry) {
   EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
 }
 
+// The contents of boot `files` shape the snapshot: a changed file builds the fixture anew (in a
+// later process the definition is the same; here it is made again so that its key is recomputed).
+TEST(FixtureCacheTest, AChangedBootFileBuildsANewEntry) {
+  const fs::path payload = fs::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() / "payload-cxx";
+  fs::create_directories(payload);
+  auto define = [&] {
+    provium::define_fixture("payload", {.boot = {.files = {{"/opt/payload", payload.string()}}}},
+                            [](provium::Vm&) {});
+  };
+  std::ofstream(payload / "VERSION") << "1\n";
+  define();
+  EXPECT_EQ(provium::fixture("payload").read_file("/opt/payload/VERSION"), "1\n");
+  std::ofstream(payload / "VERSION") << "2\n";
+  define();
+  EXPECT_EQ(provium::fixture("payload").read_file("/opt/payload/VERSION"), "2\n");
+}
+
+// The same for a Lua fixture, whose key cannot know its files before the script runs: the entry
+// records what its VM booted with, and a changed file makes it stale. Two runs of provium test.
+TEST(FixtureCacheTest, AChangedBootFileRebuildsALuaFixture) {
+  const fs::path project = fs::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() / "payload-lua";
+  fs::remove_all(project);
+  fs::create_directories(project / "fixtures");
+  fs::create_directories(project / "payload");
+  std::ofstream(project / "fixtures/payload.lua") << R"lua(
+local vm = provium.create("default")
+vm:boot({files = {["/opt/payload"] = os.getenv("PAYLOAD")}})
+)lua";
+  std::ofstream(project / "uses.lua") << R"lua(
+test("sees the current payload", function()
+  assert_eq(provium.fixture("payload"):read_file("/opt/payload/VERSION"), os.getenv("EXPECTED"))
+end)
+)lua";
+  auto run = [&](const std::string& version) {
+    std::ofstream(project / "payload/VERSION") << version;
+    return provium_test::ChildProcess({std::getenv("PROVIUM_CLI"), "test", project.string()},
+                                      {{"PAYLOAD", (project / "payload").string()}, {"EXPECTED", version}})
+        .wait();
+  };
+  const auto first = run("1\n");
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, HasSubstr("1 passed"));
+  const auto second = run("2\n");
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output, HasSubstr("1 passed"));
+}
+
 TEST(FixtureCacheTest, TruncatedStateIsDetectedAndRebuilt) {
   NoSpares no_spares;
   define_probe("truncated state");
