@@ -175,6 +175,7 @@ class Reader {
     profile.name = name.str();
     profile.defined_at = fmt::format("{}:{}", file_.string(), body.source().begin.line);
     for (auto&& [key, value] : *table) read_key(profile, key, value);
+    if (profile.busybox_userspace() && !profile.origin.contains("init")) profile.init = "/provium-init";
     if (!profile.origin.contains("kernel")) {
       fail(body.source(), "profile '{}' has no 'kernel'", profile.name);
     }

@@ -31,6 +31,11 @@ struct Profile {
   std::map<std::string, std::string> origin;      // key -> "FILE:LINE:COLUMN" of the value that set it
   std::string defined_at;                         // "FILE:LINE" of the profile's table; empty when built in
 
+  // The built-in profile's busybox userspace: the built-in profile's, and any profile's that has
+  // neither an initrd nor a rootfs (a kernel alone is enough; its init is then /provium-init
+  // unless the profile sets one).
+  bool busybox_userspace() const { return builtin || (!initrd && !rootfs); }
+
   // "profile 'x' (FILE:LINE)" or "built-in profile 'default'", to start error messages with.
   std::string describe() const;
   // Where the kernel path came from, for "kernel not found" errors: "FILE:LINE:COLUMN", or

@@ -1,4 +1,5 @@
-// The userspace of the built-in default profile: busybox and its applets.
+// The userspace of the built-in default profile, and of any profile without an initrd or a
+// rootfs of its own: busybox and its applets.
 #pragma once
 
 #include <filesystem>

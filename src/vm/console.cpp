@@ -50,4 +50,17 @@ std::string crash_report(std::string_view console, std::size_t max_lines) {
   return std::string(report);
 }
 
+std::string wrapper_complaints(std::string_view console) {
+  // The wrapper's log_msg prefix (agent/wrapper.c); a line may start after other output.
+  constexpr std::string_view kPrefix = "provium-wrapper: ";
+  std::string lines;
+  for (std::size_t at = console.find(kPrefix); at != std::string_view::npos; at = console.find(kPrefix, at + 1)) {
+    std::size_t end = console.find('\n', at);
+    std::string_view line = console.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines += std::string(line) + "\n";
+  }
+  return lines;
+}
+
 }  // namespace provium::vm

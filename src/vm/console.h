@@ -15,4 +15,9 @@ std::string console_tail(const std::filesystem::path& log, std::size_t lines);
 // "BUG:", "Oops", ...) to the end, at most `max_lines` lines; empty when the text has none.
 std::string crash_report(std::string_view console, std::size_t max_lines = 60);
 
+// The lines in which the guest's wrapper (the initramfs's first program) says what it could not
+// do ("provium-wrapper: cannot exec init /sbin/init: No such file or directory"), each ending
+// with a newline; empty when it said nothing.
+std::string wrapper_complaints(std::string_view console);
+
 }  // namespace provium::vm

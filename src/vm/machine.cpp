@@ -37,13 +37,14 @@ constexpr std::size_t kContextLines = 20;
 // Why the VM ended, in QEMU's and the kernel's own words.
 std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log) {
   std::string console = console_tail(console_log, 400);
-  std::string text;
+  // The wrapper's own reasons (an init that cannot run, say) explain the panic that follows.
+  std::string text = wrapper_complaints(console);
   if (std::string report = crash_report(console); !report.empty()) {
-    text = fmt::format("the guest kernel crashed (QEMU {})\n--- kernel report ---\n{}",
-                       exit.describe(), report);
+    text += fmt::format("the guest kernel crashed (QEMU {})\n--- kernel report ---\n{}",
+                        exit.describe(), report);
   } else {
-    text = fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
-                       kContextLines, base::last_lines(console, kContextLines));
+    text += fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
+                        kContextLines, base::last_lines(console, kContextLines));
   }
   std::string_view stderr_text = exit.stderr_tail;
   while (!stderr_text.empty() && stderr_text.back() == '\n') stderr_text.remove_suffix(1);
@@ -87,7 +88,7 @@ std::string Machine::build_initrd() const {
   if (!options_.disks.empty()) wanted.push_back("virtio_blk");
 
   std::string initrd;
-  if (profile_.builtin) {
+  if (profile_.busybox_userspace()) {
     initrd = initramfs::busybox_rootfs();
   } else if (profile_.initrd) {
     initrd = base::read_file(*profile_.initrd, fmt::format("initrd of {}", profile_.describe()));
@@ -329,7 +330,11 @@ void Machine::shutdown(std::chrono::milliseconds grace) {
 }
 
 void Machine::kill() {
-  if (!launched_) return;
+  if (!launched_) {
+    lease_.release();  // a boot that failed before QEMU started may hold them
+    cid_lease_.release();
+    return;
+  }
   loop::Loop::instance().post([runtime = runtime_] { runtime->process.kill(SIGKILL); });
   // Reaped by libuv once it is dead; SIGKILL leaves it no say, so this wait is short.
   if (wait_for_exit(std::chrono::seconds(10))) {

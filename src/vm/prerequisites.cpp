@@ -39,7 +39,7 @@ void check_prerequisites(const config::Profile& profile) {
         "kernel {} is not readable by this user (Debian installs kernels with mode 0600): "
         "make it readable (sudo chmod 0644 {}) or configure a readable copy in provium.toml",
         profile.kernel.string(), profile.kernel.string()));
-  if (profile.builtin) initramfs::busybox_rootfs();  // throws PrerequisiteError when missing
+  if (profile.busybox_userspace()) initramfs::busybox_rootfs();  // throws PrerequisiteError when missing
   if (host::find_executable("setpriv").empty())
     throw PrerequisiteError(
         "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");

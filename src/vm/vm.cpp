@@ -43,11 +43,19 @@ Vm create(std::string_view profile) {
 }
 
 void Vm::boot(const BootOptions& options) {
-  if (machine_) throw Error("this VM was already booted");
+  if (machine_) throw Error("this VM was already booted (a Vm boots once; create another)");
   if (profile_.empty()) throw Error("an empty Vm handle cannot boot; use provium::create()");
   auto machine = std::make_shared<vm::Machine>(config::current().profile(profile_), options,
                                                    vm::Start::boot(), vm::HostShares::of_this_user());
-  machine->boot();
+  try {
+    machine->boot();
+  } catch (const Error&) {
+    // Kept, dead, so that console_tail() still shows how far the boot got (a kept log of
+    // provium test lists it whole).
+    machine->kill();
+    machine_ = std::move(machine);
+    throw;
+  }
   session_ = machine->agent();
   machine_ = std::move(machine);
 }

@@ -151,6 +151,33 @@ TEST(BootFailureTest, UnknownProfileListsTheKnownOnes) {
                   AllOf(HasSubstr("no_such_profile"), HasSubstr("missing_kernel"))));
 }
 
+// A profile that names only a kernel gets the built-in busybox userspace, as the default does.
+TEST(BootFailureTest, AKernelAloneIsEnough) {
+  auto vm = provium::create("kernel_only");
+  vm.boot();
+  EXPECT_EQ(vm.exec("echo up").out, "up\n");
+  EXPECT_TRUE(vm.exec("test -x /bin/sh").ok());
+}
+
+// An init that cannot run: the wrapper's one line comes first, before the panic it causes, and
+// the dead VM's console stays readable.
+TEST(BootFailureTest, AnInitThatCannotRunIsNamedFirst) {
+  auto vm = provium::create("bad_init");
+  std::string message;
+  try {
+    vm.boot();
+    ADD_FAILURE() << "profile bad_init booted";
+  } catch (const provium::Error& error) {
+    message = error.what();
+  }
+  EXPECT_THAT(message.substr(0, message.find('\n')),
+              HasSubstr("the VM died: provium-wrapper: cannot exec init /nonexistent/init: No such file or directory"))
+      << message;
+  EXPECT_THAT(message, HasSubstr("Kernel panic"));
+  EXPECT_FALSE(vm.running());
+  EXPECT_THAT(vm.console_tail(1000), HasSubstr("cannot exec init /nonexistent/init"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -169,6 +196,8 @@ int main(int argc, char** argv) {
       << "[profile.missing_initrd]\nkernel = \"" << kernel.string() << "\"\n"
       << "initrd = \"/nonexistent/initrd.img\"\n\n"
       << "[profile.vsock]\nkernel = \"" << kernel.string() << "\"\ntransport = \"vsock\"\n\n"
+      << "[profile.kernel_only]\nkernel = \"" << kernel.string() << "\"\n\n"
+      << "[profile.bad_init]\nkernel = \"" << kernel.string() << "\"\ninit = \"/nonexistent/init\"\n\n"
       << "[profile.pvh_impossible]\nkernel = \"" << (dir / "corrupt-bzImage").string() << "\"\n"
       << "kernel_boot = \"pvh\"\n";
   // The host's kernel with its compressed payload overwritten: the header (and so the release,

@@ -111,13 +111,17 @@ TEST(ConfigParse, TwoProfilesWithDefaults) {
   const Config config = load_file(data("two_profiles.toml"));
   ASSERT_THAT(config.profiles, ElementsAre(Key("disk"), Key("minimal")));
   EXPECT_EQ(config.profile("disk").rootfs, fs::path("/srv/root.ext4"));
+  EXPECT_EQ(config.profile("disk").init, "/sbin/init");  // the root's own init
+  EXPECT_FALSE(config.profile("disk").busybox_userspace());
 
+  // A kernel alone gets the built-in busybox userspace and its init.
   const Profile& p = config.profile("minimal");
   EXPECT_EQ(p.kernel, "/boot/vmlinuz-6.1.0-18-amd64");
   EXPECT_EQ(p.initrd, std::nullopt);
   EXPECT_EQ(p.rootfs, std::nullopt);
   EXPECT_EQ(p.modules, std::nullopt);
-  EXPECT_EQ(p.init, "/sbin/init");
+  EXPECT_EQ(p.init, "/provium-init");
+  EXPECT_TRUE(p.busybox_userspace());
   EXPECT_EQ(p.append, "");
   EXPECT_EQ(p.accel, "auto");
   EXPECT_EQ(p.machine, "q35");

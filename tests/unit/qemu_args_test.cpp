@@ -144,5 +144,12 @@ TEST(ConsoleTest, CrashReportStartsAtTheFirstMarker) {
   EXPECT_EQ(vm::crash_report(console, 1), "[    2.1] Kernel panic - not syncing: sysrq triggered crash\n");
 }
 
+TEST(ConsoleTest, WrapperComplaintsAreItsOwnLines) {
+  EXPECT_EQ(vm::wrapper_complaints("[    1.0] booting\nprovium-wrapper: cannot exec init /x: No such file or directory\r\n"
+                                   "[    1.2] Kernel panic - not syncing: Attempted to kill init!\n"),
+            "provium-wrapper: cannot exec init /x: No such file or directory\n");
+  EXPECT_EQ(vm::wrapper_complaints("[    1.0] booting\n"), "");
+}
+
 
 }  // namespace
