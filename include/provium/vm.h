@@ -41,6 +41,18 @@ struct BootOptions {
   std::chrono::milliseconds timeout{30000};   // from QEMU start to the agent's READY
 };
 
+// The filesystems mount_vfs() provides; false skips one.
+struct VfsMounts {
+  bool proc = true;        // /proc
+  bool sys = true;         // /sys
+  bool securityfs = true;  // /sys/kernel/security
+  bool dev = true;         // /dev (devtmpfs)
+  bool devpts = true;      // /dev/pts
+  bool shm = true;         // /dev/shm (tmpfs, mode 1777)
+  bool run = true;         // /run (tmpfs)
+  bool tmp = true;         // /tmp (tmpfs, mode 1777), unless the root itself is in memory (an initramfs)
+};
+
 struct ExecResult {
   int exit_code = -1;  // the command's exit status; 128 + N when killed by signal N
   std::string out;     // stdout, binary-safe
@@ -96,8 +108,9 @@ class Guest {
   // The kernel log (read with syslog(2), no guest userspace needed), optionally only the lines
   // containing `pattern`.
   std::string dmesg(std::string_view pattern = {});
-  // Mounts proc, sysfs, securityfs and devtmpfs at the usual places when not mounted yet.
-  void mount_vfs();
+  // Mounts what selftests expect at the usual places, each when not mounted yet (VfsMounts
+  // says which).
+  void mount_vfs(const VfsMounts& mounts = {});
 
   // Calls `condition` every `interval` until it returns true; throws TimeoutError naming
   // `description` when `timeout` passes first.

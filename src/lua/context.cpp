@@ -178,4 +178,30 @@ bool Args::boolean_field(int n, const char* key) const {
   return value;
 }
 
+std::optional<bool> Args::optional_boolean_field(int n, const char* key) const {
+  table(n);
+  const int type = raw_field(L_, index(n), key);
+  const bool value = lua_toboolean(L_, -1);
+  lua_pop(L_, 1);
+  if (type == LUA_TNIL) return std::nullopt;
+  if (type != LUA_TBOOLEAN) fail(n, fmt::format("field '{}' must be true or false", key));
+  return value;
+}
+
+void Args::only_keys(int n, const std::set<std::string_view>& known, std::string_view what) const {
+  table(n);
+  lua_pushnil(L_);
+  while (lua_next(L_, index(n))) {
+    lua_pop(L_, 1);
+    const bool is_string = lua_type(L_, -1) == LUA_TSTRING;
+    const std::string key = is_string ? lua_tostring(L_, -1) : luaL_typename(L_, -1);
+    if (!is_string || !known.count(key)) {
+      lua_pop(L_, 1);
+      std::string names;
+      for (auto name : known) names += (names.empty() ? "" : ", ") + std::string(name);
+      fail(n, fmt::format("has an unknown {} key '{}' (known: {})", what, key, names));
+    }
+  }
+}
+
 }  // namespace provium::lua

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -130,6 +131,11 @@ class Args {
   std::optional<int64_t> integer_field(int n, const char* key) const;
   std::optional<double> number_field(int n, const char* key) const;
   bool boolean_field(int n, const char* key) const;
+  // nullopt when absent; fails for anything but a boolean.
+  std::optional<bool> optional_boolean_field(int n, const char* key) const;
+  // Fails naming the first key of the table at argument n that is not `known`; `what` says
+  // what the keys are ("boot option").
+  void only_keys(int n, const std::set<std::string_view>& known, std::string_view what) const;
 
   [[noreturn]] void fail(int n, const std::string& what) const;
 

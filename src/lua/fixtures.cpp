@@ -68,7 +68,7 @@ class KeyComputer {
     if (!visiting_.insert(id).second)
       throw Error(fmt::format("fixture '{}' uses itself (through provium.fixture calls)", name));
     cache::KeyBuilder key;
-    key.add("lua-fixture", name).add("adapter", embed::lua_prelude.view());
+    key.add("lua-fixture", name).add("adapter", embed::lua_prelude.view()).add("program", cache::program_identity());
     cache::add_guest(key);
     add_environment(key);
     std::set<std::string> helpers;

@@ -182,7 +182,17 @@ int dmesg(lua_State* L) {
 
 int mount_vfs(lua_State* L) {
   return protect(L, [&] {
-    self_guest(L, "mount_vfs").mount_vfs();
+    Args args(L, "mount_vfs", 2);
+    VfsMounts mounts;
+    if (!args.absent(1)) {
+      args.only_keys(1, {"proc", "sys", "securityfs", "dev", "devpts", "shm", "run", "tmp"}, "mount");
+      for (auto [key, flag] : {std::pair{"proc", &VfsMounts::proc}, {"sys", &VfsMounts::sys},
+                               {"securityfs", &VfsMounts::securityfs}, {"dev", &VfsMounts::dev},
+                               {"devpts", &VfsMounts::devpts}, {"shm", &VfsMounts::shm}, {"run", &VfsMounts::run},
+                               {"tmp", &VfsMounts::tmp}})
+        if (auto wanted = args.optional_boolean_field(1, key)) mounts.*flag = *wanted;
+    }
+    self_guest(L, "mount_vfs").mount_vfs(mounts);
     return 0;
   });
 }

@@ -22,29 +22,13 @@ fs::path host_path(const FileContext& context, const std::string& path) {
   return given.is_absolute() ? given : context.start_dir / given;
 }
 
-void check_keys(const Args& args, int n, const std::set<std::string_view>& known, std::string_view what) {
-  lua_State* L = args.state();
-  lua_pushnil(L);
-  while (lua_next(L, args.index(n))) {
-    lua_pop(L, 1);
-    const bool is_string = lua_type(L, -1) == LUA_TSTRING;
-    const std::string key = is_string ? lua_tostring(L, -1) : luaL_typename(L, -1);
-    if (!is_string || !known.count(key)) {
-      lua_pop(L, 1);
-      std::string names;
-      for (auto name : known) names += (names.empty() ? "" : ", ") + std::string(name);
-      args.fail(n, fmt::format("has an unknown {} key '{}' (known: {})", what, key, names));
-    }
-  }
-}
-
 }  // namespace
 
 BootOptions boot_options(const Args& args, int n) {
   BootOptions options;
   if (args.absent(n)) return options;
   args.table(n);
-  check_keys(args, n, {"memory", "cpus", "files", "disks", "timeout", "max_workers"}, "boot option");
+  args.only_keys(n, {"memory", "cpus", "files", "disks", "timeout", "max_workers"}, "boot option");
   lua_State* L = args.state();
   const auto& context = FileContext::of(L);
   lua_getfield(L, args.index(n), "memory");

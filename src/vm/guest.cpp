@@ -169,16 +169,23 @@ std::string Guest::dmesg(std::string_view pattern) {
   return lines;
 }
 
-void Guest::mount_vfs() {
+void Guest::mount_vfs(const VfsMounts& wanted) {
   struct Mount {
+    bool wanted;
     const char* target;
     const char* parent;
     const char* fstype;
+    const char* data;
+    unsigned mode;  // of a directory it makes
   };
-  static constexpr Mount kMounts[] = {{"/proc", "/", "proc"},
-                                      {"/sys", "/", "sysfs"},
-                                      {"/sys/kernel/security", "/sys/kernel", "securityfs"},
-                                      {"/dev", "/", "devtmpfs"}};
+  const Mount mounts[] = {{wanted.proc, "/proc", "/", "proc", "", 0555},
+                          {wanted.sys, "/sys", "/", "sysfs", "", 0555},
+                          {wanted.sys && wanted.securityfs, "/sys/kernel/security", "/sys/kernel", "securityfs", "", 0755},
+                          {wanted.dev, "/dev", "/", "devtmpfs", "", 0755},
+                          {wanted.dev && wanted.devpts, "/dev/pts", "/dev", "devpts", "gid=5,mode=620,ptmxmode=666", 0755},
+                          {wanted.dev && wanted.shm, "/dev/shm", "/dev", "tmpfs", "mode=1777", 01777},
+                          {wanted.run, "/run", "/", "tmpfs", "mode=755", 0755},
+                          {wanted.tmp, "/tmp", "/", "tmpfs", "mode=1777", 01777}};
   auto path = [](const char* text) { return std::string(text) + '\0'; };
   // st_dev is stat(2)'s first field: a mount point's differs from its parent's.
   auto device_of = [&](const char* file) -> std::optional<uint64_t> {
@@ -186,16 +193,24 @@ void Guest::mount_vfs() {
     if (result.ret < 0) return std::nullopt;
     return std::get<0>(unpack<uint64_t>(result.out.front()));
   };
-  for (const auto& mount : kMounts) {
+  // statfs(2)'s f_type, its first field: an initramfs root is already in memory (tmpfs or ramfs),
+  // and a tmpfs over its /tmp would only hide what is there.
+  constexpr uint64_t kTmpfsMagic = 0x01021994, kRamfsMagic = 0x858458f6;
+  const auto root = syscall(SYS_statfs, {in(path("/")), out(120)});
+  const uint64_t root_type = root.ret < 0 ? 0 : std::get<0>(unpack<uint64_t>(root.out.front()));
+  const bool root_in_memory = root_type == kTmpfsMagic || root_type == kRamfsMagic;
+  for (const auto& mount : mounts) {
+    if (!mount.wanted) continue;
+    if (std::string_view(mount.target) == "/tmp" && root_in_memory) continue;
     if (!device_of(mount.target)) {
-      int64_t made = syscall(SYS_mkdir, {in(path(mount.target)), 0755}).ret;
+      int64_t made = syscall(SYS_mkdir, {in(path(mount.target)), mount.mode}).ret;
       if (made < 0 && made != -EEXIST)
         throw Error(fmt::format("mount_vfs: mkdir {}: {}", mount.target, errno_text(made)));
     }
     const auto device = device_of(mount.target);
     if (device && device != device_of(mount.parent)) continue;  // already mounted
-    int64_t mounted = syscall(SYS_mount, {in(path(mount.fstype)), in(path(mount.target)),
-                                          in(path(mount.fstype)), 0, 0}).ret;
+    int64_t mounted = syscall(SYS_mount, {in(path(mount.fstype)), in(path(mount.target)), in(path(mount.fstype)), 0,
+                                          in(path(mount.data))}).ret;
     if (mounted < 0 && mounted != -EBUSY)
       throw Error(fmt::format("mount_vfs: mount {} on {}: {}", mount.fstype, mount.target,
                               errno_text(mounted)));

@@ -23,6 +23,7 @@ using provium::SyscallSucceeds;
 using provium::SyscallSucceedsWithValue;
 using provium::unpack;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using ::testing::ThrowsMessage;
 
@@ -219,11 +220,28 @@ TEST_F(HelpersTest, MountVfsIsIdempotent) {
   vm().mount_vfs();
   auto mounts = vm().read_file("/proc/self/mounts");
   for (const char* line : {"proc /proc proc", "sysfs /sys sysfs", "securityfs /sys/kernel/security",
-                           "devtmpfs /dev devtmpfs"}) {
+                           "devtmpfs /dev devtmpfs", "devpts /dev/pts devpts", "tmpfs /dev/shm tmpfs",
+                           "tmpfs /run tmpfs"}) {
     std::size_t count = 0;
     for (auto at = mounts.find(line); at != std::string::npos; at = mounts.find(line, at + 1)) ++count;
     EXPECT_EQ(count, 1u) << line << " in\n" << mounts;
   }
+  // The initramfs root is in memory already: a tmpfs over /tmp would only hide its files.
+  EXPECT_THAT(mounts, Not(HasSubstr(" /tmp ")));
+  // What selftests use them for: POSIX shared memory, pseudo-terminals.
+  EXPECT_TRUE(vm().exec("echo x > /dev/shm/probe && rm /dev/shm/probe").ok());
+  EXPECT_TRUE(vm().exec("test -c /dev/pts/ptmx").ok());
+}
+
+TEST(MountVfsTest, EachMountCanBeSkipped) {
+  auto vm = provium::create("default");
+  vm.boot();
+  vm.mount_vfs({.devpts = false, .shm = false, .run = false});
+  const auto mounts = vm.read_file("/proc/self/mounts");
+  EXPECT_THAT(mounts, HasSubstr("devtmpfs /dev devtmpfs"));
+  EXPECT_THAT(mounts, Not(HasSubstr("/dev/pts")));
+  EXPECT_THAT(mounts, Not(HasSubstr("/dev/shm")));
+  EXPECT_THAT(mounts, Not(HasSubstr(" /run ")));
 }
 
 TEST_F(HelpersTest, WaitUntilPollsAndNamesWhatItWaitedFor) {

@@ -7,12 +7,13 @@ local function uptime()
   return tonumber(vm:read_file("/proc/uptime"):match("^(%S+)"))
 end
 
-test("mount_vfs mounts proc, sysfs, securityfs and devtmpfs, once", function()
+test("mount_vfs mounts proc, sysfs, securityfs, devtmpfs, devpts, /dev/shm and /run, once", function()
   vm:mount_vfs()  -- the base fixture mounted them already
   vm:mount_vfs()
   local mounts = vm:read_file("/proc/self/mounts")
   for _, line in ipairs({"proc /proc proc", "sysfs /sys sysfs", "securityfs /sys/kernel/security securityfs",
-                         "devtmpfs /dev devtmpfs"}) do
+                         "devtmpfs /dev devtmpfs", "devpts /dev/pts devpts", "tmpfs /dev/shm tmpfs",
+                         "tmpfs /run tmpfs"}) do
     local count, at = 0, 1
     while true do
       local found = mounts:find(line, at, true)
@@ -22,6 +23,14 @@ test("mount_vfs mounts proc, sysfs, securityfs and devtmpfs, once", function()
     assert_eq(count, 1, line .. " in\n" .. mounts)
   end
   assert(vm:exec("test -e /proc/self/status && test -d /sys/kernel && test -c /dev/null").ok)
+end)
+
+test("mount_vfs takes which mounts to skip, and refuses unknown ones", function()
+  vm:mount_vfs({shm = false, tmp = false})  -- all there already: nothing to do
+  local ok, err = pcall(vm.mount_vfs, vm, {bogus = true})
+  assert(not ok and tostring(err):find("unknown mount key 'bogus'", 1, true), tostring(err))
+  ok, err = pcall(vm.mount_vfs, vm, {shm = "no"})
+  assert(not ok and tostring(err):find("must be true or false", 1, true), tostring(err))
 end)
 
 test("wait_until returns the first truthy value", function()
