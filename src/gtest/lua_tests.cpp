@@ -3,8 +3,6 @@
 // test() block is one failure naming the block; a file of todo blocks only is skipped.
 #include <provium/gtest.h>
 
-#include <fmt/format.h>
-
 #include <cctype>
 #include <filesystem>
 #include <iostream>
@@ -35,7 +33,7 @@ class LuaFile : public ::testing::Test {
     std::string todos;
     for (const auto& block : result.blocks)
       if (block.status == lua::BlockResult::Status::todo)
-        todos += fmt::format("\n  todo: {}{}{}", block.name, block.message.empty() ? "" : ": ", block.message);
+        todos += "\n  todo: " + block.name + (block.message.empty() ? "" : ": ") + block.message;
     if (result.skipped()) GTEST_SKIP() << "every block is todo:" << todos;
     if (!todos.empty()) std::cout << "provium: " << file_.string() << ":" << todos << "\n";
   }
@@ -73,7 +71,7 @@ void RegisterLuaScripts(const std::filesystem::path& directory, const std::files
     failure = error.what();
   }
   if (!failure.empty() || files.empty()) {
-    if (failure.empty()) failure = fmt::format("{}: no *.lua files", directory.string());
+    if (failure.empty()) failure = directory.string() + ": no *.lua files";
     ::testing::RegisterTest("lua/LuaFile", "discovery", nullptr, nullptr, __FILE__, __LINE__,
                             [failure]() -> ::testing::Test* { return new DiscoveryFailure(failure); });
   }
@@ -81,7 +79,7 @@ void RegisterLuaScripts(const std::filesystem::path& directory, const std::files
   const fs::path base = fs::is_directory(directory) ? directory : directory.parent_path();
   for (const auto& file : files) {
     std::string name = test_name(file, base);
-    for (int n = 2; !names.insert(name).second; ++n) name = fmt::format("{}_{}", test_name(file, base), n);
+    for (int n = 2; !names.insert(name).second; ++n) name = test_name(file, base) + "_" + std::to_string(n);
     ::testing::RegisterTest("lua/LuaFile", name.c_str(), nullptr, file.string().c_str(), file.string().c_str(), 1,
                             [file, root]() -> ::testing::Test* { return new LuaFile(file, root); });
   }
