@@ -3,11 +3,8 @@
 
 #include <fmt/format.h>
 #include <lz4.h>
-#include <lzma.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -17,6 +14,7 @@
 
 #include <provium/error.h>
 
+#include "base/decompress.h"
 #include "base/files.h"
 #include "kernel/boot_header.h"
 
@@ -34,37 +32,6 @@ uint32_t recorded_size(std::string_view data) {
   const auto size = read_le<uint32_t>(data, data.size() - 4);
   if (size == 0 || size > kMaxKernel) throw Error(fmt::format("implausible uncompressed size {}", size));
   return size;
-}
-
-std::string inflate_gzip(std::string_view data, uint32_t size) {
-  std::string out(size, '\0');
-  z_stream stream{};
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) throw Error("zlib: cannot initialise");
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = size;
-  const int status = inflate(&stream, Z_FINISH);
-  const auto produced = stream.total_out;
-  inflateEnd(&stream);
-  if (status != Z_STREAM_END || produced != size) throw Error("gzip: corrupt stream");
-  return out;
-}
-
-std::string decode_xz(std::string_view data, uint32_t size) {
-  std::string out(size, '\0');
-  lzma_stream stream = LZMA_STREAM_INIT;
-  if (lzma_stream_decoder(&stream, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) throw Error("xz: cannot initialise");
-  stream.next_in = reinterpret_cast<const uint8_t*>(data.data());
-  stream.avail_in = data.size() - 4;  // without the appended size
-  stream.next_out = reinterpret_cast<uint8_t*>(out.data());
-  stream.avail_out = size;
-  lzma_ret status = lzma_code(&stream, LZMA_RUN);
-  if (status == LZMA_OK) status = lzma_code(&stream, LZMA_FINISH);
-  const auto produced = stream.total_out;
-  lzma_end(&stream);
-  if (status != LZMA_STREAM_END || produced != size) throw Error("xz: corrupt stream");
-  return out;
 }
 
 // LZ4's legacy frame (lz4 -l): a magic, then blocks of [compressed size u32][data], each
@@ -85,14 +52,6 @@ std::string decode_lz4_legacy(std::string_view data, uint32_t size) {
     in += block;
   }
   if (produced != size) throw Error(fmt::format("lz4: {} bytes decompressed, {} recorded", produced, size));
-  return out;
-}
-
-std::string decode_zstd(std::string_view data, uint32_t size) {
-  std::string out(size, '\0');
-  const std::size_t made = ZSTD_decompress(out.data(), size, data.data(), data.size() - 4);
-  if (ZSTD_isError(made)) throw Error(fmt::format("zstd: {}", ZSTD_getErrorName(made)));
-  if (made != size) throw Error(fmt::format("zstd: {} bytes decompressed, {} recorded", made, size));
   return out;
 }
 
@@ -125,11 +84,15 @@ Payload bzimage_payload(std::string_view image) {
 
 std::string decompress(const Payload& payload) {
   const uint32_t size = recorded_size(payload.data);
-  if (payload.format == "gzip") return inflate_gzip(payload.data, size);
-  if (payload.format == "xz") return decode_xz(payload.data, size);
   if (payload.format == "lz4") return decode_lz4_legacy(payload.data, size);
-  if (payload.format == "zstd") return decode_zstd(payload.data, size);
-  throw Error(fmt::format("a {}-compressed kernel cannot be decompressed here (gzip, xz, lz4, zstd)", payload.format));
+  if (payload.format != "gzip" && payload.format != "xz" && payload.format != "zstd")
+    throw Error(fmt::format("a {}-compressed kernel cannot be decompressed here (gzip, xz, lz4, zstd)", payload.format));
+  // gzip's own trailer ends with the size; xz and zstd streams have it appended after them.
+  const auto stream = payload.format == "gzip" ? payload.data : payload.data.substr(0, payload.data.size() - 4);
+  std::string kernel = base::decompress(payload.format, stream, size);
+  if (kernel.size() != size)
+    throw Error(fmt::format("{}: {} bytes decompressed, {} recorded", payload.format, kernel.size(), size));
+  return kernel;
 }
 
 bool has_pvh_entry(std::string_view elf) {

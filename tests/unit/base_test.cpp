@@ -14,10 +14,12 @@
 
 #include <provium/error.h>
 
+#include "base/decompress.h"
 #include "base/memory_size.h"
 #include "base/owner_lock.h"
 #include "base/settings.h"
 #include "base/text.h"
+#include "support/compress.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -210,6 +212,23 @@ TEST(Settings, AChildGetsTheSettingsInPlaceOfTheInheritedVariables) {
   const char* inherited[] = {"HOME=/home/k", "PROVIUM_POOL_CPUS=3", "PROVIUM_ACCEL=kvm", "PROVIUM_TEST_DATA=/d", nullptr};
   EXPECT_THAT(settings.environment(inherited),
               ElementsAre("HOME=/home/k", "PROVIUM_TEST_DATA=/d", "PROVIUM_ACCEL=tcg", "PROVIUM_POOL_CPUS=3"));
+}
+
+TEST(Decompress, EachFormatWholeAndFoundByItsMagic) {
+  std::string data;
+  for (int i = 0; i < 300000; ++i) data += static_cast<char>(i * 7 % 251);  // more than one chunk
+  for (const auto& [format, compressed] : {std::pair{"gzip", provium::testing::gzip(data)},
+                                           {"xz", provium::testing::xz(data)}, {"zstd", provium::testing::zstd(data)}}) {
+    EXPECT_EQ(provium::base::compression_of(compressed), format);
+    EXPECT_EQ(provium::base::decompress(format, compressed, 1 << 30), data) << format;
+    EXPECT_THAT([&] { provium::base::decompress(format, compressed, 1000); },
+                ThrowsMessage<provium::Error>(HasSubstr("more than 1000 bytes"))) << format;
+    EXPECT_THROW(provium::base::decompress(format, compressed.substr(0, compressed.size() / 2), 1 << 30),
+                 provium::Error) << format << " truncated";
+  }
+  EXPECT_EQ(provium::base::compression_of("\x7f" "ELF"), "");
+  EXPECT_THAT([] { provium::base::decompress("bzip2", "BZh", 10); },
+              ThrowsMessage<provium::Error>(HasSubstr("bzip2-compressed data cannot be decompressed here")));
 }
 
 }  // namespace

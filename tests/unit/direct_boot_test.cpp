@@ -4,9 +4,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <lz4.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -16,6 +13,7 @@
 
 #include "base/files.h"
 #include "kernel/direct_boot.h"
+#include "support/compress.h"
 
 namespace provium::kernel {
 namespace {
@@ -56,28 +54,8 @@ std::string appended_size(std::string payload, std::size_t size) {
   return payload;
 }
 
-std::string gzip(const std::string& data) {
-  z_stream stream{};
-  deflateInit2(&stream, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&stream, data.size()) + 32, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;  // gzip's trailer already ends with the size
-}
-
-std::string xz(const std::string& data) {
-  std::string out(lzma_stream_buffer_bound(data.size()), '\0');
-  std::size_t written = 0;
-  lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, nullptr, reinterpret_cast<const uint8_t*>(data.data()), data.size(),
-                          reinterpret_cast<uint8_t*>(out.data()), &written, out.size());
-  out.resize(written);
-  return appended_size(out, data.size());
-}
+std::string gzip(const std::string& data) { return testing::gzip(data); }  // its trailer ends with the size
+std::string xz(const std::string& data) { return appended_size(testing::xz(data), data.size()); }
 
 std::string lz4_legacy(const std::string& data) {
   std::string block(LZ4_compressBound(static_cast<int>(data.size())), '\0');
@@ -89,11 +67,7 @@ std::string lz4_legacy(const std::string& data) {
   return appended_size(out, data.size());
 }
 
-std::string zstd(const std::string& data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  out.resize(ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 19));
-  return appended_size(out, data.size());
-}
+std::string zstd(const std::string& data) { return appended_size(testing::zstd(data), data.size()); }
 
 // A bzImage with boot protocol 2.15 and `payload` where its header says.
 std::string bzimage(const std::string& payload) {
