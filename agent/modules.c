@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +11,6 @@
 #include <unistd.h>
 
 #include "log.h"
-
-/* From <linux/module.h>, which musl's headers do not include: the kernel decompresses. */
-#define MODULE_INIT_COMPRESSED_FILE 4
-
-static bool ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static int load_flags(const char *name) {
-    if (ends_with(name, ".xz") || ends_with(name, ".gz") || ends_with(name, ".zst"))
-        return MODULE_INIT_COMPRESSED_FILE;
-    return 0;
-}
 
 static int not_hidden(const struct dirent *e) {
     return e->d_name[0] != '.';
@@ -42,9 +27,9 @@ static void load_one(const char *dir, const char *name) {
         log_msg("cannot open module %s: %s", name, strerror(errno));
         return;
     }
-    /* finit_module, not init_module: the kernel reads the file itself (no copy in memory)
-     * and can decompress it. musl has no wrapper for it. */
-    if (syscall(SYS_finit_module, fd, "", load_flags(name)) < 0 && errno != EEXIST)
+    /* finit_module, not init_module: the kernel reads the file itself (no copy in memory).
+     * musl has no wrapper for it. The host decompressed every module already. */
+    if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
         log_msg("cannot load module %s: %s", name, strerror(errno));
     close(fd);
 }

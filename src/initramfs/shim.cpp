@@ -8,9 +8,10 @@
 
 #include <provium/error.h>
 
+#include "base/decompress.h"
+#include "base/files.h"
 #include "embed/blobs.h"
 #include "initramfs/cpio.h"
-#include "base/files.h"
 
 namespace provium::initramfs {
 
@@ -18,6 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr std::string_view kModulesDir = "provium/modules";
+constexpr std::size_t kMaxModule = 256u << 20;  // decompressed; the largest modules are a few MiB
 
 // A CpioWriter that remembers its directories, to create each missing parent once.
 class ShimArchive {
@@ -138,8 +140,20 @@ void add_modules(ShimArchive& archive, const std::vector<Module>& modules) {
                               module.name, module.path.string()));
     }
     std::string data = base::read_file(module.path, fmt::format("kernel module {}", module.name));
-    archive.cpio.add_file(
-        fmt::format("{}/{:0{}}-{}{}", kModulesDir, index, width, module.name, extension), data);
+    if (extension != ".ko") {
+      // Decompressed here: a kernel loads a compressed module only when built to
+      // (CONFIG_MODULE_DECOMPRESS, 5.17 and later), and then only in its own formats.
+      const std::string_view format = base::compression_of(data);
+      if (format.empty())
+        throw Error(fmt::format("kernel module {}: {} holds no gzip, xz or zstd stream", module.name,
+                                module.path.string()));
+      try {
+        data = base::decompress(format, data, kMaxModule);
+      } catch (const Error& error) {
+        throw Error(fmt::format("kernel module {}: {}: {}", module.name, module.path.string(), error.what()));
+      }
+    }
+    archive.cpio.add_file(fmt::format("{}/{:0{}}-{}.ko", kModulesDir, index, width, module.name), data);
   }
 }
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "support/newc_reader.h"
 #include "support/prerequisite.h"
+#include "support/compress.h"
 #include "support/temp_dir.h"
 #include "embed/blobs.h"
 #include "initramfs/busybox.h"
@@ -97,8 +98,9 @@ TEST(Shim, NamesModulesSoThatFileNameOrderIsLoadOrder) {
   TempDir dir;
   ShimSpec spec;
   spec.modules = {{"virtio_ring", dir.write("virtio_ring.ko", "ring")},
-                  {"virtio", dir.write("virtio.ko.xz", "virtio-xz")},
-                  {"virtio_pci", dir.write("virtio_pci.ko.zst", "pci-zst")}};
+                  {"virtio", dir.write("virtio.ko.xz", provium::testing::xz("virtio-xz"))},
+                  {"virtio_pci", dir.write("virtio_pci.ko.zst", provium::testing::zstd("pci-zst"))},
+                  {"virtio_blk", dir.write("virtio_blk.ko.gz", provium::testing::gzip("blk-gz"))}};
 
   std::vector<NewcEntry> entries = read_newc(build_shim(spec));
 
@@ -108,9 +110,21 @@ TEST(Shim, NamesModulesSoThatFileNameOrderIsLoadOrder) {
   }
   EXPECT_EQ(modules, (std::vector<std::pair<std::string, std::string>>{
                          {"provium/modules/00-virtio_ring.ko", "ring"},
-                         {"provium/modules/01-virtio.ko.xz", "virtio-xz"},
-                         {"provium/modules/02-virtio_pci.ko.zst", "pci-zst"}}));
+                         {"provium/modules/01-virtio.ko", "virtio-xz"},  // decompressed on the host
+                         {"provium/modules/02-virtio_pci.ko", "pci-zst"},
+                         {"provium/modules/03-virtio_blk.ko", "blk-gz"}}));
   EXPECT_TRUE(std::is_sorted(modules.begin(), modules.end()));
+}
+
+TEST(Shim, AModuleThatDoesNotDecompressIsNamed) {
+  TempDir dir;
+  ShimSpec spec;
+  spec.modules = {{"virtio", dir.write("virtio.ko.xz", "not xz at all")}};
+  EXPECT_THAT([&] { build_shim(spec); },
+              ThrowsMessage<provium::Error>(AllOf(HasSubstr("kernel module virtio"), HasSubstr("virtio.ko.xz"),
+                                         HasSubstr("holds no gzip, xz or zstd stream"))));
+  spec.modules = {{"virtio", dir.write("virtio.ko.zst", provium::testing::zstd("cut").substr(0, 6))}};
+  EXPECT_THAT([&] { build_shim(spec); }, ThrowsMessage<provium::Error>(HasSubstr("kernel module virtio")));
 }
 
 TEST(Shim, WidensModuleIndexesPastNinetyNine) {
