@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <system_error>
@@ -11,6 +12,7 @@
 #include <provium/error.h>
 
 #include "base/files.h"
+#include "initramfs/modinfo.h"
 
 namespace provium::initramfs {
 
@@ -60,6 +62,7 @@ void for_each_line(std::string_view text, OnLine on_line) {
 struct DependencyLine {
   std::string path;                       // as written: relative to the modules directory
   std::vector<std::string> dependencies;  // canonical names
+  bool read = false;                      // found in a tree: its dependencies were read
 };
 
 // modules.dep: "kernel/x/a.ko: kernel/y/b.ko kernel/z/c.ko", by canonical module name.
@@ -111,11 +114,31 @@ std::set<std::string> read_modules_builtin(const fs::path& file) {
   return names;
 }
 
+// Every module file below `dir` by name, with its dependencies not read yet (modinfo_depends).
+// A name found twice keeps its first file in path order.
+std::map<std::string, DependencyLine> modules_in_tree(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error))
+    if (it->is_regular_file(error) && !name_of_module_file(it->path().filename().string()).empty())
+      files.push_back(it->path());
+  if (error) throw Error(fmt::format("modules directory {}: {}", dir.string(), error.message()));
+  std::sort(files.begin(), files.end());
+  std::map<std::string, DependencyLine> lines;
+  for (const auto& file : files)
+    lines.try_emplace(name_of_module_file(file.filename().string()),
+                      DependencyLine{.path = file.lexically_relative(dir).string(), .dependencies = {}});
+  return lines;
+}
+
 // Orders modules by depth-first search: a module is emitted after all its dependencies.
 class LoadOrder {
  public:
-  LoadOrder(const fs::path& modules_dep, const std::map<std::string, DependencyLine>& lines)
-      : modules_dep_(modules_dep), lines_(lines) {}
+  // `line_of`: the module's line, or null when the tree has no such module. `source` names
+  // where the lines come from, in errors.
+  using LineOf = std::function<const DependencyLine*(const std::string& name)>;
+  LoadOrder(const fs::path& source, LineOf line_of) : source_(source), line_of_(std::move(line_of)) {}
 
   void visit(const std::string& name, const std::string& needed_by) {
     auto [mark, first_visit] = marks_.try_emplace(name, Mark::visiting);
@@ -123,13 +146,13 @@ class LoadOrder {
       if (mark->second == Mark::visiting) throw cycle_error(name);
       return;
     }
-    auto line = lines_.find(name);
-    if (line == lines_.end()) {
+    const DependencyLine* line = line_of_(name);
+    if (!line) {
       throw Error(fmt::format("{}: module {} needs {}, which has no line of its own",
-                              modules_dep_.string(), needed_by, name));
+                              source_.string(), needed_by, name));
     }
     path_.push_back(name);
-    for (const std::string& dependency : line->second.dependencies) visit(dependency, name);
+    for (const std::string& dependency : line->dependencies) visit(dependency, name);
     path_.pop_back();
     mark->second = Mark::done;
     order_.push_back(name);
@@ -144,17 +167,24 @@ class LoadOrder {
     auto start = std::find(path_.begin(), path_.end(), name);
     std::vector<std::string> cycle(start, path_.end());
     cycle.push_back(name);
-    return Error(fmt::format("{}: dependency cycle: {}", modules_dep_.string(),
-                             fmt::join(cycle, " -> ")));
+    return Error(fmt::format("{}: dependency cycle: {}", source_.string(), fmt::join(cycle, " -> ")));
   }
 
-  const fs::path& modules_dep_;
-  const std::map<std::string, DependencyLine>& lines_;
+  const fs::path& source_;
+  LineOf line_of_;
   std::map<std::string, Mark> marks_;
   std::vector<std::string> path_;  // the modules being visited, outermost first
   std::vector<std::string> order_;
 };
 }  // namespace
+
+fs::path modules_directory(const std::optional<fs::path>& configured, const std::string& release) {
+  if (!configured) return fs::path("/lib/modules") / release;
+  std::error_code error;
+  if (!release.empty() && fs::is_directory(*configured / "lib/modules" / release, error))
+    return *configured / "lib/modules" / release;
+  return *configured;
+}
 
 std::string_view module_extension(std::string_view file_name) {
   for (std::string_view extension : {".ko", ".ko.xz", ".ko.gz", ".ko.zst"}) {
@@ -177,18 +207,31 @@ std::vector<Module> resolve_modules(const fs::path& modules_dir,
     throw Error(fmt::format("modules directory {}: not a directory", modules_dir.string()));
   }
 
+  // Without modules.dep (depmod writes it when a kernel is installed; an unpacked package or
+  // a build tree has none), the tree's module files are found by name and each one's own
+  // `depends=` says what it needs.
   fs::path modules_dep = modules_dir / "modules.dep";
-  std::map<std::string, DependencyLine> lines = read_modules_dep(modules_dep);
+  const bool has_dep = fs::exists(modules_dep, error);
+  std::map<std::string, DependencyLine> lines =
+      has_dep ? read_modules_dep(modules_dep) : modules_in_tree(modules_dir);
+  const fs::path source = has_dep ? modules_dep : modules_dir;
   std::set<std::string> builtin = read_modules_builtin(modules_dir / "modules.builtin");
 
-  LoadOrder order(modules_dep, lines);
+  LoadOrder order(source, [&](const std::string& name) -> const DependencyLine* {
+    auto line = lines.find(name);
+    if (line == lines.end()) return nullptr;
+    if (!has_dep && !line->second.read) {
+      line->second.dependencies = modinfo_depends(modules_dir / line->second.path);
+      line->second.read = true;
+    }
+    return &line->second;
+  });
   for (const std::string& requested : wanted) {
     std::string name = canonical_name(requested);
     if (lines.contains(name)) {
       order.visit(name, name);
     } else if (!builtin.contains(name)) {
-      throw Error(fmt::format("kernel module \"{}\" is neither built in nor in {}", requested,
-                              modules_dep.string()));
+      throw Error(fmt::format("kernel module \"{}\" is neither built in nor in {}", requested, source.string()));
     }
   }
 

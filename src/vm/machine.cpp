@@ -82,8 +82,7 @@ std::string Machine::build_initrd() const {
     // directory, so only an explicit `modules` is used.
     if (!profile_.modules) throw;
   }
-  std::filesystem::path modules_dir =
-      profile_.modules ? *profile_.modules : std::filesystem::path("/lib/modules") / release;
+  const std::filesystem::path modules_dir = initramfs::modules_directory(profile_.modules, release);
   std::vector<std::string> wanted = transport::guest_modules(transport_);
   if (!options_.disks.empty()) wanted.push_back("virtio_blk");
 

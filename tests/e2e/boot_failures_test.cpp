@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include <provium/gtest.h>
 #include <provium/provium.h>
@@ -159,6 +160,16 @@ TEST(BootFailureTest, AKernelAloneIsEnough) {
   EXPECT_TRUE(vm.exec("test -x /bin/sh").ok());
 }
 
+// A kernel's modules as an unpacked package leaves them: below an INSTALL_MOD_PATH root,
+// xz-compressed, without modules.dep. The guest loads them (decompressed on the host).
+TEST(BootFailureTest, AModulesTreeWithoutModulesDepOfCompressedModulesBoots) {
+  auto vm = provium::create("unpacked_modules");
+  vm.boot();
+  EXPECT_EQ(vm.exec("echo up").out, "up\n");
+  const auto modules = vm.read_file("/proc/modules");
+  EXPECT_THAT(modules, HasSubstr("virtio_console"));  // the transport's driver came from the tree
+}
+
 // An init that cannot run: the wrapper's one line comes first, before the panic it causes, and
 // the dead VM's console stays readable.
 TEST(BootFailureTest, AnInitThatCannotRunIsNamedFirst) {
@@ -198,6 +209,8 @@ int main(int argc, char** argv) {
       << "[profile.vsock]\nkernel = \"" << kernel.string() << "\"\ntransport = \"vsock\"\n\n"
       << "[profile.kernel_only]\nkernel = \"" << kernel.string() << "\"\n\n"
       << "[profile.bad_init]\nkernel = \"" << kernel.string() << "\"\ninit = \"/nonexistent/init\"\n\n"
+      << "[profile.unpacked_modules]\nkernel = \"" << kernel.string() << "\"\nmodules = \"" << (dir / "modroot").string()
+      << "\"\n\n"
       << "[profile.pvh_impossible]\nkernel = \"" << (dir / "corrupt-bzImage").string() << "\"\n"
       << "kernel_boot = \"pvh\"\n";
   // The host's kernel with its compressed payload overwritten: the header (and so the release,
@@ -209,6 +222,23 @@ int main(int argc, char** argv) {
   }
   if (image.size() > (2u << 20)) std::fill(image.begin() + (1u << 20), image.begin() + (2u << 20), '\0');
   std::ofstream(dir / "corrupt-bzImage", std::ios::binary) << image;
+  // An INSTALL_MOD_PATH root with the host kernel's virtio and vsock modules, xz-compressed,
+  // without modules.dep: what `dpkg -x` of a kernel package or `make modules_install` leaves.
+  const std::string release = kernel.filename().string().substr(std::string_view("vmlinuz-").size());
+  const std::filesystem::path installed = std::filesystem::path("/lib/modules") / release / "kernel";
+  const std::filesystem::path tree = dir / "modroot/lib/modules" / release / "kernel";
+  std::filesystem::remove_all(dir / "modroot");
+  std::error_code none;
+  for (auto it = std::filesystem::recursive_directory_iterator(installed, none);
+       !none && it != std::filesystem::recursive_directory_iterator(); it.increment(none)) {
+    const std::string name = it->path().filename().string();
+    if (!name.ends_with(".ko") || (name.find("virtio") == std::string::npos && name.find("vsock") == std::string::npos))
+      continue;
+    const auto copy = tree / it->path().lexically_relative(installed);
+    std::filesystem::create_directories(copy.parent_path());
+    const std::string command = "xz -c '" + it->path().string() + "' > '" + copy.string() + ".xz'";
+    if (std::system(command.c_str()) != 0) std::cerr << "cannot run: " << command << "\n";
+  }
   ::setenv("PROVIUM_CONFIG", (dir / "provium.toml").c_str(), 1);
   provium::testing::Init(&argc, argv);
   return provium::testing::ExitCode(RUN_ALL_TESTS());

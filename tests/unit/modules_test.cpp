@@ -14,6 +14,9 @@
 
 #include <provium/error.h>
 
+#include "base/files.h"
+#include "initramfs/modinfo.h"
+#include "support/compress.h"
 #include "support/prerequisite.h"
 #include "support/temp_dir.h"
 
@@ -250,9 +253,68 @@ TEST_F(FakeModules, MalformedModulesDep) {
   expect_error({"a"}, {"readme.txt", "not a module file"});
 }
 
-TEST_F(FakeModules, MissingModulesDep) {
-  write_modules_builtin("kernel/a.ko\n");
-  expect_error({"a"}, {(dir_.path() / "modules.dep").string(), "No such file or directory"});
+TEST_F(FakeModules, WithoutModulesDepAMissingModuleNamesTheTree) {
+  write_modules_builtin("kernel/b.ko\n");
+  expect_error({"a"}, {"kernel module \"a\" is neither built in nor in " + dir_.path().string()});
+}
+
+TEST_F(FakeModules, WithoutModulesDepAModuleThatIsNoElfIsNamed) {
+  dir_.write("kernel/a.ko", "not an ELF");
+  expect_error({"a"}, {"kernel/a.ko", "not a 64-bit little-endian ELF file"});
+}
+
+// The installed kernel's modules copied into a tree of their own without modules.dep (as
+// `dpkg -x` or a build tree leaves them), recompressed with xz, zstd and gzip: the same modules
+// as modules.dep gives, in an order it allows, found by name, their dependencies from their .modinfo.
+TEST(ResolveModules, ATreeWithoutModulesDepOfRecompressedModules) {
+  std::optional<fs::path> dir = installed_modules_dir();
+  PROVIUM_TEST_NEEDS(dir, "a kernel's modules, /lib/modules/*/modules.dep (Debian: linux-image-cloud-amd64)");
+  auto dependencies = read_dependencies(*dir / "modules.dep");
+  if (!dependencies.contains("virtio_pci")) GTEST_SKIP() << "the kernel of " << *dir << " has virtio built in";
+  const std::vector<std::string> wanted = {"virtio_pci", "virtio_console", "virtio_blk"};
+  const auto expected = resolve_modules(*dir, wanted);
+
+  TempDir tree;
+  int n = 0;
+  for (const Module& module : expected) {
+    const std::string plain = provium::base::read_file(module.path, "module");
+    const auto relative = module.path.lexically_relative(*dir).string();
+    switch (n++ % 3) {
+      case 0: tree.write(relative + ".xz", provium::testing::xz(plain)); break;
+      case 1: tree.write(relative + ".zst", provium::testing::zstd(plain)); break;
+      default: tree.write(relative + ".gz", provium::testing::gzip(plain)); break;
+    }
+  }
+  tree.write("kernel/unrelated/readme.txt", "not a module");
+  const auto found = resolve_modules(tree.path(), wanted);
+  const auto found_names = names(found), expected_names = names(expected);
+  EXPECT_EQ(std::set<std::string>(found_names.begin(), found_names.end()),
+            std::set<std::string>(expected_names.begin(), expected_names.end()));
+  EXPECT_EQ(found.size(), expected.size());
+  expect_dependencies_first(found, dependencies);  // in an order modules.dep allows
+}
+
+TEST(Modinfo, DependsOfTheInstalledKernelsModulesMatchModulesDep) {
+  std::optional<fs::path> dir = installed_modules_dir();
+  PROVIUM_TEST_NEEDS(dir, "a kernel's modules, /lib/modules/*/modules.dep (Debian: linux-image-cloud-amd64)");
+  auto dependencies = read_dependencies(*dir / "modules.dep");
+  if (!dependencies.contains("virtio_pci")) GTEST_SKIP() << "the kernel of " << *dir << " has virtio built in";
+  for (const Module& module : resolve_modules(*dir, {"virtio_pci"})) {
+    const auto depends = provium::initramfs::modinfo_depends(module.path);
+    EXPECT_EQ(std::set<std::string>(depends.begin(), depends.end()),
+              std::set<std::string>(dependencies.at(module.name).begin(), dependencies.at(module.name).end()))
+        << module.name;
+  }
+  EXPECT_THAT([] { provium::initramfs::modinfo_values(std::string("\x7f" "ELF\x02\x01", 6), "depends"); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("runs past the end")));
+}
+
+TEST(ModulesDirectory, AnInstallModPathRootOrATreeOrTheInstalledOnes) {
+  TempDir root;
+  root.write("lib/modules/6.1.0-x/kernel/a.ko", "");
+  EXPECT_EQ(provium::initramfs::modules_directory(root.path(), "6.1.0-x"), root.path() / "lib/modules/6.1.0-x");
+  EXPECT_EQ(provium::initramfs::modules_directory(root.path(), "6.9.0-other"), root.path());
+  EXPECT_EQ(provium::initramfs::modules_directory(std::nullopt, "6.1.0-x"), "/lib/modules/6.1.0-x");
 }
 
 TEST(ResolveModules, MissingModulesDirectoryMeansEverythingBuiltIn) {
