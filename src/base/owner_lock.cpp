@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -22,6 +23,14 @@ int open_lock_file(const std::filesystem::path& path) {
   return fd;
 }
 
+// Whether the locked `fd` is still the file at `path`: its holder may remove the file with
+// the lock held (an evicted cache entry's), and a lock on the removed file guards nothing.
+bool still_there(int fd, const std::filesystem::path& path) {
+  struct stat locked {}, named {};
+  return ::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
+         locked.st_ino == named.st_ino;
+}
+
 }  // namespace
 
 OwnerLock::OwnerLock(OwnerLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
@@ -35,24 +44,32 @@ OwnerLock& OwnerLock::operator=(OwnerLock&& other) noexcept {
 }
 
 OwnerLock OwnerLock::acquire(const std::filesystem::path& path) {
-  const int fd = open_lock_file(path);
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    const int saved = errno;
-    ::close(fd);
-    throw Error(fmt::format("cannot lock {}: {}", path.string(), std::strerror(saved)));
+  for (;;) {
+    const int fd = open_lock_file(path);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd);
+      throw Error(fmt::format("cannot lock {}: {}", path.string(), std::strerror(saved)));
+    }
+    if (still_there(fd, path)) return OwnerLock(fd);
+    ::close(fd);  // removed by the holder we waited for: lock the file that is there now
   }
-  return OwnerLock(fd);
 }
 
 OwnerLock OwnerLock::try_acquire(const std::filesystem::path& path) {
-  return try_acquire(open_lock_file(path));
+  for (;;) {
+    OwnerLock lock = try_acquire(open_lock_file(path));
+    if (!lock.held() || still_there(lock.fd(), path)) return lock;
+  }
 }
 
 OwnerLock OwnerLock::try_acquire_existing(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};  // gone meanwhile, or never there
-  return try_acquire(fd);
+  OwnerLock lock = try_acquire(fd);
+  if (lock.held() && !still_there(lock.fd(), path)) return {};  // removed by its holder meanwhile
+  return lock;
 }
 
 OwnerLock OwnerLock::try_acquire(int fd) {

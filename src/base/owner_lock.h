@@ -2,7 +2,9 @@
 // does, and the kernel drops it however the owning process ends: a lock that can be taken
 // belongs to nobody alive, so no one ever waits on a dead process, and a file left by one is
 // recognised and removed. The one primitive behind the fixture cache's build locks, run
-// directories, the pool's ledger and leases, vsock CID leases and the rerun record.
+// directories, the pool's ledger and leases, vsock CID leases and the rerun record. Its holder
+// may remove the file (an evicted cache entry's lock): a lock taken afterwards is always on the
+// file that the path names now.
 #pragma once
 
 #include <filesystem>

@@ -1,6 +1,7 @@
 // base/: text helpers, memory sizes, the run's settings, and the owner lock that every lock
 // file of Provium is.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <string>
 
@@ -122,6 +124,25 @@ TEST(OwnerLock, AnOpenFileIsTakenOver) {
   auto second = OwnerLock::try_acquire(again);
   ASSERT_TRUE(second.held());
   EXPECT_EQ(second.fd(), again);
+}
+
+// A holder may remove its lock file (an evicted cache entry's): whoever waited for it then
+// locks the file that the path names, never the removed one.
+TEST(OwnerLock, AWaiterOfARemovedLockFileLocksTheNewFile) {
+  TempDir dir;
+  const auto path = dir.path() / "entry.lock";
+  OwnerLock holder = OwnerLock::acquire(path);
+  auto waiter = std::async(std::launch::async, [&] { return OwnerLock::acquire(path); });
+  EXPECT_EQ(waiter.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  std::filesystem::remove(path);
+  holder.release();
+  OwnerLock taken = waiter.get();
+  ASSERT_TRUE(taken.held());
+  struct stat locked {}, named {};
+  ASSERT_EQ(::fstat(taken.fd(), &locked), 0);
+  ASSERT_EQ(::stat(path.c_str(), &named), 0) << "the waiter made a new lock file";
+  EXPECT_EQ(locked.st_ino, named.st_ino);
+  EXPECT_FALSE(free_for_another_process(path));
 }
 
 TEST(OwnerLock, AnUnopenableFileIsAnErrorNamingIt) {
