@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kVariables[] = {
     "PROVIUM_CONFIG",  "PROVIUM_ACCEL",    "PROVIUM_TRANSPORT", "PROVIUM_POOL_MEM",
     "PROVIUM_POOL_CPUS", "PROVIUM_TIMEOUT", "PROVIUM_PRESTART", "PROVIUM_REQUIRE",
-    "PROVIUM_RUN_DIR", "PROVIUM_CACHE_DIR", "PROVIUM_LOG_DIR",  "PROVIUM_CID_DIR",
+    "PROVIUM_RUN_DIR", "PROVIUM_CACHE_DIR", "PROVIUM_CACHE_SIZE", "PROVIUM_LOG_DIR",  "PROVIUM_CID_DIR",
     "PROVIUM_LUA",     "PROVIUM_LUA_ROOT",
 };
 
@@ -47,6 +47,16 @@ std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view 
   if (*end != '\0' || !(seconds > 0) || seconds > 86400)
     throw Error(fmt::format("{} is \"{}\"; it must be a number of seconds in (0, 86400]", origin, text));
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
+}
+
+// A memory size ("512M", "20G"); nullopt for empty text.
+std::optional<uint64_t> parse_size(std::string_view text, std::string_view origin) {
+  if (text.empty()) return std::nullopt;
+  try {
+    return parse_memory_size(text);
+  } catch (const Error& error) {
+    throw Error(fmt::format("{}: {}", origin, error.what()));
+  }
 }
 
 bool parse_switch(std::string_view text, std::string_view origin) {
@@ -98,11 +108,9 @@ void Settings::set(std::string_view variable, std::string_view text, std::string
     // Checked where it is used, which names the transports and says what the host lacks.
     transport = text;
   } else if (variable == "PROVIUM_POOL_MEM") {
-    try {
-      pool_memory = unset ? std::nullopt : std::optional<uint64_t>(parse_memory_size(text));
-    } catch (const Error& error) {
-      throw Error(fmt::format("{}: {}", origin, error.what()));
-    }
+    pool_memory = parse_size(text, origin);
+  } else if (variable == "PROVIUM_CACHE_SIZE") {
+    cache_size = parse_size(text, origin);
   } else if (variable == "PROVIUM_POOL_CPUS") {
     pool_cpus = unset ? std::nullopt : std::optional<int>(parse_cpus(text, origin));
   } else if (variable == "PROVIUM_TIMEOUT") {

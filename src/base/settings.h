@@ -41,6 +41,9 @@ struct Settings {
   // PROVIUM_CACHE_DIR, else $XDG_CACHE_HOME/provium, else ~/.cache/provium (without a home
   // /tmp/provium-cache-UID): fixture snapshots, decompressed kernels, the rerun record.
   std::filesystem::path cache_root;
+  // PROVIUM_CACHE_SIZE (bytes): the fixture cache's limit (else provium.toml's [cache] size,
+  // else 20G).
+  std::optional<uint64_t> cache_size;
   // PROVIUM_LOG_DIR: where provium test keeps failed files' logs (default: run_root/logs).
   std::optional<std::filesystem::path> log_dir;
   // PROVIUM_CID_DIR: the machine-wide vsock CID leases (default: /tmp/provium-cids).

@@ -16,4 +16,11 @@ std::string plural(long long n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+std::string size_text(unsigned long long bytes) {
+  const double value = static_cast<double>(bytes);
+  if (bytes >= (1ull << 30)) return fmt::format("{:.1f} GiB", value / (1ull << 30));
+  if (bytes >= (1ull << 20)) return fmt::format("{:.1f} MiB", value / (1ull << 20));
+  return fmt::format("{} KiB", bytes >> 10);
+}
+
 }  // namespace provium::base

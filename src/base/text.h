@@ -13,4 +13,7 @@ std::string last_lines(std::string_view text, std::size_t lines);
 // "1 file", "3 files".
 std::string plural(long long n, std::string_view one, std::string_view many);
 
+// A size in bytes the way a person reads it: "512 KiB", "96.4 MiB", "20.0 GiB".
+std::string size_text(unsigned long long bytes);
+
 }  // namespace provium::base

@@ -2,7 +2,9 @@
 // that follow its name and returns the process's exit status.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace provium::cli {
@@ -10,6 +12,8 @@ namespace provium::cli {
 // `provium fixture list` / `provium fixture clean`.
 int fixture_list_command();
 int fixture_clean_command();
+// `provium fixture prune [SIZE]`.
+int fixture_prune_command(std::optional<std::string_view> size);
 
 #ifdef PROVIUM_HAVE_LUA
 // `provium test [OPTIONS] PATH`: runs Lua scripts, one child process per file.

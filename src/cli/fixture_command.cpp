@@ -1,8 +1,12 @@
-// `provium fixture list` and `provium fixture clean`: the persistent fixture cache.
+// `provium fixture list`, `clean` and `prune`: the persistent fixture cache.
 #include <fmt/format.h>
 
 #include <iostream>
 
+#include <provium/error.h>
+
+#include "base/memory_size.h"
+#include "base/text.h"
 #include "cli/commands.h"
 #include "cache/cache.h"
 
@@ -23,6 +27,23 @@ int fixture_list_command() {
 int fixture_clean_command() {
   cache::Cache cache;
   std::cout << fmt::format("removed {} fixture snapshot(s) from {}\n", cache.clean(), cache.root().string());
+  return 0;
+}
+
+int fixture_prune_command(std::optional<std::string_view> size) {
+  cache::Cache cache;
+  uint64_t limit = cache::cache_size_limit();
+  if (size) {
+    try {
+      limit = std::string_view(*size) == "0" ? 0 : base::parse_memory_size(*size);
+    } catch (const Error& error) {
+      std::cerr << fmt::format("provium fixture prune: {}\n", error.what());
+      return 2;
+    }
+  }
+  const auto pruned = cache.prune(limit);
+  std::cout << fmt::format("removed {} fixture snapshot(s) ({}); the cache takes {} (limit {})\n", pruned.entries,
+                           base::size_text(pruned.bytes), base::size_text(pruned.left), base::size_text(limit));
   return 0;
 }
 

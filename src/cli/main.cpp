@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -22,8 +23,12 @@ commands:
   version              print the version
   fixture list         list the cached fixture snapshots (name, key, sizes, build time)
   fixture clean        remove every cached fixture snapshot
+  fixture prune [SIZE] remove the least recently used snapshots that no VM runs from, until the
+                       cache takes at most SIZE (512M, 20G, ...; default: its limit) on disk
 
 The fixture cache is $PROVIUM_CACHE_DIR, else $XDG_CACHE_HOME/provium, else ~/.cache/provium.
+Its limit is $PROVIUM_CACHE_SIZE, else provium.toml's [cache] size, else 20G: each build
+removes what is over it.
 More: docs/cli.md.
 )";
 
@@ -54,6 +59,8 @@ int run(int argc, char** argv) {
     }
     if (command == "fixture" && sub == "list") return provium::cli::fixture_list_command();
     if (command == "fixture" && sub == "clean") return provium::cli::fixture_clean_command();
+    if (command == "fixture" && sub == "prune" && argc <= 4)
+      return provium::cli::fixture_prune_command(argc == 4 ? std::optional<std::string_view>(argv[3]) : std::nullopt);
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << kUsage;
       return 0;

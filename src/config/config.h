@@ -24,6 +24,7 @@ struct Config {
   std::filesystem::path searched_from;            // where the search started when no file was found
   std::map<std::string, Profile, std::less<>> profiles;
   PoolSettings pool;
+  std::optional<uint64_t> cache_size;  // [cache] size: the fixture cache's limit, bytes
 
   // Throws provium::Error naming the profiles that do exist.
   const Profile& profile(std::string_view name) const;

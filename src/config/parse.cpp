@@ -119,8 +119,12 @@ class Reader {
         config.pool = read_pool(node);
         continue;
       }
+      if (key.str() == "cache") {
+        config.cache_size = read_cache(node);
+        continue;
+      }
       if (key.str() != "profile") {
-        fail(key.source(), "unknown top-level {} '{}'; only [profile.NAME] tables and [pool] are allowed",
+        fail(key.source(), "unknown top-level {} '{}'; only [profile.NAME] tables, [pool] and [cache] are allowed",
              node.is_table() ? "table" : "key", key.str());
       }
       const toml::table* profiles = node.as_table();
@@ -159,6 +163,24 @@ class Reader {
       }
     }
     return pool;
+  }
+
+  // [cache] size = "20G": the fixture cache's limit.
+  std::optional<uint64_t> read_cache(const toml::node& node) const {
+    const toml::table* table = node.as_table();
+    if (!table) fail(node.source(), "'cache' must be a table, not {}", type_name(node));
+    std::optional<uint64_t> size;
+    for (auto&& [key, value] : *table) {
+      if (key.str() != "size") fail(key.source(), "cache: unknown key '{}'; allowed keys: size", key.str());
+      const auto* text = value.as_string();
+      if (!text) fail(value.source(), "cache: key 'size' must be a string like \"20G\", not {}", type_name(value));
+      try {
+        size = base::parse_memory_size(text->get());
+      } catch (const Error& error) {
+        fail(value.source(), "cache: key 'size': {}", error.what());
+      }
+    }
+    return size;
   }
 
   Profile read_profile(const toml::key& name, const toml::node& body) const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 namespace provium::vm {
@@ -45,6 +46,12 @@ class Start {
     return std::move(*this);
   }
 
+  // Kept as long as the machine: what keeps its files in place (a cache entry's hold).
+  Start with_hold(std::shared_ptr<const void> hold) && {
+    hold_ = std::move(hold);
+    return std::move(*this);
+  }
+
   Mode mode() const { return mode_; }
   bool restores() const { return mode_ != Mode::boot && mode_ != Mode::boot_into_ram_file; }
   bool has_ram_file() const { return !ram_.empty(); }
@@ -62,6 +69,7 @@ class Start {
   Mode mode_;
   std::filesystem::path ram_, state_, initrd_;
   std::vector<std::filesystem::path> disks_;
+  std::shared_ptr<const void> hold_;
 };
 
 }  // namespace provium::vm

@@ -171,6 +171,39 @@ end)
   EXPECT_THAT(second.output, HasSubstr("1 passed"));
 }
 
+// The cache stays under its limit: a build removes the least recently used entries that no VM
+// runs from, each with its lock file; an entry a VM runs from stays; `provium fixture prune`
+// does the same on demand.
+TEST(FixtureCacheTest, TheCacheStaysUnderItsLimit) {
+  const fs::path cache = fs::path(std::getenv("PROVIUM_CACHE_DIR")).parent_path() / "cache-bounded";
+  fs::remove_all(cache);
+  provium::base::ScopedSettings bounded{
+      {"PROVIUM_CACHE_DIR", cache.string()}, {"PROVIUM_CACHE_SIZE", "1M"}, {"PROVIUM_PRESTART", "0"}};
+  auto files_of = [&](const std::string& fixture) {
+    std::vector<std::string> found;
+    for (const auto& file : fs::directory_iterator(cache / "fixtures"))
+      if (file.path().filename().string().rfind(fixture + "-", 0) == 0) found.push_back(file.path().filename());
+    return found.size();  // the entry and its lock file
+  };
+  for (const char* name : {"bounded_a", "bounded_b", "bounded_c"})
+    provium::define_fixture(name, {}, [](provium::Vm& vm) { vm.exec("true"); }, "bounded");
+  { auto a = provium::fixture("bounded_a"); }  // built; no VM runs from it after this
+  ASSERT_EQ(files_of("bounded_a"), 2u);
+  auto b = provium::fixture("bounded_b");  // built: the cache is over 1M, so a goes
+  EXPECT_EQ(files_of("bounded_a"), 0u) << "the least recently used entry stayed";
+  EXPECT_EQ(files_of("bounded_b"), 2u) << "the entry just built was removed";
+  { auto c = provium::fixture("bounded_c"); }  // built: b stays, a VM runs from it
+  EXPECT_EQ(files_of("bounded_b"), 2u) << "an entry a VM runs from was removed";
+  EXPECT_EQ(b.exec("echo alive").out, "alive\n");
+  b = provium::Vm();  // no VM runs from b now
+  const auto pruned = provium_test::ChildProcess({std::getenv("PROVIUM_CLI"), "fixture", "prune", "0"},
+                                                 {{"PROVIUM_CACHE_DIR", cache.string()}})
+                          .wait();
+  EXPECT_EQ(pruned.exit_code, 0) << pruned.output;
+  EXPECT_THAT(pruned.output, HasSubstr("removed 2 fixture snapshot(s)"));
+  EXPECT_EQ(files_of("bounded_b") + files_of("bounded_c"), 0u);
+}
+
 TEST(FixtureCacheTest, TruncatedStateIsDetectedAndRebuilt) {
   NoSpares no_spares;
   define_probe("truncated state");

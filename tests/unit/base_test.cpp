@@ -61,6 +61,12 @@ TEST(Text, LastLines) {
   EXPECT_EQ(last_lines("", 3), "");
 }
 
+TEST(Text, SizeText) {
+  EXPECT_EQ(provium::base::size_text(512 * 1024), "512 KiB");
+  EXPECT_EQ(provium::base::size_text(uint64_t{96} << 20), "96.0 MiB");
+  EXPECT_EQ(provium::base::size_text(uint64_t{20} << 30), "20.0 GiB");
+}
+
 TEST(Text, Plural) {
   EXPECT_EQ(plural(1, "file", "files"), "1 file");
   EXPECT_EQ(plural(0, "file", "files"), "0 files");

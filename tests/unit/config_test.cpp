@@ -192,8 +192,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ConfigParse, TopLevelKeyIsNamed) {
   EXPECT_EQ(error_of([] { parse("kernel = '/boot/vmlinuz'\n", "/x/provium.toml"); }),
-            "/x/provium.toml:1:1: unknown top-level key 'kernel'; only [profile.NAME] tables and "
-            "[pool] are allowed");
+            "/x/provium.toml:1:1: unknown top-level key 'kernel'; only [profile.NAME] tables, [pool] "
+            "and [cache] are allowed");
 }
 
 TEST(ConfigParse, PoolTableSetsAFixedBudget) {
@@ -201,6 +201,15 @@ TEST(ConfigParse, PoolTableSetsAFixedBudget) {
   EXPECT_EQ(config.pool.memory, 2ull << 30);
   EXPECT_EQ(config.pool.cpus, 3);
   EXPECT_FALSE(parse("", "/x/provium.toml").pool.memory);
+}
+
+TEST(ConfigParse, CacheTableSetsTheCachesLimit) {
+  EXPECT_EQ(parse("[cache]\nsize = '5G'\n", "/x/provium.toml").cache_size, 5ull << 30);
+  EXPECT_FALSE(parse("", "/x/provium.toml").cache_size);
+  EXPECT_THAT(error_of([] { parse("[cache]\nsize = 'huge'\n", "/x/provium.toml"); }),
+              HasSubstr("/x/provium.toml:2:8: cache: key 'size'"));
+  EXPECT_THAT(error_of([] { parse("[cache]\nlimit = '5G'\n", "/x/provium.toml"); }),
+              HasSubstr("cache: unknown key 'limit'; allowed keys: size"));
 }
 
 TEST(ConfigParse, ProfileMustBeATableOfTables) {
