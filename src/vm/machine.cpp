@@ -155,7 +155,9 @@ std::filesystem::path Machine::kernel_image() const {
 
 void Machine::check_before_launch() {
   if (profile_.rootfs)
-    throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet", profile_.describe()));
+    throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet; attach the image as a disk "
+                            "(BootOptions.disks) and mount it in the guest instead",
+                            profile_.describe()));
   check_prerequisites(profile_);
   check_boot_options(profile_, options_);
   accel_ = host::effective_accel(profile_);
