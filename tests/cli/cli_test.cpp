@@ -232,6 +232,30 @@ TEST_F(WholeDirectory, RecordsEveryOutcomeForRerunFailed) {
   EXPECT_THAT(record, HasSubstr("\"" + suite + "/todo_only.lua\": \"skipped\""));
 }
 
+// A VM that died while it booted: its error starts with the wrapper's reason, and the kept log
+// has its whole console (once it showed "(empty: ...)" there).
+TEST(ProviumTest, AVmThatDiedBootingKeepsItsConsoleInTheLog) {
+  Scratch scratch;
+  std::string kernel;
+  for (const auto& entry : fs::directory_iterator("/boot"))
+    if (entry.path().filename().string().rfind("vmlinuz-", 0) == 0) kernel = entry.path().string();
+  ASSERT_FALSE(kernel.empty()) << "no /boot/vmlinuz-*";
+  std::ofstream(scratch.path() / "provium.toml") << "[profile.bad_init]\nkernel = \"" << kernel
+                                                 << "\"\ninit = \"/nonexistent/init\"\n";
+  std::ofstream(scratch.path() / "dies.lua") << "provium.create(\"bad_init\"):boot()\n";
+  const auto run = provium_test_run({"--config", (scratch.path() / "provium.toml").string(),
+                                     (scratch.path() / "dies.lua").string()},
+                                    scratch);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("provium-wrapper: cannot exec init /nonexistent/init"));
+  const auto logs = files_below(scratch.logs());
+  ASSERT_EQ(logs.size(), 1u) << run.output;
+  const std::string log = read(logs[0]);
+  EXPECT_THAT(log, HasSubstr("== console of vm 1 (bad_init) =="));
+  EXPECT_THAT(log, Not(HasSubstr("(empty:")));
+  EXPECT_THAT(log, HasSubstr("Kernel panic"));
+}
+
 TEST(ProviumTest, FiltersKeepFilesWhoseNameContainsAPattern) {
   Scratch scratch;
   const auto run = provium_test_run({"-f", "plain", "-f", "sub/", (kScripts / "suite").string()}, scratch);
