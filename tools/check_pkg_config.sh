@@ -10,7 +10,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 meson install -C "$build" --destdir "$scratch/root" --no-rebuild --quiet >/dev/null
-prefix=$(find "$scratch/root" -name provium.pc -printf '%h\n' | sed 's#/lib/.*##')
+prefix=$(find "$scratch/root" -type d -path '*/include/provium' | sed 's#/include/provium$##')
 mkdir "$scratch/pc"
 cp /usr/lib/x86_64-linux-gnu/pkgconfig/gtest.pc /usr/lib/x86_64-linux-gnu/pkgconfig/gmock.pc "$scratch/pc"
 export PKG_CONFIG_LIBDIR="$scratch/pc:$(dirname "$(find "$scratch/root" -name provium.pc)")"
