@@ -1,6 +1,7 @@
-/* provium-wrapper: the kernel's first process (rdinit=, or init= for disk boots). It prepares
- * what the agent needs, starts the agent in the background, and then becomes the real init
- * (exec keeps PID 1), so the guest's own userspace boots as it would without Provium. */
+/* provium-wrapper: the kernel's first process (rdinit=). It prepares what the agent needs
+ * (for a disk boot, the disk as the root), starts the agent in the background, and then becomes
+ * the real init (exec keeps PID 1), so the guest's own userspace boots as it would without
+ * Provium. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "modules.h"
 #include "mounts.h"
+#include "root_disk.h"
 
 const char log_name[] = "provium-wrapper";
 
@@ -29,10 +31,10 @@ static void open_std_fds(void) {
     }
 }
 
-static void start_agent(void) {
+static void start_agent(const char *agent) {
     pid_t pid = fork();
     if (pid < 0) {
-        log_msg("cannot start %s: fork: %s", AGENT_PATH, strerror(errno));
+        log_msg("cannot start %s: fork: %s", agent, strerror(errno));
         return;
     }
     if (pid > 0)
@@ -40,8 +42,8 @@ static void start_agent(void) {
     /* Its own session: no terminal signals from the console, and init's process-group
      * handling does not touch it. */
     setsid();
-    execl(AGENT_PATH, AGENT_PATH, (char *)NULL);
-    log_msg("cannot exec %s: %s", AGENT_PATH, strerror(errno));
+    execl(agent, agent, (char *)NULL);
+    log_msg("cannot exec %s: %s", agent, strerror(errno));
     _exit(127);
 }
 
@@ -50,7 +52,12 @@ int main(int argc, char **argv) {
     mount_kernel_filesystems();
     open_std_fds();
     load_modules(MODULE_DIR);
-    start_agent();
+    /* A disk boot (provium.root=): the disk becomes the root, and the agent runs from a copy in
+     * its /dev. Should that fail, the reason is on the console and init's exec fails below. */
+    char agent[PATH_MAX] = AGENT_PATH, root[PATH_MAX];
+    if (cmdline_get("provium.root", root, sizeof root) == 0)
+        switch_to_root_disk(root, AGENT_PATH, agent, sizeof agent);
+    start_agent(agent);
 
     char init[PATH_MAX];
     if (cmdline_get("provium.init", init, sizeof init) < 0)

@@ -22,6 +22,7 @@
 #include "lua/dependencies.h"
 #include "lua/prelude.h"
 #include "lua/vm_boot.h"
+#include "vm/launch_plan.h"
 #include "vm/machine.h"
 #include "vm/vm_access.h"
 
@@ -211,8 +212,9 @@ void build_into(const FileContext& user, const fs::path& script, const cache::En
   fs::copy_file(machine.initrd(), build.initrd());
   machine.save_snapshot(build.state());
   fs::rename(last.files->ram(), build.ram());
-  for (std::size_t i = 0; i < last.boot.disks.size(); ++i)
-    if (!last.boot.disks[i].readonly) fs::rename(last.files->disk(i), build.files().disk(i));
+  const auto disks = vm::vm_disks(config::current().profile(last.profile), last.boot);
+  for (std::size_t i = 0; i < disks.size(); ++i)
+    if (!disks[i].readonly) fs::rename(last.files->disk(i), build.files().disk(i));
   std::ofstream(build.dir / kVmFile) << describe(last).dump(2) << "\n";
   // The other VMs' files (RAM, initrd copies of resumed fixtures, disk overlays).
   for (std::size_t n = 0; n < context.vms.size(); ++n) {
@@ -220,7 +222,8 @@ void build_into(const FileContext& user, const fs::path& script, const cache::En
     std::error_code ignored;
     fs::remove(files.ram(), ignored);
     fs::remove(files.initrd(), ignored);
-    for (std::size_t i = 0; i < context.vms[n]->boot.disks.size(); ++i) fs::remove(files.disk(i), ignored);
+    // Every index a VM's overlays may have (a root disk comes first).
+    for (std::size_t i = 0; i <= context.vms[n]->boot.disks.size(); ++i) fs::remove(files.disk(i), ignored);
   }
 }
 

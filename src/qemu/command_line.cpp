@@ -21,7 +21,7 @@ std::string escape_option_value(const std::string& value) {
 }  // namespace
 
 std::string kernel_command_line(const std::string& init, transport::Kind transport,
-                                const std::string& append, int max_workers) {
+                                const std::string& append, int max_workers, bool root_disk) {
   // panic=-1 reboots at once on a panic and -no-reboot turns that into QEMU exiting, so a
   // panic ends the VM immediately with its lines on the console. quiet keeps the slow emulated
   // UART out of the boot path; a panic is printed whatever the log level.
@@ -29,6 +29,7 @@ std::string kernel_command_line(const std::string& init, transport::Kind transpo
       "console=ttyS0 panic=-1 quiet rdinit=/provium-wrapper provium.init={} provium.transport={}",
       init, transport::name(transport));
   if (transport == transport::Kind::vsock) line += fmt::format(" provium.max_workers={}", max_workers);
+  if (root_disk) line += " provium.root=/dev/vda";  // the wrapper mounts it and makes it the root
   if (!append.empty()) line += " " + append;
   return line;
 }

@@ -49,8 +49,9 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec);
 
 // The kernel command line: console and panic behaviour, the wrapper as rdinit, the real init,
 // the transport (and for vsock how many workers the agent may run at once: that transport has
-// no port count to tell it), then the profile's own `append` (last, so that it can override).
+// no port count to tell it), for a disk boot the root disk the wrapper mounts, then the
+// profile's own `append` (last, so that it can override).
 std::string kernel_command_line(const std::string& init, transport::Kind transport,
-                                const std::string& append, int max_workers);
+                                const std::string& append, int max_workers, bool root_disk = false);
 
 }  // namespace provium::qemu

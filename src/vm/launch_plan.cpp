@@ -2,20 +2,23 @@
 
 #include <fmt/format.h>
 
+#include "base/files.h"
 #include "base/memory_size.h"
 
 namespace provium::vm {
 
 namespace {
 
-// The disks as QEMU opens them: as given for a plain boot and for read-only disks; else the
+// The disks as QEMU opens them: as given for a plain boot (a root disk with its writes
+// discarded: the image is the profile's, shared by every VM) and for read-only disks; else the
 // start's stand-in for each writable disk (a build's overlay, or a snapshot's, never written).
-std::vector<qemu::Drive> drives(const std::vector<Disk>& disks, const Start& start) {
+std::vector<qemu::Drive> drives(const config::Profile& profile, const std::vector<Disk>& disks, const Start& start) {
   std::vector<qemu::Drive> drives;
   for (std::size_t i = 0; i < disks.size(); ++i) {
     const Disk& disk = disks[i];
     if (disk.readonly || start.mode() == Start::Mode::boot) {
-      drives.push_back({disk.path, disk.format, disk.readonly, false});
+      const bool root = i == 0 && profile.rootfs;
+      drives.push_back({disk.path, disk.format, disk.readonly, root});
       continue;
     }
     if (i >= start.disks().size() || start.disks()[i].empty())
@@ -41,10 +44,21 @@ void check_boot_options(const config::Profile& profile, const BootOptions& optio
   if (options.max_workers < 0 || options.max_workers > kMaxWorkers)
     throw Error(fmt::format("BootOptions.max_workers is {}; it must be 0..{}", options.max_workers,
                             kMaxWorkers));
-  if (profile.initrd && !std::filesystem::is_regular_file(*profile.initrd))
-    throw Error(fmt::format("{}: initrd {} not found ({})",
-                            profile.origin.count("initrd") ? profile.origin.at("initrd") : "",
-                            profile.initrd->string(), profile.describe()));
+  for (const auto& [key, file] : {std::pair{"initrd", profile.initrd}, {"rootfs", profile.rootfs}})
+    if (file && !std::filesystem::is_regular_file(*file))
+      throw Error(fmt::format("{}: {} {} not found ({})", profile.origin.count(key) ? profile.origin.at(key) : "",
+                              key, file->string(), profile.describe()));
+}
+
+std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& options) {
+  std::vector<Disk> disks;
+  if (profile.rootfs) {
+    // qcow2 by its magic, else raw.
+    const std::string head = base::read_file(*profile.rootfs, fmt::format("rootfs of {}", profile.describe()), 4);
+    disks.push_back({profile.rootfs->string(), head == "QFI\xfb" ? "qcow2" : "raw", false});
+  }
+  disks.insert(disks.end(), options.disks.begin(), options.disks.end());
+  return disks;
 }
 
 std::filesystem::path port_socket(const std::filesystem::path& run_dir, uint32_t port) {
@@ -64,7 +78,8 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
   // A restored kernel has unpacked its initrd already: QEMU gets the one it booted with.
   plan.builds_initrd = start.initrd().empty();
   spec.initrd = plan.builds_initrd ? run_dir / "initrd" : start.initrd();
-  spec.append = qemu::kernel_command_line(profile.init, host.transport, profile.append, options.max_workers);
+  spec.append = qemu::kernel_command_line(profile.init, host.transport, profile.append, options.max_workers,
+                                          profile.rootfs.has_value());
   spec.console_log = run_dir / "console.log";
   spec.qmp_socket = run_dir / "qmp.sock";
   if (host.transport == transport::Kind::vsock) {
@@ -73,7 +88,7 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
     plan.port_count = static_cast<uint32_t>(options.max_workers) + 1;
     for (uint32_t port = 0; port < plan.port_count; ++port) spec.port_sockets.push_back(port_socket(run_dir, port));
   }
-  spec.drives = drives(options.disks, start);
+  spec.drives = drives(profile, vm_disks(profile, options), start);
   spec.ram_file = start.ram();
   spec.ram_shared = start.ram_shared();
   spec.incoming = start.restores();

@@ -42,6 +42,10 @@ struct LaunchPlan {
   uint32_t port_count = 0;     // virtio-serial ports: the agent's and one per worker; 0 with vsock
 };
 
+// The disks a VM of `profile` gets: the profile's root disk (rootfs) first, as /dev/vda, then
+// the boot options' own.
+std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& options);
+
 LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& options, const Start& start,
                        const std::filesystem::path& run_dir, const HostChoices& host);
 

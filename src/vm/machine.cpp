@@ -84,7 +84,7 @@ std::string Machine::build_initrd() const {
   }
   const std::filesystem::path modules_dir = initramfs::modules_directory(profile_.modules, release);
   std::vector<std::string> wanted = transport::guest_modules(transport_);
-  if (!options_.disks.empty()) wanted.push_back("virtio_blk");
+  if (!vm_disks(profile_, options_).empty()) wanted.push_back("virtio_blk");
 
   std::string initrd;
   if (profile_.busybox_userspace()) {
@@ -154,10 +154,6 @@ std::filesystem::path Machine::kernel_image() const {
 }
 
 void Machine::check_before_launch() {
-  if (profile_.rootfs)
-    throw Error(fmt::format("{}: rootfs (disk boot) is not supported yet; attach the image as a disk "
-                            "(BootOptions.disks) and mount it in the guest instead",
-                            profile_.describe()));
   check_prerequisites(profile_);
   check_boot_options(profile_, options_);
   accel_ = host::effective_accel(profile_);

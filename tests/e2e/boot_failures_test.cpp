@@ -170,10 +170,9 @@ TEST(BootFailureTest, AModulesTreeWithoutModulesDepOfCompressedModulesBoots) {
   EXPECT_THAT(modules, HasSubstr("virtio_console"));  // the transport's driver came from the tree
 }
 
-// Documented as not built yet, and refused before QEMU starts with what to do instead.
-TEST(BootFailureTest, ADiskBootIsRefusedSayingWhatToDoInstead) {
-  EXPECT_THAT(boot_error("disk_boot"), AllOf(HasSubstr("rootfs (disk boot) is not supported yet"),
-                                             HasSubstr("BootOptions.disks"), Not(HasSubstr("QEMU"))));
+TEST(BootFailureTest, AMissingRootDiskNamesThePathAndWhereItWasSet) {
+  EXPECT_THAT(boot_error("disk_boot"), AllOf(HasSubstr("rootfs /srv/root.ext4 not found"), HasSubstr("provium.toml:"),
+                                             Not(HasSubstr("QEMU"))));
 }
 
 // An init that cannot run: the wrapper's one line comes first, before the panic it causes, and

@@ -7,11 +7,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include <provium/gtest.h>
 #include <provium/provium.h>
 
+#include "base/settings.h"
 #include "support/child_process.h"
 
 namespace fs = std::filesystem;
@@ -147,6 +149,73 @@ TEST_F(DiskTest, AReadOnlyDiskOfAFixtureIsSharedAsItIs) {
   auto vm = provium::fixture("readonly_disk");
   EXPECT_EQ(vm.read_file("/mnt/base"), "shared\n");
   EXPECT_THAT(vm.exec("touch /mnt/x").err, HasSubstr("Read-only"));
+}
+
+// A root disk: busybox, and an init of its own that keeps running, made into an ext4 image.
+class DiskBootTest : public DiskTest {
+ protected:
+  void SetUp() override {
+    DiskTest::SetUp();
+    if (IsSkipped()) return;
+    const fs::path root = dir_ / "root";
+    for (const char* sub : {"bin", "sbin", "dev", "proc", "sys", "tmp", "etc"}) fs::create_directories(root / sub);
+    fs::copy_file("/bin/busybox", root / "bin/busybox");
+    for (const char* applet : {"sh", "cat", "echo", "ls", "mount", "sleep", "sync", "touch", "test", "grep", "tr"})
+      fs::create_symlink("busybox", root / "bin" / applet);
+    std::ofstream(root / "sbin/init") << "#!/bin/sh\necho disk init running\nwhile :; do sleep 3600; done\n";
+    fs::permissions(root / "sbin/init", fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+    std::ofstream(root / "etc/provium-root") << "disk\n";
+    image_ = dir_ / "root.ext4";
+    const auto made = run({kMkfs, "-q", "-F", "-d", root.string(), image_.string(), "64M"});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+    std::ofstream(dir_ / "provium.toml") << "[profile.diskroot]\nkernel = \"" << newest_kernel().string()
+                                         << "\"\nrootfs = \"" << image_.string() << "\"\ninit = \"/sbin/init\"\n";
+  }
+
+  static fs::path newest_kernel() {
+    fs::path newest;
+    for (const auto& entry : fs::directory_iterator("/boot"))
+      if (entry.path().filename().string().rfind("vmlinuz-", 0) == 0 && entry.path().filename() > newest.filename())
+        newest = entry.path();
+    return newest;
+  }
+
+  fs::path image_;
+  std::optional<provium::base::ScopedSettings> config_;
+  void use_config() { config_.emplace(std::initializer_list<std::pair<std::string_view, std::string_view>>{
+                          {"PROVIUM_CONFIG", (dir_ / "provium.toml").string()}}); }
+};
+
+TEST_F(DiskBootTest, TheDiskIsTheRootAndItsInitRuns) {
+  use_config();
+  const auto before = fs::last_write_time(image_);
+  auto vm = provium::create("diskroot");
+  vm.boot();
+  EXPECT_EQ(vm.read_file("/etc/provium-root"), "disk\n");
+  EXPECT_THAT(vm.read_file("/proc/mounts"), HasSubstr("/dev/vda / ext4"));
+  EXPECT_THAT(vm.read_file("/proc/1/cmdline"), HasSubstr("/sbin/init"));
+  vm.wait_until([&] { return vm.console_tail(100).find("disk init running") != std::string::npos; },
+                 std::chrono::seconds(10), std::chrono::milliseconds(50), "the disk's init to say it runs");
+  // The image is the profile's, shared by every VM: a plain boot's writes are discarded.
+  ASSERT_TRUE(vm.exec("echo mine > /written && sync").ok());
+  vm.shutdown();
+  EXPECT_EQ(fs::last_write_time(image_), before);
+  expect_clean(image_);
+}
+
+TEST_F(DiskBootTest, AFixtureOverADiskBootKeepsItsRootWithTheSnapshot) {
+  use_config();
+  const auto before = fs::last_write_time(image_);
+  provium::define_fixture("disk_booted", {.profile = "diskroot"},
+                          [](provium::Vm& vm) { vm.exec("echo prepared > /prepared && sync"); });
+  for (const std::string test : {"one", "two"}) {
+    auto vm = provium::fixture("disk_booted");
+    EXPECT_EQ(vm.read_file("/prepared"), "prepared\n");
+    EXPECT_FALSE(vm.exec("test -e /one").ok()) << "test " << test << " sees another VM's writes";
+    ASSERT_TRUE(vm.exec("echo " + test + " > /" + test + " && sync").ok());
+  }
+  EXPECT_EQ(fs::last_write_time(image_), before);
+  expect_clean(image_);
 }
 
 }  // namespace

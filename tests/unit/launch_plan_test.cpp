@@ -7,6 +7,8 @@
 
 #include <provium/error.h>
 
+#include "support/temp_dir.h"
+
 namespace {
 
 using namespace provium;
@@ -16,6 +18,7 @@ using vm::Start;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::ThrowsMessage;
 
 const std::filesystem::path kRun = "/run/vm-x";
@@ -101,6 +104,28 @@ TEST(LaunchPlan, DisksOfSnapshotsAreOverlays) {
 
   EXPECT_THAT([&] { plan_launch(profile(), options, Start::restore("/c/ram", "/c/state", "/c/initrd"), kRun, serial()); },
               ThrowsMessage<Error>(HasSubstr("needs an overlay")));
+}
+
+// A disk boot: the root disk is /dev/vda, before the boot options' disks, and the wrapper is
+// told to mount it; a plain boot never writes the profile's image.
+TEST(LaunchPlan, ARootDiskComesFirstAndIsNeverWrittenByAPlainBoot) {
+  provium::testing::TempDir dir;
+  auto with_root = profile();
+  with_root.rootfs = dir.write("root.qcow2", std::string("QFI\xfb", 4) + std::string(64, '\0'));
+  const BootOptions options{.disks = {{"/d/data.img", "raw", false}}};
+  const auto disks = vm::vm_disks(with_root, options);
+  ASSERT_EQ(disks.size(), 2u);
+  EXPECT_EQ(disks[0].path, with_root.rootfs->string());
+  EXPECT_EQ(disks[0].format, "qcow2");  // by its magic
+  auto plan = plan_launch(with_root, options, Start::boot(), kRun, serial());
+  EXPECT_THAT(plan.spec.append, HasSubstr("provium.root=/dev/vda"));
+  EXPECT_LT(plan.spec.append.find("provium.root"), plan.spec.append.find("loglevel=7"));  // append still last
+  ASSERT_EQ(plan.spec.drives.size(), 2u);
+  EXPECT_TRUE(plan.spec.drives[0].discard_writes);
+  EXPECT_FALSE(plan.spec.drives[1].discard_writes);  // a disk of the boot options is written as given
+  EXPECT_THAT(plan_launch(profile(), {}, Start::boot(), kRun, serial()).spec.append, Not(HasSubstr("provium.root")));
+  with_root.rootfs = dir.path() / "missing.ext4";
+  EXPECT_THAT([&] { vm::check_boot_options(with_root, {}); }, ThrowsMessage<Error>(HasSubstr("rootfs")));
 }
 
 TEST(LaunchPlan, VirtioSerialHasAPortForTheAgentAndEachWorker) {

@@ -1,0 +1,109 @@
+#include "root_disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define NEW_ROOT "/newroot"
+#define AGENT_IN_DEV "/dev/.provium-agent"
+
+/* The block device appears once its driver probed it (virtio_blk, loaded just before). */
+static int wait_for(const char *device) {
+    struct stat st;
+    for (int tries = 0; tries < 1000; tries++) { /* 10 s */
+        if (stat(device, &st) == 0)
+            return 0;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    log_msg("cannot boot from %s: it did not appear within 10 s", device);
+    return -1;
+}
+
+/* ext4 first (the usual root, and one the ext3 and ext2 drivers would only complain about on
+ * the console), then each filesystem of /proc/filesystems that needs a device, until one
+ * mounts. */
+static int mount_any(const char *device, const char *target) {
+    if (mount(device, target, "ext4", 0, NULL) == 0)
+        return 0;
+    FILE *list = fopen("/proc/filesystems", "r");
+    if (!list) {
+        log_msg("cannot read /proc/filesystems: %s", strerror(errno));
+        return -1;
+    }
+    char line[128], type[64];
+    int mounted = -1, last_error = ENODEV;
+    while (mounted < 0 && fgets(line, sizeof line, list)) {
+        if (strncmp(line, "nodev", 5) == 0 || sscanf(line, "%63s", type) != 1)
+            continue;
+        if (mount(device, target, type, 0, NULL) == 0)
+            mounted = 0;
+        else
+            last_error = errno;
+    }
+    fclose(list);
+    if (mounted < 0)
+        log_msg("cannot mount %s: %s (no filesystem of this kernel took it)", device, strerror(last_error));
+    return mounted;
+}
+
+static int copy_file(const char *from, const char *to) {
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    int result = in < 0 || out < 0 ? -1 : 0;
+    char buffer[65536];
+    ssize_t n = 0;
+    while (result == 0 && (n = read(in, buffer, sizeof buffer)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            result = -1;
+        } else if (write(out, buffer, (size_t)n) != n) {
+            result = -1;
+        }
+    }
+    if (result < 0)
+        log_msg("cannot copy %s to %s: %s", from, to, strerror(errno));
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return result;
+}
+
+static int move_mount(const char *dir) {
+    char target[64];
+    snprintf(target, sizeof target, NEW_ROOT "%s", dir);
+    mkdir(target, 0755); /* a root without it gets it (a read-only one fails below) */
+    if (mount(dir, target, NULL, MS_MOVE, NULL) == 0)
+        return 0;
+    log_msg("cannot move %s to %s: %s", dir, target, strerror(errno));
+    return -1;
+}
+
+int switch_to_root_disk(const char *device, const char *agent, char *agent_out, size_t size) {
+    if (mkdir(NEW_ROOT, 0755) < 0 && errno != EEXIST) {
+        log_msg("cannot create " NEW_ROOT ": %s", strerror(errno));
+        return -1;
+    }
+    if (wait_for(device) < 0 || mount_any(device, NEW_ROOT) < 0)
+        return -1;
+    /* The agent runs from the moved /dev (a tmpfs the guest's init leaves mounted), so that it
+     * sees the disk's root as its own. */
+    if (copy_file(agent, AGENT_IN_DEV) < 0)
+        return -1;
+    if (move_mount("/dev") < 0 || move_mount("/proc") < 0 || move_mount("/sys") < 0)
+        return -1;
+    if (chdir(NEW_ROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+        log_msg("cannot make %s the root: %s", device, strerror(errno));
+        return -1;
+    }
+    snprintf(agent_out, size, "%s", AGENT_IN_DEV);
+    return 0;
+}
