@@ -15,6 +15,7 @@
 
 #include "base/settings.h"
 #include "support/child_process.h"
+#include "../unit/support/prerequisite.h"
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -31,7 +32,7 @@ class DiskTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* program : {kMkfs, kFsck, kDebugfs})
-      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing (Debian: e2fsprogs)";
+      PROVIUM_TEST_NEEDS(fs::exists(program), std::string(program) + " (Debian: e2fsprogs)");
     dir_ = fs::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() /
            ("disks-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
@@ -156,7 +157,7 @@ class DiskBootTest : public DiskTest {
  protected:
   void SetUp() override {
     DiskTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     const fs::path root = dir_ / "root";
     for (const char* sub : {"bin", "sbin", "dev", "proc", "sys", "tmp", "etc"}) fs::create_directories(root / sub);
     fs::copy_file("/bin/busybox", root / "bin/busybox");
