@@ -8,6 +8,7 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -60,6 +61,14 @@ struct ExecResult {
   bool ok() const { return exit_code == 0; }
 };
 
+// Options of one call that can take long (exec, read_file, write_file).
+struct CallOptions {
+  // This call's deadline instead of the VM's (set_timeout(), else $PROVIUM_TIMEOUT, else 60 s):
+  // vm.exec("./pidfd_test", {.timeout = std::chrono::minutes(10)}).
+  std::optional<std::chrono::milliseconds> timeout{};
+};
+using ExecOptions = CallOptions;
+
 // The deadline every operation starts with: $PROVIUM_TIMEOUT seconds when set,
 // else 60 s. Guest::set_timeout changes it for one VM or worker.
 std::chrono::milliseconds default_operation_timeout();
@@ -69,13 +78,15 @@ std::chrono::milliseconds default_operation_timeout();
 // own failures are results (exit codes, -errno).
 class Guest {
  public:
-  // Runs `cmd` with /bin/sh -c in the guest and returns its exit status and whole output.
-  ExecResult exec(std::string_view cmd);
+  // Runs `cmd` with /bin/sh -c in the guest and returns its exit status and whole output. It
+  // returns when every process holding the command's stdout or stderr has ended: a daemon it
+  // starts must redirect them (`daemon >/dev/null 2>&1 &`), or the call waits for it.
+  ExecResult exec(std::string_view cmd, const ExecOptions& options = {});
 
   // Files in the guest, binary-safe, up to the 16 MiB frame. A missing path or a permission
   // error throws Error with the guest's errno text.
-  std::string read_file(std::string_view path);
-  void write_file(std::string_view path, std::string_view data);
+  std::string read_file(std::string_view path, const CallOptions& options = {});
+  void write_file(std::string_view path, std::string_view data, const CallOptions& options = {});
 
   // A raw syscall with integer arguments: the result, or -errno on failure.
   template <std::integral... I>

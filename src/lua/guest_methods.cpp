@@ -127,10 +127,19 @@ void each_element(const Args& args, int n, F&& f) {
 
 // --- methods shared by VMs and workers ---
 
+// The options of a call that can take long, at argument n: {timeout = seconds}.
+CallOptions call_options(const Args& args, int n) {
+  CallOptions options;
+  if (args.absent(n)) return options;
+  args.only_keys(n, {"timeout"}, "call option");
+  if (auto timeout = args.number_field(n, "timeout")) options.timeout = seconds(*timeout);
+  return options;
+}
+
 int exec(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "exec", 2);
-    auto result = self_guest(L, "exec").exec(args.string(1));
+    auto result = self_guest(L, "exec").exec(args.string(1), call_options(args, 2));
     lua_createtable(L, 0, 4);
     lua_pushboolean(L, result.ok());
     lua_setfield(L, -2, "ok");
@@ -159,7 +168,7 @@ int json(lua_State* L) {
 int read_file(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "read_file", 2);
-    push(L, self_guest(L, "read_file").read_file(args.string(1)));
+    push(L, self_guest(L, "read_file").read_file(args.string(1), call_options(args, 2)));
     return 1;
   });
 }
@@ -167,7 +176,7 @@ int read_file(lua_State* L) {
 int write_file(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "write_file", 2);
-    self_guest(L, "write_file").write_file(args.string(1), args.string(2));
+    self_guest(L, "write_file").write_file(args.string(1), args.string(2), call_options(args, 3));
     return 0;
   });
 }

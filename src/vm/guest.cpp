@@ -47,21 +47,25 @@ vm::Session& Guest::session() const {
 
 void Guest::set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
-ExecResult Guest::exec(std::string_view cmd) {
+ExecResult Guest::exec(std::string_view cmd, const ExecOptions& options) {
   const auto operation = vm::describe_operation("exec", cmd);
   return protocol::decode_exec_result(
-      session().call({PROVIUM_EXEC, std::string(cmd)}, PROVIUM_EXEC_RESULT, operation, timeout_).payload);
+      session()
+          .call({PROVIUM_EXEC, std::string(cmd)}, PROVIUM_EXEC_RESULT, operation, options.timeout.value_or(timeout_))
+          .payload);
 }
 
-std::string Guest::read_file(std::string_view path) {
+std::string Guest::read_file(std::string_view path, const CallOptions& options) {
   const auto operation = vm::describe_operation("read_file", path);
-  return session().call({PROVIUM_READ_FILE, std::string(path)}, PROVIUM_FILE_DATA, operation, timeout_).payload;
+  return session()
+      .call({PROVIUM_READ_FILE, std::string(path)}, PROVIUM_FILE_DATA, operation, options.timeout.value_or(timeout_))
+      .payload;
 }
 
-void Guest::write_file(std::string_view path, std::string_view data) {
+void Guest::write_file(std::string_view path, std::string_view data, const CallOptions& options) {
   const auto operation = vm::describe_operation("write_file", path);
   auto request = protocol::encode_write_file(path, data);
-  auto answer = session().call(request, PROVIUM_FILE_DATA, operation, timeout_);
+  auto answer = session().call(request, PROVIUM_FILE_DATA, operation, options.timeout.value_or(timeout_));
   if (!answer.payload.empty())
     throw Error(fmt::format("{}: the agent acknowledged with {} unexpected bytes", operation,
                             answer.payload.size()));

@@ -65,8 +65,10 @@ protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_vie
     throw Error(fmt::format("{}: {}", operation, error.what()));
   }
   if (!result) {
-    std::string reason = fmt::format("{}: no answer within {} ", operation,
-                                     std::chrono::duration<double>(timeout));
+    std::string reason = fmt::format(
+        "{}: no answer within {} (a longer deadline: for this call ExecOptions{{.timeout = ...}}, in Lua "
+        "{{timeout = seconds}}; for the VM set_timeout(); for the run PROVIUM_TIMEOUT) ",
+        operation, std::chrono::duration<double>(timeout));
     throw TimeoutError(reason + owner.context());
   }
   if (result->type == PROVIUM_ERROR)

@@ -75,3 +75,23 @@ TEST_F(ExecTest, MissingCommandIs127WithItsMessage) {
 }
 
 }  // namespace
+
+namespace {
+
+// A call's own deadline wins over the VM's, both ways; a missed one says how to raise it.
+// Its own VM: a missed deadline retires the connection.
+TEST(ExecDeadlineTest, ACallsOwnDeadlineWinsOverTheVms) {
+  auto vm = provium::create();
+  vm.boot();
+  vm.set_timeout(std::chrono::seconds(1));
+  EXPECT_EQ(vm.exec("sleep 2; echo done", {.timeout = std::chrono::seconds(20)}).out, "done\n");
+  vm.write_file("/tmp/f", "x", {.timeout = std::chrono::seconds(5)});
+  EXPECT_EQ(vm.read_file("/tmp/f", {.timeout = std::chrono::seconds(5)}), "x");
+  vm.set_timeout(std::chrono::seconds(60));
+  EXPECT_THAT([&] { vm.exec("sleep 5", {.timeout = std::chrono::milliseconds(500)}); },
+              ::testing::ThrowsMessage<provium::TimeoutError>(::testing::AllOf(
+                  HasSubstr("no answer within 0.5s"), HasSubstr("ExecOptions{.timeout = ...}"),
+                  HasSubstr("PROVIUM_TIMEOUT"))));
+}
+
+}  // namespace

@@ -1,5 +1,5 @@
--- vm:exec: the result table, the output wrappers (.value, .contains, .starts_with, .trim,
--- called with a dot), tostring() and .. on them.
+-- vm:exec: the result table, per-call deadlines, the output wrappers (.value, .contains,
+-- .starts_with, .trim, called with a dot), tostring() and .. on them.
 local vm = provium.fixture("base")
 
 test("the result has ok, exit_code, stdout and stderr", function()
@@ -97,4 +97,14 @@ test("a MiB of output arrives whole", function()
   assert_eq(r.exit_code, 0)
   assert_eq(#r.stdout.value, 1048576)
   assert_eq(r.stdout.value, string.rep("x", 1048576))
+end)
+
+test("a call's own deadline wins over the VM's, and unknown options are refused", function()
+  local own = provium.fixture("base")
+  own:set_timeout(1)
+  assert_eq(own:exec("sleep 2; echo done", {timeout = 20}).stdout.value, "done\n")
+  own:write_file("/tmp/deadline", "x", {timeout = 5})
+  assert_eq(own:read_file("/tmp/deadline", {timeout = 5}), "x")
+  local ok, err = pcall(own.exec, own, "true", {bogus = 1})
+  assert(not ok and tostring(err):find("unknown call option key 'bogus'", 1, true), tostring(err))
 end)
