@@ -3,8 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <set>
-
 #include <provium/error.h>
 
 #include "config/config.h"
