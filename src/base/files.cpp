@@ -78,6 +78,12 @@ void ensure_private_directory(const std::filesystem::path& dir) {
     throw Error(fmt::format("cannot make {} private: {}", dir.string(), strerror(errno)));
 }
 
+bool is_file_at(int fd, const std::filesystem::path& path) {
+  struct stat opened {}, named {};
+  return ::fstat(fd, &opened) == 0 && ::stat(path.c_str(), &named) == 0 && opened.st_dev == named.st_dev &&
+         opened.st_ino == named.st_ino;
+}
+
 std::string file_identity(const std::filesystem::path& file) {
   struct stat status {};
   if (::stat(file.c_str(), &status) != 0) return "missing";

@@ -20,6 +20,10 @@ std::string read_file(const std::filesystem::path& file, std::string_view what,
 // a non-directory, or a directory of another user, naming it.
 void ensure_private_directory(const std::filesystem::path& dir);
 
+// Whether the open `fd` is the file that `path` names now (not one removed or replaced since it
+// was opened): a lock taken on a file that its holder removed guards nothing.
+bool is_file_at(int fd, const std::filesystem::path& path);
+
 // A file's cheap identity, for cache keys of files too large to read each time (disk images):
 // its device, inode, size and modification time in nanoseconds, or "missing". A changed file
 // has another one; so has a file only touched.

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -13,6 +12,8 @@
 
 #include <provium/error.h>
 
+#include "base/files.h"
+
 namespace provium::base {
 
 namespace {
@@ -21,14 +22,6 @@ int open_lock_file(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw Error(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
   return fd;
-}
-
-// Whether the locked `fd` is still the file at `path`: its holder may remove the file with
-// the lock held (an evicted cache entry's), and a lock on the removed file guards nothing.
-bool still_there(int fd, const std::filesystem::path& path) {
-  struct stat locked {}, named {};
-  return ::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
-         locked.st_ino == named.st_ino;
 }
 
 }  // namespace
@@ -52,7 +45,7 @@ OwnerLock OwnerLock::acquire(const std::filesystem::path& path) {
       ::close(fd);
       throw Error(fmt::format("cannot lock {}: {}", path.string(), std::strerror(saved)));
     }
-    if (still_there(fd, path)) return OwnerLock(fd);
+    if (is_file_at(fd, path)) return OwnerLock(fd);
     ::close(fd);  // removed by the holder we waited for: lock the file that is there now
   }
 }
@@ -60,7 +53,7 @@ OwnerLock OwnerLock::acquire(const std::filesystem::path& path) {
 OwnerLock OwnerLock::try_acquire(const std::filesystem::path& path) {
   for (;;) {
     OwnerLock lock = try_acquire(open_lock_file(path));
-    if (!lock.held() || still_there(lock.fd(), path)) return lock;
+    if (!lock.held() || is_file_at(lock.fd(), path)) return lock;
   }
 }
 
@@ -68,7 +61,7 @@ OwnerLock OwnerLock::try_acquire_existing(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};  // gone meanwhile, or never there
   OwnerLock lock = try_acquire(fd);
-  if (lock.held() && !still_there(lock.fd(), path)) return {};  // removed by its holder meanwhile
+  if (lock.held() && !is_file_at(lock.fd(), path)) return {};  // removed by its holder meanwhile
   return lock;
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "base/files.h"
 #include "base/settings.h"
 #include "base/text.h"
 #include "cache/cache.h"
@@ -61,9 +62,7 @@ std::shared_ptr<const void> Cache::hold(const Entry& entry) {
   while (::flock(fd, LOCK_SH) != 0)
     if (errno != EINTR) return nullptr;
   // Removed while we waited for an eviction's exclusive lock: the entry is gone.
-  struct stat locked {}, named {};
-  if (::fstat(fd, &locked) != 0 || ::stat(entry.meta().c_str(), &named) != 0 || locked.st_ino != named.st_ino)
-    return nullptr;
+  if (!base::is_file_at(fd, entry.meta())) return nullptr;
   ::utimensat(AT_FDCWD, entry.dir.c_str(), nullptr, 0);  // used now
   return held;
 }

@@ -9,7 +9,6 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <tuple>
 
 #include <provium/error.h>
 
@@ -150,7 +149,15 @@ nlohmann::json describe(const VmEntry& entry) {
           {"inputs", inputs_digest(entry.boot)}};
 }
 
-std::pair<std::string, BootOptions> read_description(const fs::path& file) {
+// What vm.json says: the profile and boot options to resume with, and the digest of the boot's
+// inputs at the build.
+struct Description {
+  std::string profile;
+  BootOptions boot;
+  std::string inputs;
+};
+
+Description read_description(const fs::path& file) {
   try {
     const auto json = nlohmann::json::parse(base::read_file(file, "fixture description"));
     BootOptions boot;
@@ -162,23 +169,29 @@ std::pair<std::string, BootOptions> read_description(const fs::path& file) {
       boot.disks.push_back({disk.at("path").get<std::string>(), disk.at("format").get<std::string>(),
                             disk.at("readonly").get<bool>()});
     boot.files = json.at("files").get<std::map<std::string, std::string>>();
-    return {json.at("profile").get<std::string>(), boot};
+    return {json.at("profile").get<std::string>(), boot, json.at("inputs").get<std::string>()};
   } catch (const nlohmann::json::exception& error) {
     throw Error(fmt::format("{}: {}", file.string(), error.what()));
   }
 }
 
 // Why the entry no longer matches what its VM was booted with (a file of `files` or a disk
-// changed since the build), or nullopt. An entry that cannot say counts as stale.
+// changed since the build), or nullopt. An entry that cannot say counts as stale. Checked once
+// per entry and process (it reads every boot file), like a C++ fixture's key.
 std::optional<std::string> stale_inputs(const cache::Entry& entry) {
+  static std::mutex mutex;
+  static std::set<std::string> current;  // ids of entries found current
+  std::lock_guard lock(mutex);
+  if (current.contains(entry.id)) return std::nullopt;
   try {
-    const auto json = nlohmann::json::parse(base::read_file(entry.dir / kVmFile, "fixture description"));
-    const BootOptions boot = read_description(entry.dir / kVmFile).second;
-    if (inputs_digest(boot) == json.at("inputs").get<std::string>()) return std::nullopt;
-    return "a file or disk it was booted with changed since it was built";
+    const Description description = read_description(entry.dir / kVmFile);
+    if (inputs_digest(description.boot) != description.inputs)
+      return "a file or disk it was booted with changed since it was built";
   } catch (const std::exception& error) {
     return fmt::format("its description cannot be read: {}", error.what());
   }
+  current.insert(entry.id);
+  return std::nullopt;
 }
 
 // Runs the fixture script into `build` and snapshots its last VM.
@@ -263,7 +276,9 @@ VmEntry& resume_fixture(FileContext& context, std::string_view name) {
         return entry;
       },
       .machine_of = [&](const cache::Entry& entry) {
-        std::tie(profile_name, boot) = read_description(entry.dir / kVmFile);
+        const Description description = read_description(entry.dir / kVmFile);
+        profile_name = description.profile;
+        boot = description.boot;
         return std::pair{config::current().profile(profile_name), boot};
       },
       .into_ram_file = std::nullopt,

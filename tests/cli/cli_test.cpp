@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/kernel.h"
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -236,9 +237,7 @@ TEST_F(WholeDirectory, RecordsEveryOutcomeForRerunFailed) {
 // has its whole console (once it showed "(empty: ...)" there).
 TEST(ProviumTest, AVmThatDiedBootingKeepsItsConsoleInTheLog) {
   Scratch scratch;
-  std::string kernel;
-  for (const auto& entry : fs::directory_iterator("/boot"))
-    if (entry.path().filename().string().rfind("vmlinuz-", 0) == 0) kernel = entry.path().string();
+  const std::string kernel = provium_test::newest_kernel().string();
   ASSERT_FALSE(kernel.empty()) << "no /boot/vmlinuz-*";
   std::ofstream(scratch.path() / "provium.toml") << "[profile.bad_init]\nkernel = \"" << kernel
                                                  << "\"\ninit = \"/nonexistent/init\"\n";

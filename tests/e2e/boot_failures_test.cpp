@@ -19,6 +19,7 @@
 #include <provium/provium.h>
 
 #include "base/settings.h"
+#include "support/kernel.h"
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -27,16 +28,6 @@ using ::testing::ThrowsMessage;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::filesystem::path newest_kernel() {
-  std::filesystem::path newest;
-  if (std::filesystem::exists("/boot"))
-    for (auto& entry : std::filesystem::directory_iterator("/boot"))
-      if (entry.path().filename().string().rfind("vmlinuz-", 0) == 0 &&
-          (newest.empty() || entry.path().filename() > newest.filename()))
-        newest = entry.path();
-  return newest;
-}
 
 std::string boot_error(const std::string& profile, provium::BootOptions options = {}) {
   auto vm = provium::create(profile);
@@ -202,7 +193,7 @@ int main(int argc, char** argv) {
   // profile stays the built-in one.
   const auto dir = std::filesystem::path(std::getenv("PROVIUM_RUN_DIR")) / "boot-failures";
   std::filesystem::create_directories(dir);
-  const auto kernel = newest_kernel();
+  const auto kernel = provium_test::newest_kernel();
   std::ofstream(dir / "provium.toml")
       << "[profile.missing_kernel]\nkernel = \"/nonexistent/bzImage\"\n\n"
       << "[profile.no_agent]\nkernel = \"" << kernel.string() << "\"\n"

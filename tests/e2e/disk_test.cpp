@@ -15,6 +15,7 @@
 
 #include "base/settings.h"
 #include "support/child_process.h"
+#include "support/kernel.h"
 #include "../unit/support/prerequisite.h"
 
 namespace fs = std::filesystem;
@@ -169,16 +170,8 @@ class DiskBootTest : public DiskTest {
     image_ = dir_ / "root.ext4";
     const auto made = run({kMkfs, "-q", "-F", "-d", root.string(), image_.string(), "64M"});
     ASSERT_EQ(made.exit_code, 0) << made.output;
-    std::ofstream(dir_ / "provium.toml") << "[profile.diskroot]\nkernel = \"" << newest_kernel().string()
+    std::ofstream(dir_ / "provium.toml") << "[profile.diskroot]\nkernel = \"" << provium_test::newest_kernel().string()
                                          << "\"\nrootfs = \"" << image_.string() << "\"\ninit = \"/sbin/init\"\n";
-  }
-
-  static fs::path newest_kernel() {
-    fs::path newest;
-    for (const auto& entry : fs::directory_iterator("/boot"))
-      if (entry.path().filename().string().rfind("vmlinuz-", 0) == 0 && entry.path().filename() > newest.filename())
-        newest = entry.path();
-    return newest;
   }
 
   fs::path image_;
@@ -202,6 +195,15 @@ TEST_F(DiskBootTest, TheDiskIsTheRootAndItsInitRuns) {
   vm.shutdown();
   EXPECT_EQ(fs::last_write_time(image_), before);
   expect_clean(image_);
+}
+
+// A root disk that no filesystem of the kernel takes: the wrapper's reason comes first.
+TEST_F(DiskBootTest, ARootDiskWithoutAFilesystemSaysSo) {
+  std::ofstream(image_, std::ios::trunc) << std::string(1 << 20, '\0');
+  use_config();
+  auto vm = provium::create("diskroot");
+  EXPECT_THAT([&] { vm.boot(); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("provium-wrapper: cannot mount /dev/vda")));
 }
 
 TEST_F(DiskBootTest, AFixtureOverADiskBootKeepsItsRootWithTheSnapshot) {

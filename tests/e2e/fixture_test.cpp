@@ -202,6 +202,11 @@ TEST(FixtureCacheTest, TheCacheStaysUnderItsLimit) {
   EXPECT_EQ(pruned.exit_code, 0) << pruned.output;
   EXPECT_THAT(pruned.output, HasSubstr("removed 2 fixture snapshot(s)"));
   EXPECT_EQ(files_of("bounded_b") + files_of("bounded_c"), 0u);
+  const auto bad = provium_test::ChildProcess({std::getenv("PROVIUM_CLI"), "fixture", "prune", "lots"},
+                                              {{"PROVIUM_CACHE_DIR", cache.string()}})
+                       .wait();
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("provium fixture prune: bad memory size"));
 }
 
 TEST(FixtureCacheTest, TruncatedStateIsDetectedAndRebuilt) {

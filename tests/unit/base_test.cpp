@@ -16,6 +16,7 @@
 
 #include <provium/error.h>
 
+#include "base/capture_output.h"
 #include "base/decompress.h"
 #include "base/memory_size.h"
 #include "base/owner_lock.h"
@@ -32,19 +33,10 @@ using provium::base::Settings;
 using provium::base::OwnerLock;
 using provium::base::plural;
 using provium::testing::TempDir;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const provium::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "no provium::Error thrown";
-  return {};
-}
 
 // Settings read from this environment instead of the process's.
 Settings read(std::map<std::string, std::string> variables) {
@@ -170,13 +162,13 @@ TEST(ParseMemorySize, QemuSyntax) {
 TEST(ParseMemorySize, RejectsGarbageZeroAndOverflow) {
   for (const char* bad : {"", "M", "abc", "12X", "512MB", "1.5G", "-1G", "+1G", " 512M", "512M ",
                           "0x10M"}) {
-    EXPECT_THAT(error_of([&] { parse_memory_size(bad); }), HasSubstr("bad memory size")) << bad;
+    EXPECT_THAT([&] { parse_memory_size(bad); }, ThrowsMessage<provium::Error>(HasSubstr("bad memory size"))) << bad;
   }
-  EXPECT_THAT(error_of([] { parse_memory_size("0"); }), HasSubstr("is zero"));
-  EXPECT_THAT(error_of([] { parse_memory_size("0G"); }), HasSubstr("is zero"));
-  EXPECT_THAT(error_of([] { parse_memory_size("16777216T"); }), HasSubstr("too large"));
-  EXPECT_THAT(error_of([] { parse_memory_size("18446744073709551616"); }), HasSubstr("too large"));
-  EXPECT_THAT(error_of([] { parse_memory_size("17592186044416"); }), HasSubstr("too large"));
+  EXPECT_THAT([] { parse_memory_size("0"); }, ThrowsMessage<provium::Error>(HasSubstr("is zero")));
+  EXPECT_THAT([] { parse_memory_size("0G"); }, ThrowsMessage<provium::Error>(HasSubstr("is zero")));
+  EXPECT_THAT([] { parse_memory_size("16777216T"); }, ThrowsMessage<provium::Error>(HasSubstr("too large")));
+  EXPECT_THAT([] { parse_memory_size("18446744073709551616"); }, ThrowsMessage<provium::Error>(HasSubstr("too large")));
+  EXPECT_THAT([] { parse_memory_size("17592186044416"); }, ThrowsMessage<provium::Error>(HasSubstr("too large")));
 }
 
 
@@ -220,9 +212,16 @@ TEST(Settings, AMalformedValueNamesWhereItCameFrom) {
   EXPECT_THAT([] { read({{"PROVIUM_TIMEOUT", "-3"}}); }, ThrowsMessage<provium::Error>(HasSubstr("number of seconds")));
   EXPECT_THAT([] { read({{"PROVIUM_PRESTART", "no"}}); }, ThrowsMessage<provium::Error>(HasSubstr("1 or 0")));
   Settings settings = read({});
-  EXPECT_EQ(error_of([&] { settings.set("PROVIUM_ACCEL", "xen", "--provium_accel"); }),
-              "--provium_accel is \"xen\"; it must be one of auto, kvm, tcg");
-  EXPECT_THAT(error_of([&] { settings.set("PROVIUM_NOPE", "1", "--provium_nope"); }), HasSubstr("no setting"));
+  EXPECT_THAT([&] { settings.set("PROVIUM_ACCEL", "xen", "--provium_accel"); },
+              ThrowsMessage<provium::Error>("--provium_accel is \"xen\"; it must be one of auto, kvm, tcg"));
+  EXPECT_THAT([&] { settings.set("PROVIUM_NOPE", "1", "--provium_nope"); }, ThrowsMessage<provium::Error>(HasSubstr("no setting")));
+}
+
+TEST(Settings, ACacheSizeIsAMemorySize) {
+  EXPECT_EQ(read({{"PROVIUM_CACHE_SIZE", "5G"}}).cache_size, uint64_t{5} << 30);
+  EXPECT_EQ(read({}).cache_size, std::nullopt);
+  EXPECT_THAT([] { read({{"PROVIUM_CACHE_SIZE", "big"}}); },
+              ThrowsMessage<provium::Error>(HasSubstr("PROVIUM_CACHE_SIZE: bad memory size")));
 }
 
 TEST(Settings, AFlagReplacesTheVariableAndEmptyGivesTheDefaultBack) {
@@ -239,6 +238,14 @@ TEST(Settings, AChildGetsTheSettingsInPlaceOfTheInheritedVariables) {
   const char* inherited[] = {"HOME=/home/k", "PROVIUM_POOL_CPUS=3", "PROVIUM_ACCEL=kvm", "PROVIUM_TEST_DATA=/d", nullptr};
   EXPECT_THAT(settings.environment(inherited),
               ElementsAre("HOME=/home/k", "PROVIUM_TEST_DATA=/d", "PROVIUM_ACCEL=tcg", "PROVIUM_POOL_CPUS=3"));
+}
+
+TEST(RunProgram, AFailureCarriesWhatTheProgramSaid) {
+  EXPECT_NO_THROW(provium::base::run_program({"/bin/sh", "-c", "echo fine"}));
+  EXPECT_THAT([] { provium::base::run_program({"/bin/sh", "-c", "echo first; echo 'no such backing file' >&2; exit 3"}); },
+              ThrowsMessage<provium::Error>(AllOf(HasSubstr("exited with status 3"), HasSubstr("no such backing file"))));
+  EXPECT_THAT([] { provium::base::run_program({"/nonexistent/qemu-img"}); },
+              ThrowsMessage<provium::Error>(HasSubstr("cannot start")));
 }
 
 TEST(Decompress, EachFormatWholeAndFoundByItsMagic) {
