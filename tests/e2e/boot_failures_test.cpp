@@ -152,13 +152,17 @@ TEST(BootFailureTest, AKernelAloneIsEnough) {
 }
 
 // A kernel's modules as an unpacked package leaves them: below an INSTALL_MOD_PATH root,
-// xz-compressed, without modules.dep. The guest loads them (decompressed on the host).
+// compressed with xz, zstd and gzip, without modules.dep. The guest loads them (decompressed on
+// the host).
 TEST(BootFailureTest, AModulesTreeWithoutModulesDepOfCompressedModulesBoots) {
   auto vm = provium::create("unpacked_modules");
   vm.boot();
   EXPECT_EQ(vm.exec("echo up").out, "up\n");
   const auto modules = vm.read_file("/proc/modules");
-  EXPECT_THAT(modules, HasSubstr("virtio_console"));  // the transport's driver came from the tree
+  // the transport's driver and what it needs, one of each compression (see main)
+  EXPECT_THAT(modules, HasSubstr("virtio_console "));  // zstd
+  EXPECT_THAT(modules, HasSubstr("virtio_ring "));     // gzip
+  EXPECT_THAT(modules, HasSubstr("virtio_pci "));      // xz
 }
 
 TEST(BootFailureTest, AMissingRootDiskNamesThePathAndWhereItWasSet) {
@@ -219,8 +223,9 @@ int main(int argc, char** argv) {
   }
   if (image.size() > (2u << 20)) std::fill(image.begin() + (1u << 20), image.begin() + (2u << 20), '\0');
   std::ofstream(dir / "corrupt-bzImage", std::ios::binary) << image;
-  // An INSTALL_MOD_PATH root with the host kernel's virtio and vsock modules, xz-compressed,
-  // without modules.dep: what `dpkg -x` of a kernel package or `make modules_install` leaves.
+  // An INSTALL_MOD_PATH root with the host kernel's virtio and vsock modules, compressed (zstd
+  // for virtio_console, gzip for virtio_ring, xz for the others), without modules.dep: what
+  // `dpkg -x` of a kernel package or `make modules_install` leaves.
   const std::string release = kernel.filename().string().substr(std::string_view("vmlinuz-").size());
   const std::filesystem::path installed = std::filesystem::path("/lib/modules") / release / "kernel";
   const std::filesystem::path tree = dir / "modroot/lib/modules" / release / "kernel";
@@ -233,7 +238,11 @@ int main(int argc, char** argv) {
       continue;
     const auto copy = tree / it->path().lexically_relative(installed);
     std::filesystem::create_directories(copy.parent_path());
-    const std::string command = "xz -c '" + it->path().string() + "' > '" + copy.string() + ".xz'";
+    const auto [compressor, suffix] = name == "virtio_console.ko" ? std::pair{"zstd -q", ".zst"}
+                                      : name == "virtio_ring.ko"  ? std::pair{"gzip", ".gz"}
+                                                                  : std::pair{"xz", ".xz"};
+    const std::string command =
+        std::string(compressor) + " -c '" + it->path().string() + "' > '" + copy.string() + suffix + "'";
     if (std::system(command.c_str()) != 0) std::cerr << "cannot run: " << command << "\n";
   }
   ::setenv("PROVIUM_CONFIG", (dir / "provium.toml").c_str(), 1);

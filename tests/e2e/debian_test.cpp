@@ -1,0 +1,172 @@
+// Debian's own material, as a kernel developer brings it: a Debian 12 root made with
+// debootstrap (bash, glibc, systemd as init) booted from its disk image, and a second kernel,
+// Debian's real-time one, unpacked from its package with `dpkg -x` (no modules.dep, never
+// installed). Both are made once and kept in PROVIUM_TEST_MATERIAL between runs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include <provium/gtest.h>
+#include <provium/provium.h>
+
+#include "base/settings.h"
+#include "support/child_process.h"
+#include "support/kernel.h"
+#include "../unit/support/prerequisite.h"
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+namespace {
+
+constexpr std::chrono::seconds kSystemdBoot{240};
+
+provium_test::ChildRun run(const std::vector<std::string>& argv) { return provium_test::ChildProcess(argv, {}).wait(); }
+
+fs::path material() { return std::getenv("PROVIUM_TEST_MATERIAL"); }
+
+// The profile file of one test, over the host's newest kernel unless told otherwise.
+class DebianTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PROVIUM_TEST_NEEDS(getuid() == 0, "root (debootstrap and apt-get download need it)");
+    fs::create_directories(material());
+  }
+
+  void use_profile(const std::string& body) {
+    const fs::path file = material() / (std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".toml");
+    std::ofstream(file) << body;
+    config_.emplace(std::initializer_list<std::pair<std::string_view, std::string_view>>{{"PROVIUM_CONFIG", file.string()}});
+  }
+
+  std::optional<provium::base::ScopedSettings> config_;
+};
+
+// Made once by tools/make-debian-root.sh and kept; made again when the script changed since.
+fs::path debian_root() {
+  const fs::path image = material() / "debian-12-root.ext4";
+  const fs::path script = std::getenv("PROVIUM_MAKE_DEBIAN_ROOT");
+  std::error_code none;
+  if (fs::exists(image) && fs::last_write_time(image, none) > fs::last_write_time(script, none)) return image;
+  const auto made = run({"/bin/bash", script.string(), image.string()});
+  EXPECT_EQ(made.exit_code, 0) << made.output;
+  return image;
+}
+
+class DebianRootTest : public DebianTest {
+ protected:
+  void SetUp() override {
+    DebianTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    PROVIUM_TEST_NEEDS(fs::exists("/usr/sbin/debootstrap"), "debootstrap (Debian: debootstrap)");
+    PROVIUM_TEST_NEEDS(fs::exists("/usr/sbin/e2fsck"), "e2fsck (Debian: e2fsprogs)");
+    root_ = debian_root();
+    ASSERT_TRUE(fs::exists(root_));
+    use_profile("[profile.debian]\nkernel = \"" + provium_test::newest_kernel().string() + "\"\nrootfs = \"" +
+                root_.string() + "\"\n");
+  }
+
+  // systemd's own verdict once its boot is over: "running" when no unit failed. Until systemd
+  // has made its socket, systemctl only says "offline".
+  static provium::ExecResult system_state(provium::Vm& vm) {
+    return vm.exec("until [ -S /run/systemd/private ]; do sleep 0.1; done; systemctl is-system-running --wait",
+                   {.timeout = kSystemdBoot});
+  }
+
+  fs::path root_;
+};
+
+TEST_F(DebianRootTest, SystemdBootsItAsInitWithNoUnitFailed) {
+  const auto before = fs::last_write_time(root_);
+  auto vm = provium::create("debian");
+  vm.boot();
+  EXPECT_THAT(vm.read_file("/etc/debian_version"), StartsWith("12."));
+  EXPECT_EQ(vm.exec("readlink /proc/1/exe").out, "/usr/lib/systemd/systemd\n");
+  const auto state = system_state(vm);
+  EXPECT_EQ(state.out, "running\n") << state.err << vm.exec("systemctl --failed --no-pager").out;
+  // glibc's bash, run by the agent as any program
+  const auto shell = vm.exec("/bin/bash -c 'echo ${BASH_VERSINFO[0]} $(id -un)'");
+  EXPECT_EQ(shell.out, "5 root\n") << shell.err;
+  vm.shutdown();
+  EXPECT_EQ(fs::last_write_time(root_), before) << "a plain boot wrote the profile's root image";
+}
+
+// The fixture snapshots a fully booted system; each test resumes it with its services up, and
+// its own copy of the root.
+TEST_F(DebianRootTest, AFixtureResumesTheBootedSystemWithItsOwnCopyOfTheRoot) {
+  const auto before = fs::last_write_time(root_);
+  provium::define_fixture("debian_booted", {.profile = "debian"}, [](provium::Vm& vm) {
+    ASSERT_EQ(system_state(vm).out, "running\n");
+    ASSERT_TRUE(vm.exec("useradd --create-home kdev && sync").ok());
+  });
+  for (const std::string test : {"one", "two"}) {
+    auto vm = provium::fixture("debian_booted");
+    EXPECT_EQ(vm.exec("systemctl is-system-running").out, "running\n");
+    EXPECT_TRUE(vm.exec("test -d /home/kdev").ok());
+    EXPECT_FALSE(vm.exec("test -e /home/kdev/one").ok()) << "test " << test << " sees another VM's writes";
+    EXPECT_TRUE(vm.exec("runuser -u kdev -- /bin/bash -c 'echo hi > ~/" + test + "'").ok());
+    // the journal, a service of the resumed system, takes new entries
+    ASSERT_TRUE(vm.exec("logger provium-" + test + " && journalctl --sync").ok());
+    EXPECT_THAT(vm.exec("journalctl -b --no-pager -o cat").out, HasSubstr("provium-" + test));
+  }
+  EXPECT_EQ(fs::last_write_time(root_), before) << "a fixture's VM wrote the profile's root image";
+  const auto checked = run({"/usr/sbin/e2fsck", "-fn", root_.string()});
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+}
+
+// The package that the metapackage linux-image-rt-amd64 names, downloaded once and kept.
+fs::path rt_kernel_package() {
+  const auto depends = run({"/usr/bin/apt-cache", "depends", "--important", "linux-image-rt-amd64"});
+  const auto at = depends.output.find("Depends: ");
+  EXPECT_NE(at, std::string::npos) << "apt-cache knows no linux-image-rt-amd64 (apt-get update?): " << depends.output;
+  if (at == std::string::npos) return {};
+  const std::string package = depends.output.substr(at + 9, depends.output.find('\n', at) - at - 9);
+  for (const auto& entry : fs::directory_iterator(material()))
+    if (entry.path().filename().string().starts_with(package + "_") && entry.path().extension() == ".deb")
+      return entry.path();
+  const std::string command = "cd '" + material().string() +
+                              "' && apt-get -q -o APT::Sandbox::User=root download " + package + " 2>&1";
+  const auto downloaded = run({"/bin/sh", "-c", command});
+  EXPECT_EQ(downloaded.exit_code, 0) << downloaded.output;
+  for (const auto& entry : fs::directory_iterator(material()))
+    if (entry.path().filename().string().starts_with(package + "_") && entry.path().extension() == ".deb")
+      return entry.path();
+  return {};
+}
+
+// The whole package unpacked as `dpkg -x` leaves it: /boot/vmlinuz-* and /lib/modules/<release>
+// without modules.dep (depmod writes it when the package is installed). The profile names the
+// unpacked directory as its modules' INSTALL_MOD_PATH root.
+TEST_F(DebianTest, AnRtKernelUnpackedFromItsPackageBootsWithItsOwnModules) {
+  PROVIUM_TEST_NEEDS(fs::exists("/usr/bin/apt-get"), "apt-get (Debian: apt)");
+  const fs::path package = rt_kernel_package();
+  ASSERT_FALSE(package.empty());
+  const fs::path unpacked = material() / "rt-unpacked";
+  fs::remove_all(unpacked);
+  const auto extracted = run({"/usr/bin/dpkg", "-x", package.string(), unpacked.string()});
+  ASSERT_EQ(extracted.exit_code, 0) << extracted.output;
+  fs::path kernel;
+  for (const auto& entry : fs::directory_iterator(unpacked / "boot"))
+    if (entry.path().filename().string().starts_with("vmlinuz-")) kernel = entry.path();
+  ASSERT_FALSE(kernel.empty()) << "no vmlinuz in " << package;
+  const std::string release = kernel.filename().string().substr(8);
+  ASSERT_FALSE(fs::exists(unpacked / "lib/modules" / release / "modules.dep"));
+  use_profile("[profile.rt]\nkernel = \"" + kernel.string() + "\"\nmodules = \"" + unpacked.string() + "\"\n");
+
+  auto vm = provium::create("rt");
+  vm.boot();
+  EXPECT_EQ(vm.exec("uname -r").out, release + "\n");
+  EXPECT_EQ(vm.read_file("/sys/kernel/realtime"), "1\n");
+  EXPECT_THAT(vm.read_file("/proc/modules"), HasSubstr("virtio_console"));  // the transport's driver, from the package
+  vm.shutdown();
+  fs::remove_all(unpacked);  // 400 MB; the package itself is kept
+}
+
+}  // namespace
