@@ -98,6 +98,21 @@ TEST_F(DebianRootTest, SystemdBootsItAsInitWithNoUnitFailed) {
   EXPECT_EQ(fs::last_write_time(root_), before) << "a plain boot wrote the profile's root image";
 }
 
+// A distribution's own initramfs next to the root, as on the machine it came from: Provium's
+// shim goes on top of it, and its wrapper still mounts the root and starts the agent.
+TEST_F(DebianRootTest, BootsWithTheKernelsOwnInitrdNextToIt) {
+  const fs::path kernel = provium_test::newest_kernel();
+  const fs::path initrd = kernel.parent_path() / ("initrd.img-" + kernel.filename().string().substr(8));
+  PROVIUM_TEST_NEEDS(fs::exists(initrd), initrd.string() + " (Debian: initramfs-tools)");
+  use_profile("[profile.debian_initrd]\nkernel = \"" + kernel.string() + "\"\ninitrd = \"" + initrd.string() +
+              "\"\nrootfs = \"" + root_.string() + "\"\n");
+  auto vm = provium::create("debian_initrd");
+  vm.boot();
+  EXPECT_THAT(vm.read_file("/proc/mounts"), HasSubstr("/dev/vda / ext4"));
+  const auto state = system_state(vm);
+  EXPECT_EQ(state.out, "running\n") << state.err << vm.exec("systemctl --failed --no-pager").out;
+}
+
 // The fixture snapshots a fully booted system; each test resumes it with its services up, and
 // its own copy of the root.
 TEST_F(DebianRootTest, AFixtureResumesTheBootedSystemWithItsOwnCopyOfTheRoot) {
