@@ -5,4 +5,5 @@
 #include <provium/fixture.h>
 #include <provium/pack.h>
 #include <provium/syscall.h>
+#include <provium/tap.h>
 #include <provium/vm.h>
