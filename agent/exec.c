@@ -1,12 +1,18 @@
 /* EXEC: run a command line with /bin/sh -c and answer with its exit code and its output,
- * stdout and stderr kept apart, byte for byte. */
+ * stdout and stderr kept apart, byte for byte. A command past its deadline is killed with its
+ * process group and answered with what it wrote so far; on request its output is also sent as
+ * it arrives (EXEC_OUTPUT), for a host that shows it live. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "command.h"
@@ -14,8 +20,11 @@
 #include "log.h"
 #include "wire.h"
 
-/* Output that fits an EXEC_RESULT frame beside its three integers. */
-#define OUTPUT_LIMIT (PROVIUM_MAX_PAYLOAD - 12u)
+/* Output that fits an EXEC_RESULT frame beside its four integers. */
+#define OUTPUT_LIMIT (PROVIUM_MAX_PAYLOAD - 16u)
+/* After the kill at the deadline: how long the agent still reads output that processes outside
+ * the group (a daemon that left it) may hold open, and waits for the group to die. */
+#define KILL_GRACE_MS 1000
 
 struct buffer {
     char *data;
@@ -88,17 +97,55 @@ static void keep(struct output *o, struct buffer *b, const char *chunk, size_t n
     b->len += n;
 }
 
-/* Reads both pipes until both reach EOF, then closes them. */
-static void collect(int out_r, int err_r, struct output *o) {
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds from now until `at` as poll() takes them (-1: no limit). */
+static int until_ms(int64_t at) {
+    if (at < 0)
+        return -1;
+    int64_t left = at - now_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* A chunk of output as it arrives: [stream u32 (1 stdout, 2 stderr)][bytes]. A host that went
+ * away is noticed by the final answer's write. */
+static void stream_chunk(int fd, int stream, const char *chunk, size_t n) {
+    unsigned char head[4];
+    provium_put_u32(head, (uint32_t)stream);
+    const struct iovec parts[] = {{.iov_base = head, .iov_len = sizeof head},
+                                  {.iov_base = (void *)chunk, .iov_len = n}};
+    frame_write(fd, PROVIUM_EXEC_OUTPUT, parts, 2);
+}
+
+/* Reads both pipes until both reach EOF, then closes them. At deadline_ms (-1: none) it kills
+ * the process group of pid and reads for KILL_GRACE_MS more at most. Returns whether the
+ * deadline came. With stream_fd >= 0, every chunk kept is also sent there. */
+static bool collect(int out_r, int err_r, pid_t pid, int64_t deadline_ms, int stream_fd,
+                    struct output *o) {
     struct pollfd p[2] = {{.fd = out_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}};
     struct buffer *dest[2] = {&o->out, &o->err};
     char chunk[16384];
+    bool killed = false;
+    int64_t until = deadline_ms;
     while (p[0].fd >= 0 || p[1].fd >= 0) {
-        if (poll(p, 2, -1) < 0) {
+        int ready = poll(p, 2, until_ms(until));
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             log_msg("cannot wait for command output: %s", strerror(errno));
             break;
+        }
+        if (ready == 0) {
+            if (killed)
+                break; /* what still holds the pipes left the group: its output is not waited for */
+            kill(-pid, SIGKILL);
+            killed = true;
+            until = now_ms() + KILL_GRACE_MS;
+            continue;
         }
         for (int i = 0; i < 2; i++) {
             if (p[i].fd < 0 || !p[i].revents)
@@ -106,6 +153,8 @@ static void collect(int out_r, int err_r, struct output *o) {
             ssize_t n = read(p[i].fd, chunk, sizeof chunk);
             if (n > 0) {
                 keep(o, dest[i], chunk, (size_t)n);
+                if (stream_fd >= 0 && o->total <= OUTPUT_LIMIT)
+                    stream_chunk(stream_fd, i + 1, chunk, (size_t)n);
             } else if (n == 0 || errno != EINTR) {
                 close(p[i].fd);
                 p[i].fd = -1; /* poll ignores negative fds */
@@ -115,27 +164,43 @@ static void collect(int out_r, int err_r, struct output *o) {
     for (int i = 0; i < 2; i++)
         if (p[i].fd >= 0)
             close(p[i].fd);
+    return killed;
 }
 
-/* Waits for this command only: jobs of EXEC_ASYNC are the agent's children too. */
-static int exit_code(pid_t pid) {
+/* The command's end: waits for this command only (jobs of EXEC_ASYNC are the agent's children
+ * too). After a kill it waits KILL_GRACE_MS at most: a process stuck in the kernel
+ * (uninterruptible sleep) does not die of SIGKILL, and the agent must still answer. Returns
+ * the exit code, or -1 with *stuck set when it did not end. */
+static int exit_code(pid_t pid, bool killed, bool *stuck) {
+    const int64_t give_up = now_ms() + KILL_GRACE_MS;
     int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
+    pid_t r;
+    *stuck = false;
+    while ((r = waitpid(pid, &status, killed ? WNOHANG : 0)) <= 0) {
+        if (r < 0 && errno != EINTR)
             return -1; /* cannot happen while nobody else reaps the agent's children */
+        if (r == 0) {
+            if (now_ms() >= give_up) {
+                *stuck = true;
+                return -1;
+            }
+            nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL);
+        }
+    }
     return command_exit_code(status);
 }
 
-static int reply(int fd, int code, const struct output *o) {
+static int reply(int fd, int code, uint32_t ending, const struct output *o) {
     if (o->total > OUTPUT_LIMIT)
         return frame_write_error(fd, "command output of %zu bytes exceeds the %u MiB frame limit",
                                  o->total, PROVIUM_MAX_PAYLOAD >> 20);
     if (o->no_memory)
         return frame_write_error(fd, "cannot allocate memory for %zu bytes of command output",
                                  o->total);
-    unsigned char head[8], mid[4];
+    unsigned char head[12], mid[4];
     provium_put_u32(head, (uint32_t)code);
-    provium_put_u32(head + 4, (uint32_t)o->out.len);
+    provium_put_u32(head + 4, ending);
+    provium_put_u32(head + 8, (uint32_t)o->out.len);
     provium_put_u32(mid, (uint32_t)o->err.len);
     const struct iovec parts[] = {
         {.iov_base = head, .iov_len = sizeof head},
@@ -147,8 +212,16 @@ static int reply(int fd, int code, const struct output *o) {
 }
 
 int handle_exec(int fd, const struct frame *req) {
+    if (req->len < 8)
+        return frame_write_error(fd, "EXEC: payload of %u bytes, expected at least 8 "
+                                     "([deadline_ms u32][flags u32][command])", (unsigned)req->len);
+    const uint32_t deadline = provium_get_u32(req->payload);
+    const uint32_t flags = provium_get_u32(req->payload + 4);
+    if (flags & ~(uint32_t)PROVIUM_EXEC_STREAM)
+        return frame_write_error(fd, "EXEC: unknown flags 0x%x", (unsigned)flags);
+    const struct frame command = {.type = req->type, .len = req->len - 8, .payload = req->payload + 8};
     char why[128];
-    char *cmd = command_line(req, why, sizeof why);
+    char *cmd = command_line(&command, why, sizeof why);
     if (!cmd)
         return frame_write_error(fd, "%s", why);
 
@@ -158,8 +231,12 @@ int handle_exec(int fd, const struct frame *req) {
     if (pid < 0)
         return frame_write_error(fd, "cannot start the command: %s", strerror(errno));
     struct output o = {0};
-    collect(out_r, err_r, &o);
-    int sent = reply(fd, exit_code(pid), &o);
+    bool killed = collect(out_r, err_r, pid, deadline ? now_ms() + deadline : -1,
+                          flags & PROVIUM_EXEC_STREAM ? fd : -1, &o);
+    bool stuck;
+    int code = exit_code(pid, killed, &stuck);
+    uint32_t ending = !killed ? PROVIUM_EXEC_ENDED : stuck ? PROVIUM_EXEC_KILL_FAILED : PROVIUM_EXEC_KILLED;
+    int sent = reply(fd, code, ending, &o);
     free(o.out.data);
     free(o.err.data);
     return sent;

@@ -1,5 +1,6 @@
 /* Request handlers: one per request type, each in its own file, listed in serve.c's table.
- * A handler answers with exactly one frame and returns that write's result: 0, or -1 when
+ * A handler answers with exactly one frame (a streamed EXEC sends its EXEC_OUTPUT frames
+ * first) and returns that write's result: 0, or -1 when
  * the host went away. req->payload is req->len bytes, already bounded by the frame limit. */
 #ifndef PROVIUM_HANDLERS_H
 #define PROVIUM_HANDLERS_H

@@ -25,7 +25,8 @@
 /* A job stays for the agent's life (its result can be asked for again), with two memory
  * files open: 256 jobs hold 512 of the 1024 file descriptors processes get by default. */
 #define MAX_JOBS 256
-/* Output that fits a JOB_RESULT frame beside its four integers. */
+/* The most output (stdout and stderr together) a job may have: what fits a JOB_RESULT frame
+ * beside its four integers, so that a host that asks from offset 0 gets it all at once. */
 #define OUTPUT_LIMIT (PROVIUM_MAX_PAYLOAD - 16u)
 /* Without pidfds (kernels before 5.3), how often a wait looks whether the job ended. */
 #define POLL_INTERVAL_MS 10
@@ -233,15 +234,16 @@ static int settle(uint32_t id, int64_t timeout_ms, bool kill_it, struct job *sna
     return reaped;
 }
 
-/* Reads what a memory file holds now (a running job may still add to it) into a new buffer
- * of at most size bytes; *len is what was read. Returns it, or NULL with errno set. */
-static unsigned char *read_output(int mfd, size_t size, size_t *len) {
+/* Reads what a memory file holds now from offset `from` (a running job may still add to it)
+ * into a new buffer of at most size bytes; *len is what was read. Returns it, or NULL with
+ * errno set. */
+static unsigned char *read_output(int mfd, uint64_t from, size_t size, size_t *len) {
     unsigned char *buf = malloc(size ? size : 1);
     *len = 0;
     if (!buf)
         return NULL;
     while (*len < size) {
-        ssize_t r = pread(mfd, buf + *len, size - *len, (off_t)*len);
+        ssize_t r = pread(mfd, buf + *len, size - *len, (off_t)(from + *len));
         if (r == 0)
             break; /* the command truncated its output meanwhile */
         if (r < 0) {
@@ -257,7 +259,9 @@ static unsigned char *read_output(int mfd, size_t size, size_t *len) {
     return buf;
 }
 
-static int answer_result(int fd, const char *name, uint32_t id, const struct job *j) {
+/* Answers with what the job's output holds past the host's offsets. */
+static int answer_result(int fd, const char *name, uint32_t id, const struct job *j,
+                         uint64_t out_from, uint64_t err_from) {
     struct stat out_st, err_st;
     if (fstat(j->out, &out_st) < 0 || fstat(j->err, &err_st) < 0)
         return frame_write_error(fd, "%s: job %u: fstat of its output: %s", name,
@@ -267,9 +271,16 @@ static int answer_result(int fd, const char *name, uint32_t id, const struct job
         return frame_write_error(fd, "%s: job %u output of %llu bytes exceeds the %u-byte "
                                      "frame limit", name, (unsigned)id,
                                  (unsigned long long)total, OUTPUT_LIMIT);
+    if (out_from > (uint64_t)out_st.st_size || err_from > (uint64_t)err_st.st_size)
+        return frame_write_error(fd, "%s: job %u: offsets %llu and %llu are past its output of "
+                                     "%llu and %llu bytes", name, (unsigned)id,
+                                 (unsigned long long)out_from, (unsigned long long)err_from,
+                                 (unsigned long long)out_st.st_size,
+                                 (unsigned long long)err_st.st_size);
     size_t out_len, err_len;
-    unsigned char *out = read_output(j->out, (size_t)out_st.st_size, &out_len);
-    unsigned char *err = out ? read_output(j->err, (size_t)err_st.st_size, &err_len) : NULL;
+    unsigned char *out = read_output(j->out, out_from, (size_t)(out_st.st_size - out_from), &out_len);
+    unsigned char *err =
+        out ? read_output(j->err, err_from, (size_t)(err_st.st_size - err_from), &err_len) : NULL;
     int sent;
     if (!err) {
         sent = frame_write_error(fd, "%s: job %u: reading its output: %s", name, (unsigned)id,
@@ -294,7 +305,7 @@ static int answer_result(int fd, const char *name, uint32_t id, const struct job
 }
 
 static int settle_and_answer(int fd, const char *name, uint32_t id, int64_t timeout_ms,
-                             bool kill_it) {
+                             bool kill_it, const unsigned char *offsets) {
     struct job j;
     int settled = settle(id, timeout_ms, kill_it, &j);
     if (settled < 0)
@@ -302,20 +313,22 @@ static int settle_and_answer(int fd, const char *name, uint32_t id, int64_t time
     if (settled > 0)
         return frame_write_error(fd, "%s: cannot wait for job %u (pid %d): %s", name,
                                  (unsigned)id, (int)j.pid, strerror(settled));
-    return answer_result(fd, name, id, &j);
+    return answer_result(fd, name, id, &j, provium_get_u64(offsets), provium_get_u64(offsets + 8));
 }
 
 int handle_job_wait(int fd, const struct frame *req) {
-    if (req->len != 8)
-        return frame_write_error(fd, "JOB_WAIT: payload of %u bytes, expected 8 "
-                                     "([job_id u32][timeout_ms u32])", (unsigned)req->len);
+    if (req->len != 24)
+        return frame_write_error(fd, "JOB_WAIT: payload of %u bytes, expected 24 ([job_id u32]"
+                                     "[timeout_ms u32][stdout_from u64][stderr_from u64])",
+                                 (unsigned)req->len);
     return settle_and_answer(fd, "JOB_WAIT", provium_get_u32(req->payload),
-                             provium_get_u32(req->payload + 4), false);
+                             provium_get_u32(req->payload + 4), false, req->payload + 8);
 }
 
 int handle_job_kill(int fd, const struct frame *req) {
-    if (req->len != 4)
-        return frame_write_error(fd, "JOB_KILL: payload of %u bytes, expected 4 ([job_id u32])",
-                                 (unsigned)req->len);
-    return settle_and_answer(fd, "JOB_KILL", provium_get_u32(req->payload), -1, true);
+    if (req->len != 20)
+        return frame_write_error(fd, "JOB_KILL: payload of %u bytes, expected 20 ([job_id u32]"
+                                     "[stdout_from u64][stderr_from u64])", (unsigned)req->len);
+    return settle_and_answer(fd, "JOB_KILL", provium_get_u32(req->payload), -1, true,
+                             req->payload + 4);
 }

@@ -21,7 +21,7 @@
 
 /* Host -> agent. */
 enum provium_request {
-    PROVIUM_EXEC = 0x01,         /* command line, run with /bin/sh -c */
+    PROVIUM_EXEC = 0x01,         /* [deadline_ms u32][flags u32][command line], run with /bin/sh -c */
     PROVIUM_WRITE_FILE = 0x02,   /* [path_len u32][path][data] */
     PROVIUM_READ_FILE = 0x03,    /* path */
     PROVIUM_SHUTDOWN = 0x04,     /* empty; READY, then the guest resets (-no-reboot: QEMU exits) */
@@ -39,13 +39,24 @@ enum provium_request {
 /* Agent -> host. */
 enum provium_response {
     PROVIUM_READY = 0x80,          /* empty: greeting on every connection, SHUTDOWN ack */
-    PROVIUM_EXEC_RESULT = 0x81,    /* [exit_code i32][stdout_len u32][stdout][stderr_len u32][stderr] */
+    PROVIUM_EXEC_RESULT = 0x81,    /* [exit_code i32][ending u32][stdout_len u32][stdout][stderr_len u32][stderr] */
     PROVIUM_FILE_DATA = 0x82,
     PROVIUM_ERROR = 0x83,          /* message text */
     PROVIUM_SYSCALL_RESULT = 0x84,
     PROVIUM_JOB_STARTED = 0x85,
     PROVIUM_JOB_RESULT = 0x86,
     PROVIUM_WORKER_STARTED = 0x87,
+    PROVIUM_EXEC_OUTPUT = 0x88,    /* [stream u32: 1 stdout, 2 stderr][bytes], before a streamed EXEC's result */
+};
+
+/* EXEC's flags: also send the output as it arrives (EXEC_OUTPUT frames). */
+#define PROVIUM_EXEC_STREAM 1u
+
+/* EXEC_RESULT's ending: how the command ended. */
+enum provium_exec_ending {
+    PROVIUM_EXEC_ENDED = 0,       /* by itself; exit_code is its status */
+    PROVIUM_EXEC_KILLED = 1,      /* killed with its process group at its deadline */
+    PROVIUM_EXEC_KILL_FAILED = 2, /* killed at its deadline but still there a second later: stuck in the kernel; exit_code -1 */
 };
 
 /* Name of a request code, for messages; NULL for a code that is not a request. */
@@ -79,6 +90,7 @@ static inline const char *provium_response_name(unsigned type) {
     case PROVIUM_JOB_STARTED: return "JOB_STARTED";
     case PROVIUM_JOB_RESULT: return "JOB_RESULT";
     case PROVIUM_WORKER_STARTED: return "WORKER_STARTED";
+    case PROVIUM_EXEC_OUTPUT: return "EXEC_OUTPUT";
     default: return NULL;
     }
 }

@@ -20,11 +20,20 @@ class PrerequisiteError : public Error {
   using Error::Error;
 };
 
-// An operation's deadline passed without an answer; the message names the operation, the
-// deadline and the console tail.
+// An operation's deadline passed; the message names the operation, the deadline and the
+// console tail. For an exec killed at its deadline the VM stays usable, and out() and err()
+// hold what the command had written until then.
 class TimeoutError : public Error {
  public:
   using Error::Error;
+  TimeoutError(const std::string& message, std::string out, std::string err)
+      : Error(message), out_(std::move(out)), err_(std::move(err)) {}
+
+  const std::string& out() const noexcept { return out_; }
+  const std::string& err() const noexcept { return err_; }
+
+ private:
+  std::string out_, err_;
 };
 
 }  // namespace provium

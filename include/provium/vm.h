@@ -61,13 +61,23 @@ struct ExecResult {
   bool ok() const { return exit_code == 0; }
 };
 
-// Options of one call that can take long (exec, read_file, write_file).
-struct CallOptions {
+// Options of one exec.
+struct ExecOptions {
   // This call's deadline instead of the VM's (set_timeout(), else $PROVIUM_TIMEOUT, else 60 s):
-  // vm.exec("./pidfd_test", {.timeout = std::chrono::minutes(10)}).
+  // vm.exec("./pidfd_test", {.timeout = std::chrono::minutes(10)}). At the deadline the guest
+  // kills the command's process group and exec throws TimeoutError with its output so far;
+  // the VM stays usable.
+  std::optional<std::chrono::milliseconds> timeout{};
+  // Also show the output live, line by line, on this process's stdout, each line prefixed with
+  // the VM's name ("[vm-x1Yz2Q] ..."); PROVIUM_STREAM=1 does it for every exec of a run.
+  bool stream = false;
+};
+
+// Options of the other calls that can take long (read_file, write_file).
+struct CallOptions {
+  // This call's deadline instead of the VM's; a missed one retires the connection.
   std::optional<std::chrono::milliseconds> timeout{};
 };
-using ExecOptions = CallOptions;
 
 // The deadline every operation starts with: $PROVIUM_TIMEOUT seconds when set,
 // else 60 s. Guest::set_timeout changes it for one VM or worker.
@@ -78,9 +88,10 @@ std::chrono::milliseconds default_operation_timeout();
 // own failures are results (exit codes, -errno).
 class Guest {
  public:
-  // Runs `cmd` with /bin/sh -c in the guest and returns its exit status and whole output. It
-  // returns when every process holding the command's stdout or stderr has ended: a daemon it
-  // starts must redirect them (`daemon >/dev/null 2>&1 &`), or the call waits for it.
+  // Runs `cmd` with /bin/sh -c in the guest and returns its exit status and whole output (at
+  // most 16 MiB together; more is an Error). It returns when every process holding the
+  // command's stdout or stderr has ended: a daemon it starts must redirect them
+  // (`daemon >/dev/null 2>&1 &`), or the call waits for it.
   ExecResult exec(std::string_view cmd, const ExecOptions& options = {});
 
   // Files in the guest, binary-safe, up to the 16 MiB frame. A missing path or a permission
@@ -109,11 +120,16 @@ class Guest {
   // vm.ioctl(fd, cmd, provium::inout(head).ptr(8, provium::out(256))).
   IoctlResult ioctl(int fd, unsigned long cmd, const Arg& argument);
 
-  // Background commands: started at once, their whole output kept in the guest.
+  // Background commands: started at once, their whole output kept in the guest (at most
+  // 16 MiB together).
   Job background(std::string_view cmd);
-  // Waits up to `timeout` (zero: just look) for the job to end.
+  // Waits up to `timeout` (zero: just look) for the job to end; the result has its whole
+  // output so far. Only what is new since the last look crosses from the guest.
   JobResult job_wait(const Job& job, std::chrono::milliseconds timeout = {});
-  // Kills the job's whole process group and reports how it ended.
+  // The job's state now, with only the output that is new since the last job_output of this
+  // job: for following a long job's output.
+  JobResult job_output(const Job& job);
+  // Kills the job's whole process group and reports how it ended (its whole output).
   JobResult job_kill(const Job& job);
 
   // The kernel log (read with syslog(2), no guest userspace needed), optionally only the lines
@@ -145,10 +161,20 @@ class Guest {
   std::shared_ptr<vm::Session> session_;
   std::chrono::milliseconds timeout_ = default_operation_timeout();
 
+  // What the host holds of each job's output, and how much of it job_output has handed out.
+  struct JobOutput {
+    JobResult whole;
+    std::size_t out_shown = 0, err_shown = 0;
+  };
+  std::map<uint32_t, JobOutput> jobs_;
+
  private:
   friend struct vm::GuestAccess;
   int64_t syscall_integers(long nr, std::vector<int64_t> args);
   SyscallResult syscall_args(long nr, std::span<const Arg> args);
+  // JOB_WAIT (up to `wait`) or JOB_KILL, asking only for the output past what jobs_ holds,
+  // which it adds there.
+  JobOutput& update_job(const Job& job, bool kill, std::chrono::milliseconds wait);
 };
 
 // A process (fork) or thread (clone with CLONE_THREAD) of the agent that serves requests on a

@@ -35,6 +35,8 @@ struct Settings {
   bool spares = true;
   // PROVIUM_REQUIRE=1: a missing QEMU or kernel fails a test program instead of skipping it.
   bool require_prerequisites = false;
+  // PROVIUM_STREAM=1: every exec shows its output live (ExecOptions::stream).
+  bool stream_output = false;
   // PROVIUM_RUN_DIR, else $XDG_RUNTIME_DIR/provium, else /tmp/provium-UID: run directories of
   // VMs, the resource pool's ledger, provium test's logs.
   std::filesystem::path run_root;

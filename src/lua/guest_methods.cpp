@@ -136,10 +136,20 @@ CallOptions call_options(const Args& args, int n) {
   return options;
 }
 
+// exec's options at argument n: {timeout = seconds, stream = true}.
+ExecOptions exec_options(const Args& args, int n) {
+  ExecOptions options;
+  if (args.absent(n)) return options;
+  args.only_keys(n, {"timeout", "stream"}, "exec option");
+  if (auto timeout = args.number_field(n, "timeout")) options.timeout = seconds(*timeout);
+  options.stream = args.optional_boolean_field(n, "stream").value_or(false);
+  return options;
+}
+
 int exec(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "exec", 2);
-    auto result = self_guest(L, "exec").exec(args.string(1), call_options(args, 2));
+    auto result = self_guest(L, "exec").exec(args.string(1), exec_options(args, 2));
     lua_createtable(L, 0, 4);
     lua_pushboolean(L, result.ok());
     lua_setfield(L, -2, "ok");
@@ -383,6 +393,14 @@ int job_wait(lua_State* L) {
   });
 }
 
+int job_output(lua_State* L) {
+  return protect(L, [&] {
+    Args args(L, "job_output", 2);
+    push_job_result(L, self_guest(L, "job_output").job_output(job_arg(args, 1)));
+    return 1;
+  });
+}
+
 int job_kill(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "job_kill", 2);
@@ -494,7 +512,7 @@ const luaL_Reg kGuestMethods[] = {
     {"syscall_buf", syscall_buf}, {"syscall_bufs", syscall_bufs},
     {"syscall_ptr", syscall_ptr}, {"ioctl", ioctl},
     {"ioctl_buf", ioctl_buf}, {"background", background},
-    {"job_wait", job_wait},   {"job_kill", job_kill},
+    {"job_wait", job_wait},   {"job_output", job_output}, {"job_kill", job_kill},
     {"set_timeout", set_timeout}, {"kill", kill},
     {"running", running},     {"console", console},
     {nullptr, nullptr}};

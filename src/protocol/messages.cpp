@@ -25,14 +25,27 @@ void PayloadReader::expect_end() const {
                                     data_.size() - offset_));
 }
 
-ExecResult decode_exec_result(std::string_view payload) {
+ExecAnswer decode_exec_result(std::string_view payload) {
   PayloadReader reader(payload, "EXEC_RESULT");
-  ExecResult result;
-  result.exit_code = reader.i32();
-  result.out = reader.sized_bytes();
-  result.err = reader.sized_bytes();
+  ExecAnswer answer;
+  answer.result.exit_code = reader.i32();
+  answer.ending = reader.u32();
+  if (answer.ending > PROVIUM_EXEC_KILL_FAILED)
+    throw ProtocolError(fmt::format("EXEC_RESULT ending is {}", answer.ending));
+  answer.result.out = reader.sized_bytes();
+  answer.result.err = reader.sized_bytes();
   reader.expect_end();
-  return result;
+  return answer;
+}
+
+ExecOutput decode_exec_output(std::string_view payload) {
+  PayloadReader reader(payload, "EXEC_OUTPUT");
+  ExecOutput output;
+  const uint32_t stream = reader.u32();
+  if (stream != 1 && stream != 2) throw ProtocolError(fmt::format("EXEC_OUTPUT stream is {}", stream));
+  output.stream = static_cast<int>(stream);
+  output.bytes = payload.substr(4);
+  return output;
 }
 
 }  // namespace provium::protocol

@@ -31,6 +31,18 @@ class PayloadReader {
   std::size_t offset_ = 0;
 };
 
-ExecResult decode_exec_result(std::string_view payload);
+// EXEC_RESULT: the command's result, and how it ended (PROVIUM_EXEC_ENDED, _KILLED, _KILL_FAILED).
+struct ExecAnswer {
+  ExecResult result;
+  uint32_t ending = 0;
+};
+ExecAnswer decode_exec_result(std::string_view payload);
+
+// EXEC_OUTPUT: a chunk of a streamed command's stdout (stream 1) or stderr (stream 2).
+struct ExecOutput {
+  int stream = 1;
+  std::string_view bytes;
+};
+ExecOutput decode_exec_output(std::string_view payload);
 
 }  // namespace provium::protocol

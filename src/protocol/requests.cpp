@@ -121,11 +121,19 @@ EncodedSyscall encode_ioctl_buf(int fd, unsigned long cmd, const Arg& structure)
   return encoded;
 }
 
-Request encode_job_wait(uint32_t job_id, uint32_t timeout_ms) {
-  return {PROVIUM_JOB_WAIT, pack<uint32_t, uint32_t>(job_id, timeout_ms)};
+Request encode_exec(std::string_view command, uint32_t deadline_ms, bool stream) {
+  Request request{PROVIUM_EXEC, pack<uint32_t, uint32_t>(deadline_ms, stream ? PROVIUM_EXEC_STREAM : 0u)};
+  request.payload.append(command);
+  return request;
 }
 
-Request encode_job_kill(uint32_t job_id) { return {PROVIUM_JOB_KILL, pack<uint32_t>(job_id)}; }
+Request encode_job_wait(uint32_t job_id, uint32_t timeout_ms, OutputOffsets from) {
+  return {PROVIUM_JOB_WAIT, pack<uint32_t, uint32_t, uint64_t, uint64_t>(job_id, timeout_ms, from.out, from.err)};
+}
+
+Request encode_job_kill(uint32_t job_id, OutputOffsets from) {
+  return {PROVIUM_JOB_KILL, pack<uint32_t, uint64_t, uint64_t>(job_id, from.out, from.err)};
+}
 
 Job decode_job_started(std::string_view payload) {
   PayloadReader reader(payload, "JOB_STARTED");

@@ -45,8 +45,16 @@ Request encode_ioctl(int fd, unsigned long cmd, uint64_t arg, std::string_view d
 // IOCTL_BUF: a struct whose pointers (Arg::ptr) are patched in by the agent.
 EncodedSyscall encode_ioctl_buf(int fd, unsigned long cmd, const Arg& structure);
 
-Request encode_job_wait(uint32_t job_id, uint32_t timeout_ms);
-Request encode_job_kill(uint32_t job_id);
+// EXEC: the agent kills the command's process group after deadline_ms (0: never); with
+// `stream` it also sends the output as it arrives.
+Request encode_exec(std::string_view command, uint32_t deadline_ms, bool stream);
+
+// How much of a job's stdout and stderr the host has: a JOB_RESULT carries what follows.
+struct OutputOffsets {
+  uint64_t out = 0, err = 0;
+};
+Request encode_job_wait(uint32_t job_id, uint32_t timeout_ms, OutputOffsets from);
+Request encode_job_kill(uint32_t job_id, OutputOffsets from);
 Job decode_job_started(std::string_view payload);
 JobResult decode_job_result(std::string_view payload);
 

@@ -11,7 +11,7 @@ void Channel::connect(const SocketAddress& address, Answer greeting) {
     greeting.fail(Error(*failure_));
     return;
   }
-  waiting_.push_back(std::move(greeting));
+  waiting_.push_back({std::move(greeting), std::nullopt});
   // A unix socket appears within milliseconds of QEMU's start; a guest's vsock listener after
   // seconds of boot, which tighter attempts would only slow down (each one costs the guest).
   const auto retry_interval = address.family() == AF_VSOCK ? std::chrono::milliseconds(10) : std::chrono::milliseconds(2);
@@ -31,12 +31,12 @@ Stream::Callbacks Channel::callbacks() {
   };
 }
 
-void Channel::request(std::string frame, Answer answer) {
+void Channel::request(std::string frame, Answer answer, std::optional<Interim> interim) {
   if (failure_) {
     answer.fail(Error(*failure_));
     return;
   }
-  waiting_.push_back(std::move(answer));
+  waiting_.push_back({std::move(answer), std::move(interim)});
   stream_->write(std::move(frame));
 }
 
@@ -47,7 +47,11 @@ void Channel::on_data(std::string_view bytes) {
       if (waiting_.empty())
         throw protocol::ProtocolError(fmt::format(
             "the agent sent an unrequested {} frame", protocol::message_name(frame->type)));
-      Answer answer = std::move(waiting_.front());
+      if (const auto& interim = waiting_.front().interim; interim && frame->type == interim->type) {
+        interim->on_frame(std::move(*frame));
+        continue;
+      }
+      Answer answer = std::move(waiting_.front().answer);
       waiting_.pop_front();
       answer.resolve(std::move(*frame));
     }
@@ -60,7 +64,7 @@ void Channel::fail(const std::string& reason) {
   if (!failure_) failure_ = reason;
   stream_->close();
   while (!waiting_.empty()) {
-    waiting_.front().fail(Error(*failure_));
+    waiting_.front().answer.fail(Error(*failure_));
     waiting_.pop_front();
   }
 }

@@ -32,8 +32,16 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // is made again (Stream::SocketOptions::until_first_byte).
   void connect(const SocketAddress& address, Answer greeting);
 
-  // Sends a frame (already encoded) and queues `answer` for the next frame that arrives.
-  void request(std::string frame, Answer answer);
+  // Frames of `type` that arrive before a request's answer, each handed to `on_frame` on the
+  // loop thread (a streamed EXEC's output).
+  struct Interim {
+    uint8_t type = 0;
+    std::function<void(protocol::Frame)> on_frame;
+  };
+
+  // Sends a frame (already encoded) and queues `answer` for the next frame that arrives (the
+  // next but `interim`'s).
+  void request(std::string frame, Answer answer, std::optional<Interim> interim = std::nullopt);
 
   // Fails every waiting request with `reason` and closes the connection; later requests fail
   // at once with the same reason.
@@ -46,7 +54,11 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
   std::shared_ptr<Stream> stream_ = Stream::create();
   protocol::FrameDecoder decoder_;
-  std::deque<Answer> waiting_;
+  struct Waiting {
+    Answer answer;
+    std::optional<Interim> interim;
+  };
+  std::deque<Waiting> waiting_;
   std::optional<std::string> failure_;
 };
 

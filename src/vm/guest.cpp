@@ -7,14 +7,18 @@
 
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <thread>
 
 #include <provium/pack.h>
 
 #include "base/settings.h"
+#include "base/text.h"
 #include "protocol/messages.h"
 #include "protocol/requests.h"
 #include "vm/session.h"
@@ -23,6 +27,59 @@
 namespace provium {
 
 namespace {
+
+// How long after an exec's deadline the host waits for the agent's answer: the agent kills
+// the command at the deadline and answers within about two seconds (docs/protocol.md, EXEC).
+constexpr std::chrono::seconds kKillMargin{10};
+
+// Shows a streamed command's output as it arrives, on the loop thread: whole lines, each
+// prefixed with the connection's name (and "stderr" for the command's stderr).
+class LivePrinter {
+ public:
+  explicit LivePrinter(std::string name) : name_(std::move(name)) {}
+
+  void add(int stream, std::string_view bytes) {
+    auto& pending = pending_[stream - 1];
+    pending.append(bytes);
+    for (std::size_t end; (end = pending.find('\n')) != std::string::npos;) {
+      print(stream, std::string_view(pending).substr(0, end));
+      pending.erase(0, end + 1);
+    }
+    // A line without end (a progress bar) is shown in pieces rather than held forever.
+    if (pending.size() >= kLongestLine) {
+      print(stream, pending);
+      pending.clear();
+    }
+  }
+
+  // What is left: the last line of each stream when it had no newline.
+  void finish() {
+    for (int stream : {1, 2}) {
+      if (!pending_[stream - 1].empty()) print(stream, pending_[stream - 1]);
+      pending_[stream - 1].clear();
+    }
+  }
+
+ private:
+  static constexpr std::size_t kLongestLine = 4096;
+
+  void print(int stream, std::string_view line) const {
+    const auto text = fmt::format("[{}{}] {}\n", name_, stream == 2 ? " stderr" : "", line);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+
+  std::string name_;
+  std::string pending_[2];
+};
+
+// "\nIts stdout until then (last 20 lines):\n..." for a killed command's error (TimeoutError::out()
+// and err() have it all); empty when it wrote nothing there.
+std::string output_tail(std::string_view stream, std::string_view text) {
+  constexpr std::size_t kLines = 20;
+  if (text.empty()) return {};
+  return fmt::format("\nIts {} until then (last {} lines):\n{}", stream, kLines, base::last_lines(text, kLines));
+}
 
 // The errno text of a negative syscall result.
 std::string errno_text(int64_t ret) { return ret < 0 ? std::strerror(static_cast<int>(-ret)) : "ok"; }
@@ -48,11 +105,50 @@ vm::Session& Guest::session() const {
 void Guest::set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
 ExecResult Guest::exec(std::string_view cmd, const ExecOptions& options) {
+  using std::chrono::milliseconds;
   const auto operation = vm::describe_operation("exec", cmd);
-  return protocol::decode_exec_result(
-      session()
-          .call({PROVIUM_EXEC, std::string(cmd)}, PROVIUM_EXEC_RESULT, operation, options.timeout.value_or(timeout_))
+  const milliseconds deadline = std::clamp(options.timeout.value_or(timeout_), milliseconds(1),
+                                           milliseconds(std::numeric_limits<uint32_t>::max()));
+  const bool stream = options.stream || base::settings()->stream_output;
+  auto& connection = session();
+  vm::CallExpect expect{
+      .missed_deadline = fmt::format(
+          "the agent did not answer {} after the command's deadline of {}, by which it kills the "
+          "command: the guest no longer answers (its kernel is hung, or the agent is stuck; the "
+          "console below has the kernel's last words), and this connection is not used again",
+          kKillMargin, std::chrono::duration<double>(deadline))};
+  std::shared_ptr<LivePrinter> printer;
+  if (stream) {
+    printer = std::make_shared<LivePrinter>(connection.name());
+    expect.interim = transport::Channel::Interim{
+        PROVIUM_EXEC_OUTPUT, [printer](protocol::Frame frame) {
+          const auto chunk = protocol::decode_exec_output(frame.payload);
+          printer->add(chunk.stream, chunk.bytes);
+        }};
+  }
+  // The answer comes before the last printed line: what the printer still holds ends the show.
+  struct Flush {
+    LivePrinter* printer;
+    ~Flush() { if (printer) printer->finish(); }
+  } flush{printer.get()};
+  auto answer = protocol::decode_exec_result(
+      connection
+          .call(protocol::encode_exec(cmd, static_cast<uint32_t>(deadline.count()), stream), PROVIUM_EXEC_RESULT,
+                operation, deadline + kKillMargin, std::move(expect))
           .payload);
+  if (answer.ending == PROVIUM_EXEC_ENDED) return std::move(answer.result);
+  const std::string how =
+      answer.ending == PROVIUM_EXEC_KILLED
+          ? "killed with its process group"
+          : "killed, but a process of it was still there a second later: it is stuck in the kernel "
+            "(uninterruptible sleep; `cat /proc/*/stack` shows where, dmesg() may say why)";
+  auto message = fmt::format("{}: not done within its deadline of {}, {} (a longer deadline: for this call "
+                  "ExecOptions{{.timeout = ...}}, in Lua {{timeout = seconds}}; for the VM set_timeout(); for "
+                  "the run PROVIUM_TIMEOUT). The VM is still usable.{}{}\n{}",
+                  operation, std::chrono::duration<double>(deadline), how,
+                  output_tail("stdout", answer.result.out), output_tail("stderr", answer.result.err),
+                  connection.context());
+  throw TimeoutError(message, std::move(answer.result.out), std::move(answer.result.err));
 }
 
 std::string Guest::read_file(std::string_view path, const CallOptions& options) {
@@ -128,20 +224,35 @@ Job Guest::background(std::string_view cmd) {
           .payload);
 }
 
-JobResult Guest::job_wait(const Job& job, std::chrono::milliseconds timeout) {
-  const auto operation = fmt::format("job_wait(job {}, {})", job.id, timeout);
-  auto request = protocol::encode_job_wait(job.id, static_cast<uint32_t>(timeout.count()));
-  // The agent itself waits `timeout`; the deadline covers that and the usual answer time.
-  return protocol::decode_job_result(
-      session().call(request, PROVIUM_JOB_RESULT, operation, timeout_ + timeout).payload);
+Guest::JobOutput& Guest::update_job(const Job& job, bool kill, std::chrono::milliseconds wait) {
+  auto& held = jobs_[job.id];
+  const protocol::OutputOffsets from{held.whole.out.size(), held.whole.err.size()};
+  const auto operation = kill ? fmt::format("job_kill(job {})", job.id) : fmt::format("job_wait(job {}, {})", job.id, wait);
+  auto request = kill ? protocol::encode_job_kill(job.id, from)
+                      : protocol::encode_job_wait(job.id, static_cast<uint32_t>(wait.count()), from);
+  // The agent itself waits `wait`; the deadline covers that and the usual answer time.
+  auto fresh = protocol::decode_job_result(session().call(request, PROVIUM_JOB_RESULT, operation, timeout_ + wait).payload);
+  held.whole.exit_code = fresh.exit_code;
+  held.whole.running = fresh.running;
+  held.whole.out += fresh.out;
+  held.whole.err += fresh.err;
+  return held;
 }
 
-JobResult Guest::job_kill(const Job& job) {
-  const auto operation = fmt::format("job_kill(job {})", job.id);
-  auto request = protocol::encode_job_kill(job.id);
-  return protocol::decode_job_result(
-      session().call(request, PROVIUM_JOB_RESULT, operation, timeout_).payload);
+JobResult Guest::job_wait(const Job& job, std::chrono::milliseconds timeout) {
+  return update_job(job, false, timeout).whole;
 }
+
+JobResult Guest::job_output(const Job& job) {
+  auto& held = update_job(job, false, {});
+  JobResult news{held.whole.exit_code, held.whole.out.substr(held.out_shown), held.whole.err.substr(held.err_shown),
+                 held.whole.running};
+  held.out_shown = held.whole.out.size();
+  held.err_shown = held.whole.err.size();
+  return news;
+}
+
+JobResult Guest::job_kill(const Job& job) { return update_job(job, true, {}).whole; }
 
 std::string Guest::dmesg(std::string_view pattern) {
   // syslog(2): SYSLOG_ACTION_SIZE_BUFFER (10), then SYSLOG_ACTION_READ_ALL (3).

@@ -277,7 +277,7 @@ std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::mil
   });
   const auto operation = fmt::format("worker on port {}, waiting for its READY", port);
   await_answer(greeting, operation, timeout, session_owner(), PROVIUM_READY);
-  return std::make_shared<Session>(channel, session_owner());
+  return std::make_shared<Session>(channel, session_owner(fmt::format(" worker {}", port)));
 }
 
 bool Machine::wait_for_exit(std::chrono::milliseconds timeout) {
@@ -290,7 +290,7 @@ std::optional<std::string> Machine::death(std::chrono::milliseconds grace) {
   return runtime_->death;
 }
 
-Session::Owner Machine::session_owner() {
+Session::Owner Machine::session_owner(std::string_view connection) {
   std::weak_ptr<Machine> weak = weak_from_this();
   return {
       .context = [weak] { auto self = weak.lock(); return self ? self->context() : std::string(); },
@@ -299,6 +299,7 @@ Session::Owner Machine::session_owner() {
         if (!self) return "the VM was destroyed";
         return self->death(grace);
       },
+      .name = run_dir_.path().filename().string() + std::string(connection),
   };
 }
 

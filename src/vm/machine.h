@@ -95,7 +95,8 @@ class Machine : public std::enable_shared_from_this<Machine> {
   bool vsock_cid_collided(std::chrono::steady_clock::time_point deadline);
   bool wait_for_exit(std::chrono::milliseconds timeout);
   std::optional<std::string> death(std::chrono::milliseconds grace);
-  Session::Owner session_owner();
+  // For the agent's connection, or with " worker N" for a worker's.
+  Session::Owner session_owner(std::string_view connection = {});
 
   config::Profile profile_;
   BootOptions options_;

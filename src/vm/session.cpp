@@ -21,30 +21,31 @@ std::string describe_operation(std::string_view name, std::string_view argument)
 }
 
 protocol::Frame Session::call(const protocol::Request& request, uint8_t answer,
-                              std::string_view operation, std::chrono::milliseconds timeout) {
+                              std::string_view operation, std::chrono::milliseconds timeout, CallExpect expect) {
   std::string frame;
   try {
     frame = protocol::encode_frame(request.type, request.payload);
   } catch (const protocol::ProtocolError& error) {
     throw Error(fmt::format("{}: {}", operation, error.what()));
   }
-  return send(std::move(frame), answer, operation, timeout);
+  return send(std::move(frame), answer, operation, timeout, std::move(expect));
 }
 
 protocol::Frame Session::call_frame(std::string frame, std::string_view operation,
                                     std::chrono::milliseconds timeout) {
-  return send(std::move(frame), std::nullopt, operation, timeout);
+  return send(std::move(frame), std::nullopt, operation, timeout, {});
 }
 
 protocol::Frame Session::send(std::string frame, std::optional<uint8_t> answer_type,
-                              std::string_view operation, std::chrono::milliseconds timeout) {
+                              std::string_view operation, std::chrono::milliseconds timeout, CallExpect expect) {
   std::lock_guard lock(mutex_);
   transport::Channel::Answer answer;
-  loop::Loop::instance().post([channel = channel_, frame = std::move(frame), answer]() mutable {
-    channel->request(std::move(frame), std::move(answer));
-  });
+  loop::Loop::instance().post(
+      [channel = channel_, frame = std::move(frame), answer, interim = std::move(expect.interim)]() mutable {
+        channel->request(std::move(frame), std::move(answer), std::move(interim));
+      });
   try {
-    return await_answer(answer, operation, timeout, owner_, answer_type);
+    return await_answer(answer, operation, timeout, owner_, answer_type, expect.missed_deadline);
   } catch (const TimeoutError& error) {
     // Its next frame could be the late answer: the connection cannot be used again.
     close(fmt::format("a previous request timed out: {}", operation));
@@ -54,7 +55,7 @@ protocol::Frame Session::send(std::string frame, std::optional<uint8_t> answer_t
 
 protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_view operation,
                              std::chrono::milliseconds timeout, const Session::Owner& owner,
-                             std::optional<uint8_t> answer_type) {
+                             std::optional<uint8_t> answer_type, std::string_view missed_deadline) {
   constexpr auto kDeathGrace = std::chrono::seconds(2);
   std::optional<protocol::Frame> result;
   try {
@@ -65,10 +66,12 @@ protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_vie
     throw Error(fmt::format("{}: {}", operation, error.what()));
   }
   if (!result) {
-    std::string reason = fmt::format(
-        "{}: no answer within {} (a longer deadline: for this call ExecOptions{{.timeout = ...}}, in Lua "
-        "{{timeout = seconds}}; for the VM set_timeout(); for the run PROVIUM_TIMEOUT) ",
-        operation, std::chrono::duration<double>(timeout));
+    std::string reason =
+        missed_deadline.empty()
+            ? fmt::format("{}: no answer within {} (a longer deadline: for this call ExecOptions{{.timeout = ...}}, "
+                          "in Lua {{timeout = seconds}}; for the VM set_timeout(); for the run PROVIUM_TIMEOUT) ",
+                          operation, std::chrono::duration<double>(timeout))
+            : fmt::format("{}: {} ", operation, missed_deadline);
     throw TimeoutError(reason + owner.context());
   }
   if (result->type == PROVIUM_ERROR)

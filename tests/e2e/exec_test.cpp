@@ -2,6 +2,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <optional>
+#include <thread>
+
 #include <provium/provium.h>
 
 using ::testing::HasSubstr;
@@ -90,8 +97,84 @@ TEST(ExecDeadlineTest, ACallsOwnDeadlineWinsOverTheVms) {
   vm.set_timeout(std::chrono::seconds(60));
   EXPECT_THAT([&] { vm.exec("sleep 5", {.timeout = std::chrono::milliseconds(500)}); },
               ::testing::ThrowsMessage<provium::TimeoutError>(::testing::AllOf(
-                  HasSubstr("no answer within 0.5s"), HasSubstr("ExecOptions{.timeout = ...}"),
+                  HasSubstr("not done within its deadline of 0.5s"), HasSubstr("ExecOptions{.timeout = ...}"),
                   HasSubstr("PROVIUM_TIMEOUT"))));
+}
+
+// At its deadline the guest kills the command's process group (a child it left in the
+// background too); the error has what it wrote, and the same connection answers after.
+TEST(ExecDeadlineTest, ACommandPastItsDeadlineIsKilledWithItsOutputAndTheVmAnswersAfter) {
+  auto vm = provium::create();
+  vm.boot();
+  try {
+    vm.exec("echo started; echo warned >&2; sleep 1000 & sleep 1000; echo never", {.timeout = std::chrono::seconds(2)});
+    ADD_FAILURE() << "the command was not stopped at its deadline";
+  } catch (const provium::TimeoutError& error) {
+    EXPECT_EQ(error.out(), "started\n");
+    EXPECT_EQ(error.err(), "warned\n");
+    EXPECT_THAT(error.what(), HasSubstr("killed with its process group"));
+    EXPECT_THAT(error.what(), HasSubstr("Its stdout until then (last 20 lines):\nstarted"));
+    EXPECT_THAT(error.what(), HasSubstr("The VM is still usable"));
+  }
+  EXPECT_THAT(vm.dmesg(), HasSubstr("Linux version"));
+  EXPECT_EQ(vm.exec("pgrep -x sleep || echo none").out, "none\n");
+}
+
+// A daemon that left the command's process group keeps the output pipe open: the command is
+// still answered, a second after its kill.
+TEST(ExecDeadlineTest, ADaemonThatLeftTheGroupDoesNotHoldTheKilledCommandsAnswer) {
+  auto vm = provium::create();
+  vm.boot();
+  EXPECT_THROW(vm.exec("setsid sleep 1000 & echo begun; sleep 1000", {.timeout = std::chrono::seconds(1)}),
+               provium::TimeoutError);
+  EXPECT_EQ(vm.exec("echo alive").out, "alive\n");
+}
+
+// A guest that does not answer at all (here: its agent stopped) is the one case that retires
+// the connection, and the error says so.
+TEST(ExecDeadlineTest, AGuestThatNoLongerAnswersRetiresTheConnection) {
+  auto vm = provium::create();
+  vm.boot();
+  EXPECT_THAT([&] { vm.exec("kill -STOP $PPID; sleep 1000", {.timeout = std::chrono::seconds(1)}); },
+              ::testing::ThrowsMessage<provium::TimeoutError>(::testing::AllOf(
+                  HasSubstr("the agent did not answer 10s after the command's deadline of 1s"),
+                  HasSubstr("the guest no longer answers"))));
+  EXPECT_THAT([&] { vm.exec("true"); }, ::testing::ThrowsMessage<provium::Error>(HasSubstr("a previous request timed out")));
+}
+
+// A streamed command's lines reach this process's stdout while it still runs.
+TEST(ExecStreamTest, AStreamedCommandsLinesAppearBeforeItEnds) {
+  auto vm = provium::create();
+  vm.boot();
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  std::fflush(stdout);
+  const int saved_stdout = ::dup(STDOUT_FILENO);
+  ::dup2(pipe_fds[1], STDOUT_FILENO);
+  ::close(pipe_fds[1]);
+  std::atomic<bool> ended = false;
+  provium::ExecResult result;
+  std::thread running([&] {
+    result = vm.exec("echo first; echo oops >&2; sleep 3; echo second", {.stream = true});
+    ended = true;
+  });
+  std::string seen;
+  std::optional<bool> running_at_first_line;
+  char buffer[256];
+  for (ssize_t n; seen.find("second") == std::string::npos && (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) {
+    seen.append(buffer, n);
+    if (!running_at_first_line && seen.find("] first\n") != std::string::npos) running_at_first_line = !ended;
+  }
+  running.join();
+  std::fflush(stdout);
+  ::dup2(saved_stdout, STDOUT_FILENO);
+  ::close(saved_stdout);
+  ::close(pipe_fds[0]);
+  EXPECT_EQ(running_at_first_line, true) << "the first line came only after the command ended";
+  EXPECT_THAT(seen, ::testing::MatchesRegex(R"(\[vm-[A-Za-z0-9]+\] first.\[vm-[A-Za-z0-9]+ stderr\] oops.)"
+                                             R"(\[vm-[A-Za-z0-9]+\] second.)"));
+  EXPECT_EQ(result.out, "first\nsecond\n");  // the result is whole as ever
+  EXPECT_EQ(result.err, "oops\n");
 }
 
 }  // namespace

@@ -196,6 +196,27 @@ TEST_F(JobTest, FourMebibytesOfOutputArriveWhole) {
   EXPECT_EQ(result.out.substr(result.out.size() - 16), "0123456789abcde\n");
 }
 
+// job_output hands out only what is new; job_wait and job_kill still give the whole output.
+TEST_F(JobTest, JobOutputReturnsOnlyWhatIsNew) {
+  auto job = vm().background("echo one; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo two >&2; echo three; sleep 100");
+  std::string first;
+  vm().wait_until([&] { return (first += vm().job_output(job).out) == "one\n"; }, 10s, 50ms, "the first line");
+  vm().write_file("/tmp/go", "");
+  std::string out, err;
+  vm().wait_until([&] {
+    auto news = vm().job_output(job);
+    out += news.out;
+    err += news.err;
+    return out == "three\n";
+  }, 10s, 50ms, "the third line");
+  EXPECT_EQ(err, "two\n");
+  EXPECT_EQ(vm().job_output(job).out, "");
+  EXPECT_EQ(vm().job_wait(job).out, "one\nthree\n");
+  auto killed = vm().job_kill(job);
+  EXPECT_EQ(killed.out, "one\nthree\n");
+  EXPECT_EQ(killed.err, "two\n");
+}
+
 TEST_F(JobTest, OtherRequestsAreServedWhileAJobRuns) {
   auto job = vm().background("sleep 100");
   EXPECT_EQ(vm().exec("echo meanwhile").out, "meanwhile\n");

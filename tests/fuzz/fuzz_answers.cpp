@@ -75,12 +75,14 @@ void expect(bool valid, Decode decode, Check check) {
 void exec_result(std::string_view payload) {
   Reference ref{payload};
   const int32_t code = ref.i32();
+  const uint32_t ending = ref.u32();
   const auto out = ref.sized_bytes(), err = ref.sized_bytes();
-  expect(ref.valid(), [&] { return decode_exec_result(payload); },
-         [&](const provium::ExecResult& result) {
-           FUZZ_CHECK(result.exit_code == code);
-           FUZZ_CHECK(result.out == out);
-           FUZZ_CHECK(result.err == err);
+  expect(ref.valid() && ending <= PROVIUM_EXEC_KILL_FAILED, [&] { return decode_exec_result(payload); },
+         [&](const provium::protocol::ExecAnswer& answer) {
+           FUZZ_CHECK(answer.ending == ending);
+           FUZZ_CHECK(answer.result.exit_code == code);
+           FUZZ_CHECK(answer.result.out == out);
+           FUZZ_CHECK(answer.result.err == err);
          });
 }
 

@@ -89,6 +89,20 @@ test("a job's large output is kept whole", function()
   assert_eq(#r.stdout, 1048576)
 end)
 
+test("job_output returns only what is new, job_wait the whole output", function()
+  local job = vm:background("echo one; while [ ! -e /tmp/go-lua ]; do sleep 0.05; done; echo two")
+  local first = ""
+  vm:wait_until(function() first = first .. vm:job_output(job).stdout; return first == "one\n" end,
+                {timeout = 10, interval = 0.05, desc = "the first line"})
+  vm:write_file("/tmp/go-lua", "")
+  local r = vm:job_wait(job, 10)
+  assert_eq(r.stdout, "one\ntwo\n")
+  local news = vm:job_output(job)
+  assert_eq(news.stdout, "two\n")
+  assert_eq(news.running, false)
+  assert_eq(news.exit_code, 0)
+end)
+
 test("an unknown job is an error", function()
   local ok = pcall(vm.job_wait, vm, {id = 999999, pid = 0})
   assert_eq(ok, false)

@@ -15,9 +15,10 @@ using ::testing::ThrowsMessage;
 
 namespace {
 
-std::string exec_result(int32_t code, std::string_view out, std::string_view err) {
-  std::string payload(4, '\0');
+std::string exec_result(int32_t code, std::string_view out, std::string_view err, uint32_t ending = PROVIUM_EXEC_ENDED) {
+  std::string payload(8, '\0');
   provium_put_u32(payload.data(), static_cast<uint32_t>(code));
+  provium_put_u32(payload.data() + 4, ending);
   for (auto part : {out, err}) {
     std::string length(4, '\0');
     provium_put_u32(length.data(), static_cast<uint32_t>(part.size()));
@@ -83,16 +84,33 @@ TEST(FrameTest, OversizedLengthFromThePeerIsAProtocolError) {
 }
 
 TEST(ExecResultTest, DecodesBinaryOutputs) {
-  auto result = decode_exec_result(exec_result(42, std::string("o\0ut", 4), "err"));
-  EXPECT_EQ(result.exit_code, 42);
-  EXPECT_EQ(result.out, std::string("o\0ut", 4));
-  EXPECT_EQ(result.err, "err");
-  EXPECT_FALSE(result.ok());
+  auto answer = decode_exec_result(exec_result(42, std::string("o\0ut", 4), "err"));
+  EXPECT_EQ(answer.result.exit_code, 42);
+  EXPECT_EQ(answer.result.out, std::string("o\0ut", 4));
+  EXPECT_EQ(answer.result.err, "err");
+  EXPECT_FALSE(answer.result.ok());
+  EXPECT_EQ(answer.ending, PROVIUM_EXEC_ENDED);
+}
+
+TEST(ExecResultTest, SaysHowTheCommandEnded) {
+  EXPECT_EQ(decode_exec_result(exec_result(137, "so far", "", PROVIUM_EXEC_KILLED)).ending, PROVIUM_EXEC_KILLED);
+  EXPECT_EQ(decode_exec_result(exec_result(-1, "", "", PROVIUM_EXEC_KILL_FAILED)).ending, PROVIUM_EXEC_KILL_FAILED);
+  EXPECT_THAT([] { decode_exec_result(exec_result(0, "", "", 3)); },
+              ThrowsMessage<ProtocolError>(HasSubstr("EXEC_RESULT ending is 3")));
+}
+
+TEST(ExecOutputTest, AChunkOfStdoutOrStderr) {
+  auto chunk = provium::protocol::decode_exec_output(std::string("\2\0\0\0line\n", 9));
+  EXPECT_EQ(chunk.stream, 2);
+  EXPECT_EQ(chunk.bytes, "line\n");
+  EXPECT_THAT([] { provium::protocol::decode_exec_output(std::string("\3\0\0\0x", 5)); },
+              ThrowsMessage<ProtocolError>(HasSubstr("EXEC_OUTPUT stream is 3")));
+  EXPECT_THROW(provium::protocol::decode_exec_output("\1\0"), ProtocolError);
 }
 
 TEST(ExecResultTest, RejectsLengthsPastThePayload) {
   std::string payload = exec_result(0, "abc", "");
-  provium_put_u32(payload.data() + 4, 1000);  // stdout_len beyond the end
+  provium_put_u32(payload.data() + 8, 1000);  // stdout_len beyond the end
   EXPECT_THROW(decode_exec_result(payload), ProtocolError);
   EXPECT_THROW(decode_exec_result(payload.substr(0, 3)), ProtocolError);
   EXPECT_THROW(decode_exec_result(exec_result(0, "a", "b") + "junk"), ProtocolError);

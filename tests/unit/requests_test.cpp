@@ -112,7 +112,13 @@ TEST(JobMessagesTest, StartedAndResult) {
   EXPECT_EQ(running.out, "so");
   EXPECT_THROW(protocol::decode_job_result(pack<int32_t, uint32_t, uint32_t, uint32_t>(0, 2, 0, 0)),
                ProtocolError);
-  EXPECT_EQ(protocol::encode_job_wait(7, 250).payload, (pack<uint32_t, uint32_t>(7, 250)));
+  EXPECT_EQ(protocol::encode_job_wait(7, 250, {3, 4}).payload, (pack<uint32_t, uint32_t, uint64_t, uint64_t>(7, 250, 3, 4)));
+  EXPECT_EQ(protocol::encode_job_kill(7, {5, 0}).payload, (pack<uint32_t, uint64_t, uint64_t>(7, 5, 0)));
+}
+
+TEST(ExecMessagesTest, DeadlineAndFlagsBeforeTheCommand) {
+  EXPECT_EQ(protocol::encode_exec("ls /", 60000, false).payload, (pack<uint32_t, uint32_t>(60000, 0)) + "ls /");
+  EXPECT_EQ(protocol::encode_exec("ls /", 5, true).payload, (pack<uint32_t, uint32_t>(5, PROVIUM_EXEC_STREAM)) + "ls /");
 }
 
 TEST(WorkerMessagesTest, SpawnAndStarted) {
