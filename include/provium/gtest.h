@@ -47,16 +47,13 @@ inline int64_t result_of(const IoctlResult& result) { return result.ret; }
 // "-9 (EBADF: Bad file descriptor)"
 std::string describe_result(int64_t ret);
 std::string errno_name(int error);
-// What TapPasses found: one line per problem (a failed subtest with its output's last lines, a
-// missing one, a bail out, the exit code), or what passed or was skipped.
-std::string explain_tap(const TapResult& result);
 }  // namespace matcher_detail
 
 // Matches a TapResult that passed(): a run whose subtests were all skipped passes too.
 //   const auto run = vm.exec("/kselftest/seccomp/seccomp_bpf");
 //   EXPECT_THAT(provium::parse_tap(run.out, run.exit_code), provium::testing::TapPasses());
 MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, exit code 0") {
-  *result_listener << ::provium::testing::matcher_detail::explain_tap(arg);
+  *result_listener << ::provium::explain_tap(arg);
   return arg.passed();
 }
 
@@ -98,14 +95,11 @@ MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, ex
   do {                                                                                        \
     const ::provium::TapResult& provium_tap_result_ = (result);                               \
     if (provium_tap_result_.all_skipped())                                                    \
-      GTEST_SKIP() << ::provium::testing::matcher_detail::explain_tap(provium_tap_result_);   \
+      GTEST_SKIP() << ::provium::explain_tap(provium_tap_result_);   \
     EXPECT_THAT(provium_tap_result_, ::provium::testing::TapPasses());                        \
   } while (false)
 
 namespace provium {
-
-// A TapResult in a failure message: "TAP 1..3, 3 results, exit code 1".
-void PrintTo(const TapResult& result, std::ostream* os);
 
 // gVisor-style matchers for a syscall's result: an int64_t from vm.syscall(...) with integers,
 // a SyscallResult, or an IoctlResult.

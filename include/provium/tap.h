@@ -2,6 +2,7 @@
 // guest: parse_tap turns its stdout into one result per subtest.
 #pragma once
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,5 +43,13 @@ struct TapResult {
 // buffered stdout) stays one test: a later "not ok" replaces an "ok", else the first line
 // stays. Never throws on malformed input.
 TapResult parse_tap(std::string_view output, int exit_code);
+
+// What is wrong with a run, one line per problem (a failed subtest with the last 20 lines of
+// its output, missing ones, a bail out, the exit code), or what passed or was skipped: what
+// TapPasses, PROVIUM_EXPECT_TAP and Lua's assert_tap print.
+std::string explain_tap(const TapResult& result);
+
+// A TapResult in a failure message: "TAP 1..3, 3 results, exit code 1".
+void PrintTo(const TapResult& result, std::ostream* os);
 
 }  // namespace provium

@@ -17,6 +17,7 @@
 
 #include <provium/error.h>
 #include <provium/syscall.h>
+#include <provium/tap.h>
 
 namespace provium {
 
@@ -230,6 +231,11 @@ class Vm : public Guest {
   std::string profile_;
   std::shared_ptr<vm::Machine> machine_;
 };
+
+// Runs a TAP producer (a kselftest binary, run_kselftest.sh) like exec, with its stderr merged
+// into its stdout so that a subtest's messages come before its result, and parses that
+// (parse_tap). Check it with PROVIUM_EXPECT_TAP or TapPasses (provium/gtest.h).
+TapResult run_tap(Guest& guest, std::string_view cmd, const ExecOptions& options = {});
 
 // A VM of the given provium.toml profile, not booted yet. Throws Error for an unknown profile
 // or a malformed provium.toml.

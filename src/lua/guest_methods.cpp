@@ -162,6 +162,52 @@ int exec(lua_State* L) {
   });
 }
 
+// A TapResult as a table: {planned, tests = {{number, name, outcome, reason, output}, ...},
+// missing, bail_out, exit_code, output, passed, all_skipped, explanation}.
+void push_tap_result(lua_State* L, const TapResult& result) {
+  lua_createtable(L, 0, 10);
+  if (result.planned) set_field(L, "planned", *result.planned);
+  lua_createtable(L, static_cast<int>(result.tests.size()), 0);
+  for (std::size_t i = 0; i < result.tests.size(); ++i) {
+    const auto& subtest = result.tests[i];
+    lua_createtable(L, 0, 5);
+    set_field(L, "number", subtest.number);
+    set_field(L, "name", subtest.name);
+    constexpr const char* kOutcomes[] = {"pass", "fail", "skip", "todo"};
+    set_field(L, "outcome", std::string(kOutcomes[static_cast<int>(subtest.outcome)]));
+    set_field(L, "reason", subtest.reason);
+    set_field(L, "output", subtest.output);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  lua_setfield(L, -2, "tests");
+  lua_createtable(L, static_cast<int>(result.missing.size()), 0);
+  for (std::size_t i = 0; i < result.missing.size(); ++i) {
+    lua_pushinteger(L, result.missing[i]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  lua_setfield(L, -2, "missing");
+  if (result.bail_out) set_field(L, "bail_out", *result.bail_out);
+  set_field(L, "exit_code", result.exit_code);
+  set_field(L, "output", result.output);
+  lua_pushboolean(L, result.passed());
+  lua_setfield(L, -2, "passed");
+  lua_pushboolean(L, result.all_skipped());
+  lua_setfield(L, -2, "all_skipped");
+  set_field(L, "explanation", explain_tap(result));
+}
+
+}  // namespace
+
+int tap(lua_State* L) {
+  return protect(L, [&] {
+    Args args(L, "tap", 2);
+    push_tap_result(L, run_tap(self_guest(L, "tap"), args.string(1), exec_options(args, 2)));
+    return 1;
+  });
+}
+
+namespace {
+
 int json(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "json", 2);
@@ -512,7 +558,7 @@ const luaL_Reg kGuestMethods[] = {
     {"syscall_buf", syscall_buf}, {"syscall_bufs", syscall_bufs},
     {"syscall_ptr", syscall_ptr}, {"ioctl", ioctl},
     {"ioctl_buf", ioctl_buf}, {"background", background},
-    {"job_wait", job_wait},   {"job_output", job_output}, {"job_kill", job_kill},
+    {"job_wait", job_wait},   {"job_output", job_output}, {"job_kill", job_kill}, {"tap", tap},
     {"set_timeout", set_timeout}, {"kill", kill},
     {"running", running},     {"console", console},
     {nullptr, nullptr}};

@@ -80,7 +80,7 @@ int sleep(lua_State* L) {
 
 const luaL_Reg kProvium[] = {{"create", create},   {"fixture", fixture}, {"shutdown_all", shutdown_all},
                              {"pack", pack},       {"unpack", unpack},   {"sleep", sleep},
-                             {nullptr, nullptr}};
+                             {"tap", tap},         {nullptr, nullptr}};
 
 // record_block(name, status, message, source, line), called by the prelude's test().
 int record_block(lua_State* L) {

@@ -117,6 +117,16 @@ function todo(reason)
   error(setmetatable({reason = reason ~= nil and tostring(reason) or ""}, Todo), 0)
 end
 
+-- assert_tap(provium.tap(...)): fails the block with a line per failing subtest; a run whose
+-- subtests were all skipped skips the block.
+function assert_tap(result, msg)
+  if type(result) ~= "table" or type(result.explanation) ~= "string" then
+    error("assert_tap: argument 1 must be what provium.tap returned, got " .. type(result), 2)
+  end
+  if result.all_skipped then todo(result.explanation) end
+  if not result.passed then error(with_message(msg, "TAP run " .. result.explanation), 2) end
+end
+
 local function traceback_handler(e)
   if getmetatable(e) ~= Todo then
     local text = type(e) == "string" and e or tostring(e)

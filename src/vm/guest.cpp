@@ -151,6 +151,11 @@ ExecResult Guest::exec(std::string_view cmd, const ExecOptions& options) {
   throw TimeoutError(message, std::move(answer.result.out), std::move(answer.result.err));
 }
 
+TapResult run_tap(Guest& guest, std::string_view cmd, const ExecOptions& options) {
+  const auto run = guest.exec(fmt::format("{{ {}\n}} 2>&1", cmd), options);
+  return parse_tap(run.out, run.exit_code);
+}
+
 std::string Guest::read_file(std::string_view path, const CallOptions& options) {
   const auto operation = vm::describe_operation("read_file", path);
   return session()

@@ -136,24 +136,72 @@ TEST_F(DebianRootTest, AFixtureResumesTheBootedSystemWithItsOwnCopyOfTheRoot) {
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
 }
 
-// The package that the metapackage linux-image-rt-amd64 names, downloaded once and kept.
-fs::path rt_kernel_package() {
-  const auto depends = run({"/usr/bin/apt-cache", "depends", "--important", "linux-image-rt-amd64"});
+// The .deb of `package` in the material directory: downloaded once and kept.
+fs::path downloaded(const std::string& package) {
+  if (package.empty()) return {};
+  auto kept = [&]() -> fs::path {
+    for (const auto& entry : fs::directory_iterator(material()))
+      if (entry.path().filename().string().starts_with(package + "_") && entry.path().extension() == ".deb")
+        return entry.path();
+    return {};
+  };
+  if (auto deb = kept(); !deb.empty()) return deb;
+  const auto fetched = run({"/bin/sh", "-c", "cd '" + material().string() +
+                                                 "' && apt-get -q -o APT::Sandbox::User=root download " + package + " 2>&1"});
+  EXPECT_EQ(fetched.exit_code, 0) << fetched.output;
+  return kept();
+}
+
+// The package that a metapackage names first (linux-image-rt-amd64: linux-image-6.1.0-N-rt-amd64).
+std::string named_by(const std::string& metapackage) {
+  const auto depends = run({"/usr/bin/apt-cache", "depends", "--important", metapackage});
   const auto at = depends.output.find("Depends: ");
-  EXPECT_NE(at, std::string::npos) << "apt-cache knows no linux-image-rt-amd64 (apt-get update?): " << depends.output;
+  EXPECT_NE(at, std::string::npos) << "apt-cache knows no " << metapackage << " (apt-get update?): " << depends.output;
   if (at == std::string::npos) return {};
-  const std::string package = depends.output.substr(at + 9, depends.output.find('\n', at) - at - 9);
-  for (const auto& entry : fs::directory_iterator(material()))
-    if (entry.path().filename().string().starts_with(package + "_") && entry.path().extension() == ".deb")
-      return entry.path();
-  const std::string command = "cd '" + material().string() +
-                              "' && apt-get -q -o APT::Sandbox::User=root download " + package + " 2>&1";
-  const auto downloaded = run({"/bin/sh", "-c", command});
-  EXPECT_EQ(downloaded.exit_code, 0) << downloaded.output;
-  for (const auto& entry : fs::directory_iterator(material()))
-    if (entry.path().filename().string().starts_with(package + "_") && entry.path().extension() == ".deb")
-      return entry.path();
-  return {};
+  return depends.output.substr(at + 9, depends.output.find('\n', at) - at - 9);
+}
+
+fs::path rt_kernel_package() { return downloaded(named_by("linux-image-rt-amd64")); }
+
+// Two of the kernel's own selftests, built statically from Debian's linux-source package:
+// pidfd_open_test (kselftest.h) and pidfd_getfd_test (kselftest_harness.h, forks per test).
+// run_tap gives one result per subtest, numbered as the plan says.
+TEST_F(DebianTest, KernelSelftestsFromLinuxSourceGiveOneResultPerSubtest) {
+  PROVIUM_TEST_NEEDS(fs::exists("/usr/bin/gcc"), "gcc (Debian: gcc)");
+  const fs::path package = downloaded(named_by("linux-source"));
+  ASSERT_FALSE(package.empty());
+  const fs::path tree = material() / "selftests";
+  fs::remove_all(tree);
+  fs::create_directories(tree);
+  const std::string selftests = "tools/testing/selftests";
+  const auto extracted = run({"/bin/sh", "-c",
+                              "cd '" + tree.string() + "' && dpkg-deb --fsys-tarfile '" + package.string() +
+                                  "' | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' | tar -xJ --strip-components=1 "
+                                  "--wildcards '*/" + selftests + "/kselftest.h' '*/" + selftests +
+                                  "/kselftest_harness.h' '*/" + selftests + "/pidfd/*'"});
+  ASSERT_EQ(extracted.exit_code, 0) << extracted.output;
+  const fs::path pidfd = tree / selftests / "pidfd";
+  for (const char* test : {"pidfd_open_test", "pidfd_getfd_test"}) {
+    const auto built = run({"/usr/bin/gcc", "-static", "-O2", "-I" + (tree / selftests).string(), "-o",
+                            (pidfd / test).string(), (pidfd / (std::string(test) + ".c")).string(), "-lpthread"});
+    ASSERT_EQ(built.exit_code, 0) << built.output;
+  }
+  auto vm = provium::create();
+  vm.boot({.files = {{"/opt/pidfd_open_test", (pidfd / "pidfd_open_test").string()},
+                     {"/opt/pidfd_getfd_test", (pidfd / "pidfd_getfd_test").string()}}});
+  vm.mount_vfs();
+  for (const char* test : {"/opt/pidfd_open_test", "/opt/pidfd_getfd_test"}) {
+    const auto tap = provium::run_tap(vm, test, {.timeout = std::chrono::minutes(3)});
+    ASSERT_TRUE(tap.planned) << tap.output;
+    EXPECT_GE(*tap.planned, 3) << tap.output;
+    ASSERT_EQ(tap.tests.size(), static_cast<std::size_t>(*tap.planned)) << tap.output;
+    for (std::size_t i = 0; i < tap.tests.size(); ++i) {
+      EXPECT_EQ(tap.tests[i].number, static_cast<int>(i) + 1);
+      EXPECT_FALSE(tap.tests[i].name.empty()) << tap.output;
+    }
+    EXPECT_THAT(tap, provium::testing::TapPasses());
+  }
+  fs::remove_all(tree);
 }
 
 // The whole package unpacked as `dpkg -x` leaves it: /boot/vmlinuz-* and /lib/modules/<release>

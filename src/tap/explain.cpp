@@ -1,10 +1,11 @@
-// What TapPasses and PROVIUM_EXPECT_TAP print (include/provium/gtest.h): a TAP run's problems
-// in the words of its own output, so that a failed subtest reads as the selftest printed it.
-#include <provium/gtest.h>
+// What a TAP run's problems are, in the words of its own output, so that a failed subtest reads
+// as the selftest printed it: for TapPasses, PROVIUM_EXPECT_TAP and Lua's assert_tap.
+#include <provium/tap.h>
 
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <ostream>
 #include <string_view>
 #include <vector>
 
@@ -18,7 +19,6 @@ void PrintTo(const TapResult& result, std::ostream* os) {
       << result.exit_code;
 }
 
-namespace testing::matcher_detail {
 
 namespace {
 
@@ -99,7 +99,5 @@ std::string explain_tap(const TapResult& result) {
   for (const auto& problem : problems) text += "\n  " + problem;
   return text;
 }
-
-}  // namespace testing::matcher_detail
 
 }  // namespace provium
