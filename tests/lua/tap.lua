@@ -1,0 +1,54 @@
+-- provium.tap / vm:tap and assert_tap: a TAP run's subtests as a table, failures one line each.
+local vm = provium.fixture("base")
+
+-- A TAP producer in the guest: prints `text` as it is (escapes as printf reads them).
+local function producer(text, exit_code)
+  return "printf '" .. text .. "'; exit " .. (exit_code or 0)
+end
+
+test("each subtest once, in number order, with the output before it", function()
+  local r = provium.tap(vm, producer("TAP version 13\\n1..3\\nok 1 first\\n# about two\\nnot ok 2 second\\nok 1 first\\nok 3 third # SKIP no device\\n", 1))
+  assert_eq(r.planned, 3)
+  assert_eq(#r.tests, 3)
+  assert_eq(r.tests[1].outcome, "pass")
+  assert_eq(r.tests[2].name, "second")
+  assert_eq(r.tests[2].outcome, "fail")
+  assert_eq(r.tests[2].output, "# about two\n")
+  assert_eq(r.tests[3].outcome, "skip")
+  assert_eq(r.tests[3].reason, "no device")
+  assert_eq(r.exit_code, 1)
+  assert_eq(r.passed, false)
+  assert_eq(r.all_skipped, false)
+  assert_eq(#r.missing, 0)
+end)
+
+test("stderr comes with stdout, before the result it belongs to", function()
+  local r = vm:tap("echo 1..1; echo 'errno 22' >&2; echo 'not ok 1 open'; exit 1")
+  assert_eq(r.tests[1].output, "errno 22\n")
+end)
+
+test("assert_tap fails with a line per failing subtest and one for the missing ones", function()
+  local r = provium.tap(vm, producer("1..4\\nok 1 a\\n# boom\\nnot ok 2 b\\n", 1))
+  assert_eq(#r.missing, 2)
+  local ok, err = pcall(assert_tap, r)
+  assert_eq(ok, false)
+  assert_contains(err, "not ok 2 b\n      # boom")
+  assert_contains(err, "no result for tests 3 to 4")
+  assert_contains(err, "exit code 1")
+end)
+
+test("assert_tap passes a run that passed", function()
+  assert_tap(vm:tap(producer("1..2\\nok 1 a\\nok 2 b # SKIP later\\n")))
+end)
+
+test("assert_tap skips the block when every subtest was skipped", function()
+  local ok, err = pcall(assert_tap, vm:tap(producer("1..1\\nok 1 a # SKIP no hardware\\n", 4)))
+  assert_eq(ok, false)
+  assert_contains(tostring(err), "todo: all 1 subtest skipped:\n  1 a: no hardware")
+end)
+
+test("assert_tap refuses what is not a TAP result", function()
+  local ok, err = pcall(assert_tap, {})
+  assert_eq(ok, false)
+  assert_contains(err, "must be what provium.tap returned")
+end)
