@@ -58,6 +58,7 @@ constexpr std::string_view kUsage = R"(Provium flags:
                          lua/LuaFile.<path> (also $PROVIUM_LUA; docs/lua.md)
   --provium_lua_root=DIR where the scripts' relative paths (dofile, boot files) start: the
                          project's root (also $PROVIUM_LUA_ROOT; default: the working directory)
+  --provium_stream=1     show every exec's output live, line by line (also $PROVIUM_STREAM)
   --provium_help         this text
 Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
 )";
@@ -79,7 +80,7 @@ void Init(int* argc, char** argv) {
       {"--provium_config", "PROVIUM_CONFIG"},  {"--provium_accel", "PROVIUM_ACCEL"},
       {"--provium_transport", "PROVIUM_TRANSPORT"}, {"--provium_mem", "PROVIUM_POOL_MEM"},
       {"--provium_cpus", "PROVIUM_POOL_CPUS"}, {"--provium_lua", "PROVIUM_LUA"},
-      {"--provium_lua_root", "PROVIUM_LUA_ROOT"},
+      {"--provium_lua_root", "PROVIUM_LUA_ROOT"}, {"--provium_stream", "PROVIUM_STREAM"},
   };
   int kept = 1;
   try {

@@ -181,6 +181,7 @@ TEST(Settings, DefaultsWithoutAnyVariable) {
   EXPECT_EQ(settings.operation_timeout, std::chrono::seconds(60));
   EXPECT_TRUE(settings.spares);
   EXPECT_FALSE(settings.require_prerequisites);
+  EXPECT_FALSE(settings.stream_output);
   EXPECT_EQ(settings.run_root, "/run/user/7/provium");
   EXPECT_EQ(settings.cache_root, "/home/k/.cache/provium");
   EXPECT_EQ(settings.cid_dir, "/tmp/provium-cids");
@@ -189,7 +190,8 @@ TEST(Settings, DefaultsWithoutAnyVariable) {
 
 TEST(Settings, EachVariableIsReadTyped) {
   const Settings settings = read({{"PROVIUM_POOL_MEM", "2G"}, {"PROVIUM_POOL_CPUS", "3"}, {"PROVIUM_TIMEOUT", "1.5"},
-                                  {"PROVIUM_PRESTART", "0"}, {"PROVIUM_REQUIRE", "1"}, {"PROVIUM_ACCEL", "tcg"},
+                                  {"PROVIUM_PRESTART", "0"}, {"PROVIUM_REQUIRE", "1"}, {"PROVIUM_STREAM", "1"},
+                                  {"PROVIUM_ACCEL", "tcg"},
                                   {"PROVIUM_RUN_DIR", "/r"}, {"PROVIUM_CACHE_DIR", "/c"}, {"PROVIUM_CID_DIR", "/cids"},
                                   {"XDG_CACHE_HOME", "/x"}});
   EXPECT_EQ(settings.pool_memory, uint64_t{2} << 30);
@@ -197,6 +199,7 @@ TEST(Settings, EachVariableIsReadTyped) {
   EXPECT_EQ(settings.operation_timeout, std::chrono::milliseconds(1500));
   EXPECT_FALSE(settings.spares);
   EXPECT_TRUE(settings.require_prerequisites);
+  EXPECT_TRUE(settings.stream_output);
   EXPECT_EQ(settings.accel, "tcg");
   EXPECT_EQ(settings.run_root, "/r");
   EXPECT_EQ(settings.cache_root, "/c");
