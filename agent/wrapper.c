@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmdline.h"
@@ -31,20 +32,43 @@ static void open_std_fds(void) {
     }
 }
 
-static void start_agent(const char *agent) {
+/* The agent runs under a watcher, a process that only waits for it: should the agent die (a
+ * test killed it, the OOM killer, a crash), the watcher says so on the console, so that a host
+ * waiting in vain for an answer can tell a dead agent from a hung kernel. */
+static _Noreturn void watch_agent(const char *agent) {
+    /* Its own session: no terminal signals from the console, and init's process-group
+     * handling does not touch the agent. */
+    setsid();
     pid_t pid = fork();
+    if (pid == 0) {
+        execl(agent, agent, (char *)NULL);
+        log_msg("cannot exec %s: %s", agent, strerror(errno));
+        _exit(127);
+    }
     if (pid < 0) {
         log_msg("cannot start %s: fork: %s", agent, strerror(errno));
-        return;
+        _exit(1);
     }
-    if (pid > 0)
-        return; /* init inherits the child and reaps it if it ever exits */
-    /* Its own session: no terminal signals from the console, and init's process-group
-     * handling does not touch it. */
-    setsid();
-    execl(agent, agent, (char *)NULL);
-    log_msg("cannot exec %s: %s", agent, strerror(errno));
-    _exit(127);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            _exit(1);
+    if (WIFSIGNALED(status))
+        log_msg("the agent (pid %d) was killed by signal %d (%s): nothing answers the host any more",
+                (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        log_msg("the agent (pid %d) exited with status %d: nothing answers the host any more",
+                (int)pid, WEXITSTATUS(status));
+    _exit(0);
+}
+
+static void start_agent(const char *agent) {
+    pid_t pid = fork();
+    if (pid < 0)
+        log_msg("cannot start %s: fork: %s", agent, strerror(errno));
+    else if (pid == 0)
+        watch_agent(agent);
+    /* init inherits the watcher and reaps it if it ever exits */
 }
 
 int main(int argc, char **argv) {

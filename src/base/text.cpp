@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace provium::base {
 
 std::string last_lines(std::string_view text, std::size_t lines) {
@@ -22,5 +24,18 @@ std::string size_text(unsigned long long bytes) {
   if (bytes >= (1ull << 20)) return fmt::format("{:.1f} MiB", value / (1ull << 20));
   return fmt::format("{} KiB", bytes >> 10);
 }
+
+std::vector<std::string> LineBuffer::feed(std::string_view bytes) {
+  pending_.append(bytes);
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t end; (end = pending_.find('\n', start)) != std::string::npos; start = end + 1)
+    lines.emplace_back(pending_, start, end - start);
+  pending_.erase(0, start);
+  if (pending_.size() >= kLongest) lines.push_back(rest());
+  return lines;
+}
+
+std::string LineBuffer::rest() { return std::exchange(pending_, {}); }
 
 }  // namespace provium::base

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace provium::base {
 
@@ -15,5 +16,19 @@ std::string plural(long long n, std::string_view one, std::string_view many);
 
 // A size in bytes the way a person reads it: "512 KiB", "96.4 MiB", "20.0 GiB".
 std::string size_text(unsigned long long bytes);
+
+// Cuts bytes that come in pieces (a command's output as it arrives) into whole lines.
+class LineBuffer {
+ public:
+  // The lines `bytes` completes, without their '\n'. An unfinished line is held back until it
+  // ends, or given out in pieces of kLongest bytes (a progress bar never ends its line).
+  std::vector<std::string> feed(std::string_view bytes);
+  // What is held back (empty when nothing), and nothing is held any more.
+  std::string rest();
+
+ private:
+  static constexpr std::size_t kLongest = 4096;
+  std::string pending_;
+};
 
 }  // namespace provium::base

@@ -11,11 +11,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <vector>
 
 #include <provium/error.h>
 
 #include "base/settings.h"
+#include "base/text.h"
 #include "cli/report.h"
 #include "cli/result_json.h"
 
@@ -59,7 +61,8 @@ const std::string& own_executable() {
 
 }  // namespace
 
-FileProcess::FileProcess(std::filesystem::path file) : file_(std::move(file)) {
+FileProcess::FileProcess(std::filesystem::path file, std::string live_label)
+    : file_(std::move(file)), live_label_(std::move(live_label)) {
   int result_pipe[2], output_pipe[2];
   if (::pipe2(result_pipe, O_CLOEXEC) != 0)
     throw Error(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
@@ -139,11 +142,18 @@ void FileProcess::read_from(int fd) {
     return;
   }
   output_.append(buffer, n);
+  if (!live_label_.empty()) show_live(std::string_view(buffer, n));
   if (output_.size() > 2 * kOutputKeep) {
     const std::size_t drop = output_.size() - kOutputKeep;
     output_.erase(0, drop);
     output_dropped_ += drop;
   }
+}
+
+void FileProcess::show_live(std::string_view bytes) {
+  std::string text;
+  for (const auto& line : live_lines_.feed(bytes)) text += fmt::format("  {} | {}\n", live_label_, line);
+  std::cout << text << std::flush;  // whole lines at once: parallel files do not mix within one
 }
 
 bool FileProcess::finished() {

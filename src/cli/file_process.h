@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "base/text.h"
 #include "cli/file_outcome.h"
 
 namespace provium::cli {
@@ -21,8 +22,10 @@ class FileProcess {
 
   // Starts this executable again as `provium __run-file --result-fd 3 FILE`, with
   // stdin from /dev/null and the parent's environment and working directory. The child gets
-  // SIGKILL if the parent dies, so that no file runs on unwatched. Throws provium::Error.
-  explicit FileProcess(std::filesystem::path file);
+  // SIGKILL if the parent dies, so that no file runs on unwatched. With a `live_label`, each
+  // line the child writes is also printed on stdout as it comes, after that label (streamed
+  // output). Throws provium::Error.
+  explicit FileProcess(std::filesystem::path file, std::string live_label = {});
   ~FileProcess();  // kills and reaps a child still running
   FileProcess(const FileProcess&) = delete;
   FileProcess& operator=(const FileProcess&) = delete;
@@ -43,7 +46,12 @@ class FileProcess {
  private:
   void close_fd(int& fd);
 
+  // Prints the whole lines of `bytes` after live_label_, holding back an unfinished last line.
+  void show_live(std::string_view bytes);
+
   std::filesystem::path file_;
+  std::string live_label_;
+  base::LineBuffer live_lines_;
   pid_t pid_ = -1;
   int result_fd_ = -1;
   int output_fd_ = -1;

@@ -35,6 +35,9 @@ options:
                           provium.toml found from the working directory upward)
       --accel ACCEL       auto, kvm or tcg for every VM (sets PROVIUM_ACCEL)
   -v, --verbose           also print what each file's process wrote (print(), Provium's notes)
+      --stream            print what each file's process writes as it comes, line by line,
+                          after the file's name, and every exec's output live (sets
+                          PROVIUM_STREAM=1, which does the same)
   -h, --help              this text
 
 A failed file shows its error and the last 20 lines of each VM's console, and keeps a log with
@@ -142,6 +145,8 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
       options_ended = true;
     } else if (arg == "-v" || arg == "--verbose") {
       options.verbose = true;
+    } else if (arg == "--stream") {
+      options.stream = true;
     } else if (arg == "--fail-fast") {
       options.fail_fast = true;
     } else if (arg == "--rerun-failed") {

@@ -25,6 +25,7 @@ struct TestOptions {
   bool fail_fast = false;
   bool rerun_failed = false;
   bool verbose = false;
+  bool stream = false;  // --stream: PROVIUM_STREAM=1
   bool help = false;  // -h/--help was given: print the usage and nothing else
   // Exported to the processes that run the files, which read them like every Provium program.
   std::optional<std::string> mem;     // PROVIUM_POOL_MEM

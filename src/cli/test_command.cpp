@@ -49,6 +49,7 @@ void apply_settings(const TestOptions& options) {
   if (options.cpus) settings.set("PROVIUM_POOL_CPUS", *options.cpus, "--cpus");
   if (options.config) settings.set("PROVIUM_CONFIG", *options.config, "--config");
   if (options.accel) settings.set("PROVIUM_ACCEL", *options.accel, "--accel");
+  if (options.stream) settings.set("PROVIUM_STREAM", "1", "--stream");
   base::replace_settings(std::move(settings));
 }
 
@@ -105,7 +106,7 @@ class Run {
     while (!stop_starting_ && next_ < jobs_.size() && running_.size() < static_cast<std::size_t>(options_.parallel)) {
       const Job& job = jobs_[next_++];
       try {
-        running_.push_back(std::unique_ptr<Running>(new Running{job, FileProcess(job.file)}));
+        running_.push_back(std::unique_ptr<Running>(new Running{job, FileProcess(job.file, base::settings()->stream_output ? job.name : std::string())}));
       } catch (const Error& error) {
         FileOutcome outcome{job.file, job.name, {}, true, {}};
         outcome.result.file = job.file;

@@ -38,39 +38,24 @@ class LivePrinter {
  public:
   explicit LivePrinter(std::string name) : name_(std::move(name)) {}
 
-  void add(int stream, std::string_view bytes) {
-    auto& pending = pending_[stream - 1];
-    pending.append(bytes);
-    for (std::size_t end; (end = pending.find('\n')) != std::string::npos;) {
-      print(stream, std::string_view(pending).substr(0, end));
-      pending.erase(0, end + 1);
-    }
-    // A line without end (a progress bar) is shown in pieces rather than held forever.
-    if (pending.size() >= kLongestLine) {
-      print(stream, pending);
-      pending.clear();
-    }
-  }
+  void add(int stream, std::string_view bytes) { print(stream, lines_[stream - 1].feed(bytes)); }
 
   // What is left: the last line of each stream when it had no newline.
   void finish() {
-    for (int stream : {1, 2}) {
-      if (!pending_[stream - 1].empty()) print(stream, pending_[stream - 1]);
-      pending_[stream - 1].clear();
-    }
+    for (int stream : {1, 2})
+      if (auto rest = lines_[stream - 1].rest(); !rest.empty()) print(stream, {std::move(rest)});
   }
 
  private:
-  static constexpr std::size_t kLongestLine = 4096;
-
-  void print(int stream, std::string_view line) const {
-    const auto text = fmt::format("[{}{}] {}\n", name_, stream == 2 ? " stderr" : "", line);
+  void print(int stream, const std::vector<std::string>& lines) const {
+    std::string text;
+    for (const auto& line : lines) text += fmt::format("[{}{}] {}\n", name_, stream == 2 ? " stderr" : "", line);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   }
 
   std::string name_;
-  std::string pending_[2];
+  base::LineBuffer lines_[2];
 };
 
 // "\nIts stdout until then (last 20 lines):\n..." for a killed command's error (TimeoutError::out()
@@ -114,8 +99,7 @@ ExecResult Guest::exec(std::string_view cmd, const ExecOptions& options) {
   vm::CallExpect expect{
       .missed_deadline = fmt::format(
           "the agent did not answer {} after the command's deadline of {}, by which it kills the "
-          "command: the guest no longer answers (its kernel is hung, or the agent is stuck; the "
-          "console below has the kernel's last words), and this connection is not used again",
+          "command: the guest no longer answers, and this connection is not used again.",
           kKillMargin, std::chrono::duration<double>(deadline))};
   std::shared_ptr<LivePrinter> printer;
   if (stream) {

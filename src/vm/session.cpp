@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "loop/loop.h"
+#include "vm/silence.h"
 #include "wire.h"
 
 namespace provium::vm {
@@ -66,13 +67,19 @@ protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_vie
     throw Error(fmt::format("{}: {}", operation, error.what()));
   }
   if (!result) {
+    const std::string context = owner.context();
+    const std::string why = why_silent(context);
     std::string reason =
         missed_deadline.empty()
             ? fmt::format("{}: no answer within {} (a longer deadline: for this call ExecOptions{{.timeout = ...}}, "
-                          "in Lua {{timeout = seconds}}; for the VM set_timeout(); for the run PROVIUM_TIMEOUT) ",
-                          operation, std::chrono::duration<double>(timeout))
-            : fmt::format("{}: {} ", operation, missed_deadline);
-    throw TimeoutError(reason + owner.context());
+                          "in Lua {{timeout = seconds}}; for the VM set_timeout(); for the run PROVIUM_TIMEOUT). {}",
+                          operation, std::chrono::duration<double>(timeout),
+                          why.empty() ? "" : fmt::format("Its console says why: {}. ", why))
+            : fmt::format("{}: {} {} ", operation, missed_deadline,
+                          why.empty() ? "Nothing on its console says why (a kernel hung without a lockup report, "
+                                        "or an agent stuck)."
+                                      : fmt::format("Its console says why: {}.", why));
+    throw TimeoutError(reason + context);
   }
   if (result->type == PROVIUM_ERROR)
     throw Error(fmt::format("{}: the agent answered: {}", operation, result->payload));

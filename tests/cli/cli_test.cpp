@@ -337,6 +337,17 @@ TEST(ProviumTest, AFileAsPathVmOptionsAndVerboseOutput) {
   EXPECT_THAT(run.output, HasSubstr("    output:\n      exports seen\n"));
 }
 
+// --stream: each exec's output live, and every line of the file's process as it comes, after the
+// file's name.
+TEST(ProviumTest, StreamShowsEachLineAfterTheFilesName) {
+  Scratch scratch;
+  const std::string file = (kScripts / "stream.lua").string();
+  const auto run = provium_test_run({"--stream", file}, scratch);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::ContainsRegex("  " + file + " \\| \\[vm-[A-Za-z0-9]+\\] streamed-line"));
+  EXPECT_THAT(run.output, HasSubstr("  " + file + " | printed-line\n"));
+}
+
 TEST(ProviumTest, BadCommandLinesExitTwoWithTheUsage) {
   Scratch scratch;
   const std::string suite = (kScripts / "suite").string();

@@ -53,6 +53,17 @@ TEST(Text, LastLines) {
   EXPECT_EQ(last_lines("", 3), "");
 }
 
+TEST(Text, LineBufferGivesWholeLinesAsTheyCome) {
+  provium::base::LineBuffer lines;
+  EXPECT_THAT(lines.feed("one\ntw"), ElementsAre("one"));
+  EXPECT_THAT(lines.feed("o\n\nthr"), ElementsAre("two", ""));
+  EXPECT_EQ(lines.rest(), "thr");
+  EXPECT_EQ(lines.rest(), "");
+  // a line that never ends comes out in pieces
+  EXPECT_THAT(lines.feed(std::string(5000, 'x')), ElementsAre(std::string(5000, 'x')));
+  EXPECT_THAT(lines.feed("y"), ElementsAre());
+}
+
 TEST(Text, SizeText) {
   EXPECT_EQ(provium::base::size_text(512 * 1024), "512 KiB");
   EXPECT_EQ(provium::base::size_text(uint64_t{96} << 20), "96.0 MiB");

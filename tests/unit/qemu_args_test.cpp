@@ -7,6 +7,7 @@
 #include "host/accel.h"
 #include "qemu/command_line.h"
 #include "vm/console.h"
+#include "vm/silence.h"
 
 using namespace provium;
 using ::testing::Contains;
@@ -153,3 +154,17 @@ TEST(ConsoleTest, WrapperComplaintsAreItsOwnLines) {
 
 
 }  // namespace
+
+TEST(SilenceTest, ADeadAgentAndAHungKernelAreToldApart) {
+  using provium::vm::why_silent;
+  EXPECT_EQ(why_silent("[    1.0] virtio\r\nprovium-wrapper: the agent (pid 93) was killed by signal 9 (Killed): "
+                       "nothing answers the host any more\r\n$ "),
+            "the agent died (provium-wrapper: the agent (pid 93) was killed by signal 9 (Killed): nothing answers "
+            "the host any more)");
+  EXPECT_EQ(why_silent("[   42.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:120]\n[   42.2] Modules "
+                       "linked in: hang\n"),
+            "the kernel is hung ([   42.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:120])");
+  EXPECT_EQ(why_silent("[  123.4] INFO: task cat:99 blocked for more than 120 seconds."),
+            "the kernel is hung ([  123.4] INFO: task cat:99 blocked for more than 120 seconds.)");
+  EXPECT_EQ(why_silent("[    0.9] Run /init as init process\n"), "");
+}

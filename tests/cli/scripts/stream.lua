@@ -1,0 +1,8 @@
+-- Run with `provium test --stream`: every exec streams (PROVIUM_STREAM=1 reached this process),
+-- and what the process writes is shown as it comes.
+test("streams", function()
+  local vm = provium.create()
+  vm:boot()
+  assert_eq(vm:exec("echo streamed-line").stdout.value, "streamed-line\n")
+  print("printed-line")
+end)
