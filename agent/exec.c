@@ -4,7 +4,6 @@
  * it arrives (EXEC_OUTPUT), for a host that shows it live. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "command.h"
 #include "handlers.h"
 #include "log.h"
@@ -97,20 +97,6 @@ static void keep(struct output *o, struct buffer *b, const char *chunk, size_t n
     b->len += n;
 }
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds from now until `at` as poll() takes them (-1: no limit). */
-static int until_ms(int64_t at) {
-    if (at < 0)
-        return -1;
-    int64_t left = at - now_ms();
-    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-}
-
 /* A chunk of output as it arrives: [stream u32 (1 stdout, 2 stderr)][bytes]. A host that went
  * away is noticed by the final answer's write. */
 static void stream_chunk(int fd, int stream, const char *chunk, size_t n) {
@@ -132,7 +118,7 @@ static bool collect(int out_r, int err_r, pid_t pid, int64_t deadline_ms, int st
     bool killed = false;
     int64_t until = deadline_ms;
     while (p[0].fd >= 0 || p[1].fd >= 0) {
-        int ready = poll(p, 2, until_ms(until));
+        int ready = poll(p, 2, clock_ms_until(until));
         if (ready < 0) {
             if (errno == EINTR)
                 continue;
@@ -144,7 +130,7 @@ static bool collect(int out_r, int err_r, pid_t pid, int64_t deadline_ms, int st
                 break; /* what still holds the pipes left the group: its output is not waited for */
             kill(-pid, SIGKILL);
             killed = true;
-            until = now_ms() + KILL_GRACE_MS;
+            until = clock_now_ms() + KILL_GRACE_MS;
             continue;
         }
         for (int i = 0; i < 2; i++) {
@@ -172,7 +158,7 @@ static bool collect(int out_r, int err_r, pid_t pid, int64_t deadline_ms, int st
  * (uninterruptible sleep) does not die of SIGKILL, and the agent must still answer. Returns
  * the exit code, or -1 with *stuck set when it did not end. */
 static int exit_code(pid_t pid, bool killed, bool *stuck) {
-    const int64_t give_up = now_ms() + KILL_GRACE_MS;
+    const int64_t give_up = clock_now_ms() + KILL_GRACE_MS;
     int status;
     pid_t r;
     *stuck = false;
@@ -180,7 +166,7 @@ static int exit_code(pid_t pid, bool killed, bool *stuck) {
         if (r < 0 && errno != EINTR)
             return -1; /* cannot happen while nobody else reaps the agent's children */
         if (r == 0) {
-            if (now_ms() >= give_up) {
+            if (clock_now_ms() >= give_up) {
                 *stuck = true;
                 return -1;
             }
@@ -231,7 +217,7 @@ int handle_exec(int fd, const struct frame *req) {
     if (pid < 0)
         return frame_write_error(fd, "cannot start the command: %s", strerror(errno));
     struct output o = {0};
-    bool killed = collect(out_r, err_r, pid, deadline ? now_ms() + deadline : -1,
+    bool killed = collect(out_r, err_r, pid, deadline ? clock_now_ms() + deadline : -1,
                           flags & PROVIUM_EXEC_STREAM ? fd : -1, &o);
     bool stuck;
     int code = exit_code(pid, killed, &stuck);

@@ -3,7 +3,6 @@
  * that a job never blocks on a full pipe and its output is kept whole, whatever the agent is
  * busy with meanwhile. */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "command.h"
 #include "handlers.h"
 #include "wire.h"
@@ -161,25 +161,11 @@ int handle_exec_async(int fd, const struct frame *req) {
                        &(struct iovec){.iov_base = answer, .iov_len = sizeof answer}, 1);
 }
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline (-1: none) as poll() takes them: -1 for no limit. */
-static int left_ms(int64_t deadline) {
-    if (deadline < 0)
-        return -1;
-    int64_t left = deadline - now_ms();
-    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-}
-
 /* Waits until the process behind pidfd has ended or the deadline (-1: none) passed. */
 static void await_pidfd(int pidfd, int64_t deadline) {
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
     for (;;) {
-        int wait = left_ms(deadline);
+        int wait = clock_ms_until(deadline);
         if (wait == 0)
             return;
         int r = poll(&p, 1, wait);
@@ -209,13 +195,13 @@ static int settle(uint32_t id, int64_t timeout_ms, bool kill_it, struct job *sna
         pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
     unlock_jobs();
 
-    const int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    const int64_t deadline = timeout_ms < 0 ? -1 : clock_now_ms() + timeout_ms;
     if (pidfd >= 0) {
         await_pidfd(pidfd, deadline);
         close(pidfd);
     } else {
         while (waiting) {
-            int wait = left_ms(deadline);
+            int wait = clock_ms_until(deadline);
             if (wait == 0)
                 break;
             wait = wait < 0 || wait > POLL_INTERVAL_MS ? POLL_INTERVAL_MS : wait;
