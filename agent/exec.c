@@ -2,14 +2,18 @@
  * stdout and stderr kept apart, byte for byte. A command past its deadline is killed with its
  * process group and answered with what it wrote so far; on request its output is also sent as
  * it arrives (EXEC_OUTPUT), for a host that shows it live. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,31 +111,31 @@ static void stream_chunk(int fd, int stream, const char *chunk, size_t n) {
     frame_write(fd, PROVIUM_EXEC_OUTPUT, parts, 2);
 }
 
-/* Reads both pipes until both reach EOF, then closes them. At deadline_ms (-1: none) it kills
+/* Reads both pipes until both reach EOF, then closes them. At `deadline` (-1: none) it kills
  * the process group of pid and reads for KILL_GRACE_MS more at most. Returns whether the
  * deadline came. With stream_fd >= 0, every chunk kept is also sent there. */
-static bool collect(int out_r, int err_r, pid_t pid, int64_t deadline_ms, int stream_fd,
+static bool collect(int out_r, int err_r, pid_t pid, int64_t deadline, int stream_fd,
                     struct output *o) {
     struct pollfd p[2] = {{.fd = out_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}};
     struct buffer *dest[2] = {&o->out, &o->err};
     char chunk[16384];
     bool killed = false;
-    int64_t until = deadline_ms;
+    int64_t until = deadline;
     while (p[0].fd >= 0 || p[1].fd >= 0) {
-        int ready = poll(p, 2, clock_ms_until(until));
-        if (ready < 0) {
-            if (errno == EINTR)
-                continue;
-            log_msg("cannot wait for command output: %s", strerror(errno));
-            break;
-        }
-        if (ready == 0) {
+        /* Looked at on every turn, not only when poll times out: a command that never stops
+         * writing must meet its deadline too. */
+        if (clock_ms_until(until) == 0) {
             if (killed)
                 break; /* what still holds the pipes left the group: its output is not waited for */
             kill(-pid, SIGKILL);
             killed = true;
             until = clock_now_ms() + KILL_GRACE_MS;
-            continue;
+        }
+        if (poll(p, 2, clock_ms_until(until)) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_msg("cannot wait for command output: %s", strerror(errno));
+            break;
         }
         for (int i = 0; i < 2; i++) {
             if (p[i].fd < 0 || !p[i].revents)
@@ -153,36 +157,107 @@ static bool collect(int out_r, int err_r, pid_t pid, int64_t deadline_ms, int st
     return killed;
 }
 
-/* The command's end: waits for this command only (jobs of EXEC_ASYNC are the agent's children
- * too). After a kill it waits KILL_GRACE_MS at most: a process stuck in the kernel
- * (uninterruptible sleep) does not die of SIGKILL, and the agent must still answer. Returns
- * the exit code, or -1 with *stuck set when it did not end. */
-static int exit_code(pid_t pid, bool killed, bool *stuck) {
-    const int64_t give_up = clock_now_ms() + KILL_GRACE_MS;
-    int status;
-    pid_t r;
-    *stuck = false;
-    while ((r = waitpid(pid, &status, killed ? WNOHANG : 0)) <= 0) {
-        if (r < 0 && errno != EINTR)
-            return -1; /* cannot happen while nobody else reaps the agent's children */
-        if (r == 0) {
-            if (clock_now_ms() >= give_up) {
-                *stuck = true;
-                return -1;
-            }
-            nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL);
+/* Commands that did not die of SIGKILL (stuck in the kernel): reaped whenever they end, so
+ * that they do not stay zombies. Thread workers run commands concurrently. */
+#define MAX_STUCK 64
+static pthread_mutex_t stuck_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t stuck[MAX_STUCK];
+static int nstuck;
+
+static void remember_stuck(pid_t pid) {
+    pthread_mutex_lock(&stuck_lock);
+    if (nstuck < MAX_STUCK)
+        stuck[nstuck++] = pid;
+    pthread_mutex_unlock(&stuck_lock);
+}
+
+static void reap_stuck(void) {
+    pthread_mutex_lock(&stuck_lock);
+    for (int i = 0; i < nstuck;)
+        if (waitpid(stuck[i], NULL, WNOHANG) != 0)
+            stuck[i] = stuck[--nstuck]; /* reaped, or no longer ours */
+        else
+            i++;
+    pthread_mutex_unlock(&stuck_lock);
+}
+
+/* Waits for this command only (jobs of EXEC_ASYNC are the agent's children too) until it ends
+ * or `deadline` (-1: none) passes. Returns whether it was reaped, its wait status in *status
+ * (-1 when it cannot be known: not while nobody else reaps the agent's children). */
+static bool reap_by(pid_t pid, int64_t deadline, int *status) {
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 before Linux 5.3: then sleeps */
+    bool reaped = false;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR)) {
+            if (r < 0)
+                *status = -1;
+            reaped = true;
+            break;
         }
+        int wait = clock_ms_until(deadline);
+        if (wait == 0)
+            break;
+        if (pidfd >= 0)
+            poll(&(struct pollfd){.fd = pidfd, .events = POLLIN}, 1, wait);
+        else
+            nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL);
     }
-    return command_exit_code(status);
+    if (pidfd >= 0)
+        close(pidfd);
+    return reaped;
+}
+
+/* Whether a process of group pgid is alive: zombies do not count (their parent's death hands
+ * them to init, which reaps them in its own time). Reads /proc/N/stat: "N (comm) S ppid pgrp". */
+static bool group_alive(pid_t pgid) {
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return kill(-pgid, 0) == 0; /* no /proc: zombies count too */
+    bool alive = false;
+    struct dirent *entry;
+    while (!alive && (entry = readdir(proc))) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+            continue;
+        char path[64], stat[512];
+        snprintf(path, sizeof path, "/proc/%.20s/stat", entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        stat[n] = '\0';
+        const char *after_comm = strrchr(stat, ')'); /* a command's name may hold ")" itself */
+        char state;
+        int ppid, pgrp;
+        if (after_comm && sscanf(after_comm + 1, " %c %d %d", &state, &ppid, &pgrp) == 3)
+            alive = pgrp == pgid && state != 'Z';
+    }
+    closedir(proc);
+    return alive;
+}
+
+/* Whether every process of the group pgid is gone by `deadline`: the leader's death does not
+ * say so, since a child stuck in the kernel outlives its killed shell. */
+static bool group_gone_by(pid_t pgid, int64_t deadline) {
+    while (group_alive(pgid)) {
+        if (clock_ms_until(deadline) == 0)
+            return false;
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL);
+    }
+    return true;
 }
 
 static int reply(int fd, int code, uint32_t ending, const struct output *o) {
+    const char *killed = ending == PROVIUM_EXEC_ENDED ? "" : "killed at its deadline; ";
     if (o->total > OUTPUT_LIMIT)
-        return frame_write_error(fd, "command output of %zu bytes exceeds the %u MiB frame limit",
-                                 o->total, PROVIUM_MAX_PAYLOAD >> 20);
+        return frame_write_error(fd, "%scommand output of %zu bytes exceeds the %u MiB frame limit",
+                                 killed, o->total, PROVIUM_MAX_PAYLOAD >> 20);
     if (o->no_memory)
-        return frame_write_error(fd, "cannot allocate memory for %zu bytes of command output",
-                                 o->total);
+        return frame_write_error(fd, "%scannot allocate memory for %zu bytes of command output",
+                                 killed, o->total);
     unsigned char head[12], mid[4];
     provium_put_u32(head, (uint32_t)code);
     provium_put_u32(head + 4, ending);
@@ -211,17 +286,34 @@ int handle_exec(int fd, const struct frame *req) {
     if (!cmd)
         return frame_write_error(fd, "%s", why);
 
+    reap_stuck();
     int out_r, err_r;
     pid_t pid = spawn(cmd, &out_r, &err_r);
     free(cmd);
     if (pid < 0)
         return frame_write_error(fd, "cannot start the command: %s", strerror(errno));
     struct output o = {0};
-    bool killed = collect(out_r, err_r, pid, deadline ? clock_now_ms() + deadline : -1,
-                          flags & PROVIUM_EXEC_STREAM ? fd : -1, &o);
-    bool stuck;
-    int code = exit_code(pid, killed, &stuck);
-    uint32_t ending = !killed ? PROVIUM_EXEC_ENDED : stuck ? PROVIUM_EXEC_KILL_FAILED : PROVIUM_EXEC_KILLED;
+    const int64_t until = deadline ? clock_now_ms() + deadline : -1;
+    bool killed = collect(out_r, err_r, pid, until, flags & PROVIUM_EXEC_STREAM ? fd : -1, &o);
+    /* A command may end its output long before itself (`exec >/tmp/log 2>&1`): the deadline
+     * holds until it ends. */
+    int status = -1;
+    bool reaped = !killed && reap_by(pid, until, &status);
+    if (!killed && !reaped) {
+        kill(-pid, SIGKILL);
+        killed = true;
+    }
+    uint32_t ending = PROVIUM_EXEC_ENDED;
+    if (killed) {
+        /* What does not die of SIGKILL within the grace is stuck in the kernel (uninterruptible
+         * sleep): the agent answers anyway. */
+        const int64_t give_up = clock_now_ms() + KILL_GRACE_MS;
+        reaped = reap_by(pid, give_up, &status);
+        if (!reaped)
+            remember_stuck(pid);
+        ending = reaped && group_gone_by(pid, give_up) ? PROVIUM_EXEC_KILLED : PROVIUM_EXEC_KILL_FAILED;
+    }
+    int code = ending == PROVIUM_EXEC_KILL_FAILED || status == -1 ? -1 : command_exit_code(status);
     int sent = reply(fd, code, ending, &o);
     free(o.out.data);
     free(o.err.data);

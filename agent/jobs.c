@@ -257,12 +257,11 @@ static int answer_result(int fd, const char *name, uint32_t id, const struct job
         return frame_write_error(fd, "%s: job %u output of %llu bytes exceeds the %u-byte "
                                      "frame limit", name, (unsigned)id,
                                  (unsigned long long)total, OUTPUT_LIMIT);
-    if (out_from > (uint64_t)out_st.st_size || err_from > (uint64_t)err_st.st_size)
-        return frame_write_error(fd, "%s: job %u: offsets %llu and %llu are past its output of "
-                                     "%llu and %llu bytes", name, (unsigned)id,
-                                 (unsigned long long)out_from, (unsigned long long)err_from,
-                                 (unsigned long long)out_st.st_size,
-                                 (unsigned long long)err_st.st_size);
+    /* A job that truncated its own output (a reopen with O_TRUNC) has less than the host holds:
+     * it gets all of it again, flagged, and drops what it held. */
+    const bool restarted = out_from > (uint64_t)out_st.st_size || err_from > (uint64_t)err_st.st_size;
+    if (restarted)
+        out_from = err_from = 0;
     size_t out_len, err_len;
     unsigned char *out = read_output(j->out, out_from, (size_t)(out_st.st_size - out_from), &out_len);
     unsigned char *err =
@@ -274,7 +273,7 @@ static int answer_result(int fd, const char *name, uint32_t id, const struct job
     } else {
         unsigned char head[12], mid[4];
         provium_put_u32(head, (uint32_t)(j->ended ? j->exit_code : -1));
-        provium_put_u32(head + 4, j->ended ? 0 : 1);
+        provium_put_u32(head + 4, (j->ended ? 0 : PROVIUM_JOB_RUNNING) | (restarted ? PROVIUM_JOB_RESTARTED : 0));
         provium_put_u32(head + 8, (uint32_t)out_len);
         provium_put_u32(mid, (uint32_t)err_len);
         const struct iovec parts[] = {

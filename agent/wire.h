@@ -44,13 +44,17 @@ enum provium_response {
     PROVIUM_ERROR = 0x83,          /* message text */
     PROVIUM_SYSCALL_RESULT = 0x84,
     PROVIUM_JOB_STARTED = 0x85,
-    PROVIUM_JOB_RESULT = 0x86,
+    PROVIUM_JOB_RESULT = 0x86,     /* [exit_code i32][flags u32][stdout_len u32][stdout][stderr_len u32][stderr] */
     PROVIUM_WORKER_STARTED = 0x87,
     PROVIUM_EXEC_OUTPUT = 0x88,    /* [stream u32: 1 stdout, 2 stderr][bytes], before a streamed EXEC's result */
 };
 
 /* EXEC's flags: also send the output as it arrives (EXEC_OUTPUT frames). */
 #define PROVIUM_EXEC_STREAM 1u
+
+/* JOB_RESULT's flags. */
+#define PROVIUM_JOB_RUNNING 1u   /* the job still runs; exit_code is -1 */
+#define PROVIUM_JOB_RESTARTED 2u /* the output is whole from offset 0: the job truncated it below the host's offsets */
 
 /* EXEC_RESULT's ending: how the command ended. */
 enum provium_exec_ending {

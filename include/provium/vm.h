@@ -24,6 +24,7 @@ namespace provium {
 namespace vm {
 class Machine;
 class Session;
+struct JobOutputs;
 struct GuestAccess;  // the project's own protocol tests reach the connection through it
 struct VmAccess;     // fixtures make Vms of machines they resume
 }  // namespace vm
@@ -148,12 +149,14 @@ class Guest {
                   std::string_view description = "condition");
 
   // Deadline of each following operation (default_operation_timeout()). A missed deadline
-  // throws TimeoutError naming the operation, and the connection is not used again.
+  // throws TimeoutError naming the operation. An exec is killed in the guest and the VM stays
+  // usable; after any other operation, or a guest that no longer answers, the connection is
+  // not used again.
   void set_timeout(std::chrono::milliseconds timeout);
   std::chrono::milliseconds timeout() const { return timeout_; }
 
  protected:
-  Guest() = default;
+  Guest();
   ~Guest();
   Guest(Guest&&) noexcept;
   Guest& operator=(Guest&&) noexcept;
@@ -162,20 +165,13 @@ class Guest {
   std::shared_ptr<vm::Session> session_;
   std::chrono::milliseconds timeout_ = default_operation_timeout();
 
-  // What the host holds of each job's output, and how much of it job_output has handed out.
-  struct JobOutput {
-    JobResult whole;
-    std::size_t out_shown = 0, err_shown = 0;
-  };
-  std::map<uint32_t, JobOutput> jobs_;
+  // What the host holds of each job's output (guest.cpp).
+  std::shared_ptr<vm::JobOutputs> jobs_;
 
  private:
   friend struct vm::GuestAccess;
   int64_t syscall_integers(long nr, std::vector<int64_t> args);
   SyscallResult syscall_args(long nr, std::span<const Arg> args);
-  // JOB_WAIT (up to `wait`) or JOB_KILL, asking only for the output past what jobs_ holds,
-  // which it adds there.
-  JobOutput& update_job(const Job& job, bool kill, std::chrono::milliseconds wait);
 };
 
 // A process (fork) or thread (clone with CLONE_THREAD) of the agent that serves requests on a

@@ -21,7 +21,8 @@ std::string size_text(unsigned long long bytes);
 class LineBuffer {
  public:
   // The lines `bytes` completes, without their '\n'. An unfinished line is held back until it
-  // ends, or given out in pieces of kLongest bytes (a progress bar never ends its line).
+  // ends, or given out as it is once it holds kLongest bytes or more (a progress bar never ends
+  // its line).
   std::vector<std::string> feed(std::string_view bytes);
   // What is held back (empty when nothing), and nothing is held any more.
   std::string rest();

@@ -134,6 +134,9 @@ void FileProcess::read_from(int fd) {
   const ssize_t n = ::read(fd, buffer, sizeof buffer);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) {
+    if (fd == output_fd_ && !live_label_.empty()) {
+      if (auto last = live_lines_.rest(); !last.empty()) show_live({std::move(last)});  // a last line without its end
+    }
     close_fd(fd == result_fd_ ? result_fd_ : output_fd_);
     return;
   }
@@ -142,7 +145,7 @@ void FileProcess::read_from(int fd) {
     return;
   }
   output_.append(buffer, n);
-  if (!live_label_.empty()) show_live(std::string_view(buffer, n));
+  if (!live_label_.empty()) show_live(live_lines_.feed(std::string_view(buffer, n)));
   if (output_.size() > 2 * kOutputKeep) {
     const std::size_t drop = output_.size() - kOutputKeep;
     output_.erase(0, drop);
@@ -150,9 +153,9 @@ void FileProcess::read_from(int fd) {
   }
 }
 
-void FileProcess::show_live(std::string_view bytes) {
+void FileProcess::show_live(const std::vector<std::string>& lines) {
   std::string text;
-  for (const auto& line : live_lines_.feed(bytes)) text += fmt::format("  {} | {}\n", live_label_, line);
+  for (const auto& line : lines) text += fmt::format("  {} | {}\n", live_label_, line);
   std::cout << text << std::flush;  // whole lines at once: parallel files do not mix within one
 }
 

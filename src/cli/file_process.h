@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/text.h"
 #include "cli/file_outcome.h"
@@ -46,8 +47,8 @@ class FileProcess {
  private:
   void close_fd(int& fd);
 
-  // Prints the whole lines of `bytes` after live_label_, holding back an unfinished last line.
-  void show_live(std::string_view bytes);
+  // Prints `lines` (whole lines of the child's output) after live_label_.
+  void show_live(const std::vector<std::string>& lines);
 
   std::filesystem::path file_;
   std::string live_label_;

@@ -144,17 +144,19 @@ Job decode_job_started(std::string_view payload) {
   return job;
 }
 
-JobResult decode_job_result(std::string_view payload) {
+JobAnswer decode_job_result(std::string_view payload) {
   PayloadReader reader(payload, "JOB_RESULT");
-  JobResult result;
-  result.exit_code = reader.i32();
-  const uint32_t running = reader.u32();
-  if (running > 1) throw ProtocolError(fmt::format("JOB_RESULT running flag is {}", running));
-  result.running = running == 1;
-  result.out = reader.sized_bytes();
-  result.err = reader.sized_bytes();
+  JobAnswer answer;
+  answer.result.exit_code = reader.i32();
+  const uint32_t flags = reader.u32();
+  if (flags & ~(PROVIUM_JOB_RUNNING | PROVIUM_JOB_RESTARTED))
+    throw ProtocolError(fmt::format("JOB_RESULT flags are {:#x}", flags));
+  answer.result.running = (flags & PROVIUM_JOB_RUNNING) != 0;
+  answer.restarted = (flags & PROVIUM_JOB_RESTARTED) != 0;
+  answer.result.out = reader.sized_bytes();
+  answer.result.err = reader.sized_bytes();
   reader.expect_end();
-  return result;
+  return answer;
 }
 
 Request encode_spawn_worker(bool thread) {

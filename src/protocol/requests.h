@@ -56,7 +56,13 @@ struct OutputOffsets {
 Request encode_job_wait(uint32_t job_id, uint32_t timeout_ms, OutputOffsets from);
 Request encode_job_kill(uint32_t job_id, OutputOffsets from);
 Job decode_job_started(std::string_view payload);
-JobResult decode_job_result(std::string_view payload);
+// JOB_RESULT: the job's state and the output past the offsets asked for; `restarted` when the
+// output is whole again from offset 0 (the job truncated it).
+struct JobAnswer {
+  JobResult result;
+  bool restarted = false;
+};
+JobAnswer decode_job_result(std::string_view payload);
 
 struct WorkerStarted {
   uint32_t port;

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <provium/pack.h>
@@ -26,22 +28,75 @@
 
 namespace provium {
 
+namespace vm {
+
+// What the host holds of each job's output, and how much of it job_output has handed out.
+// Calls on one Guest may come from several threads.
+struct JobOutputs {
+  struct Held {
+    JobResult whole;
+    std::size_t out_shown = 0, err_shown = 0;
+  };
+  std::mutex mutex;
+  std::map<uint32_t, Held> jobs;
+};
+
+}  // namespace vm
+
 namespace {
+
+enum class JobAsk { wait, kill };
+enum class JobGive { whole, news };
+
+// JOB_WAIT (up to `wait`) or JOB_KILL, asking only for the output past what `outputs` holds of
+// the job, which it adds there; then the job's whole output, or what is new since the last
+// JobGive::news. The lock is held throughout: two threads never add one piece twice.
+JobResult update_job(vm::Session& session, vm::JobOutputs& outputs, const Job& job, JobAsk ask,
+                     std::chrono::milliseconds wait, std::chrono::milliseconds timeout, JobGive give) {
+  std::lock_guard lock(outputs.mutex);
+  const auto known = outputs.jobs.find(job.id);
+  const protocol::OutputOffsets from = known == outputs.jobs.end()
+                                           ? protocol::OutputOffsets{}
+                                           : protocol::OutputOffsets{known->second.whole.out.size(), known->second.whole.err.size()};
+  const bool kill = ask == JobAsk::kill;
+  const auto operation = kill ? fmt::format("job_kill(job {})", job.id) : fmt::format("job_wait(job {}, {})", job.id, wait);
+  auto request = kill ? protocol::encode_job_kill(job.id, from)
+                      : protocol::encode_job_wait(job.id, static_cast<uint32_t>(wait.count()), from);
+  // The agent itself waits `wait`; the deadline covers that and the usual answer time.
+  auto answer = protocol::decode_job_result(session.call(request, PROVIUM_JOB_RESULT, operation, timeout + wait).payload);
+  auto& held = outputs.jobs[job.id];  // known to the agent: only now is it kept
+  if (answer.restarted) held = {};
+  held.whole.exit_code = answer.result.exit_code;
+  held.whole.running = answer.result.running;
+  held.whole.out += answer.result.out;
+  held.whole.err += answer.result.err;
+  if (give == JobGive::whole) return held.whole;
+  JobResult news{held.whole.exit_code, held.whole.out.substr(held.out_shown), held.whole.err.substr(held.err_shown),
+                 held.whole.running};
+  held.out_shown = held.whole.out.size();
+  held.err_shown = held.whole.err.size();
+  return news;
+}
 
 // How long after an exec's deadline the host waits for the agent's answer: the agent kills
 // the command at the deadline and answers within about two seconds (docs/protocol.md, EXEC).
 constexpr std::chrono::seconds kKillMargin{10};
 
 // Shows a streamed command's output as it arrives, on the loop thread: whole lines, each
-// prefixed with the connection's name (and "stderr" for the command's stderr).
+// prefixed with the connection's name (and "stderr" for the command's stderr). The caller's
+// thread finishes it, which can overlap the last frames when the call timed out.
 class LivePrinter {
  public:
   explicit LivePrinter(std::string name) : name_(std::move(name)) {}
 
-  void add(int stream, std::string_view bytes) { print(stream, lines_[stream - 1].feed(bytes)); }
+  void add(int stream, std::string_view bytes) {
+    std::lock_guard lock(mutex_);
+    print(stream, lines_[stream - 1].feed(bytes));
+  }
 
   // What is left: the last line of each stream when it had no newline.
   void finish() {
+    std::lock_guard lock(mutex_);
     for (int stream : {1, 2})
       if (auto rest = lines_[stream - 1].rest(); !rest.empty()) print(stream, {std::move(rest)});
   }
@@ -55,6 +110,7 @@ class LivePrinter {
   }
 
   std::string name_;
+  std::mutex mutex_;
   base::LineBuffer lines_[2];
 };
 
@@ -78,6 +134,7 @@ std::size_t ioc_size(unsigned long cmd) { return (cmd >> 16) & 0x3fff; }
 
 std::chrono::milliseconds default_operation_timeout() { return base::settings()->operation_timeout; }
 
+Guest::Guest() : jobs_(std::make_shared<vm::JobOutputs>()) {}
 Guest::~Guest() = default;
 Guest::Guest(Guest&&) noexcept = default;
 Guest& Guest::operator=(Guest&&) noexcept = default;
@@ -213,35 +270,17 @@ Job Guest::background(std::string_view cmd) {
           .payload);
 }
 
-Guest::JobOutput& Guest::update_job(const Job& job, bool kill, std::chrono::milliseconds wait) {
-  auto& held = jobs_[job.id];
-  const protocol::OutputOffsets from{held.whole.out.size(), held.whole.err.size()};
-  const auto operation = kill ? fmt::format("job_kill(job {})", job.id) : fmt::format("job_wait(job {}, {})", job.id, wait);
-  auto request = kill ? protocol::encode_job_kill(job.id, from)
-                      : protocol::encode_job_wait(job.id, static_cast<uint32_t>(wait.count()), from);
-  // The agent itself waits `wait`; the deadline covers that and the usual answer time.
-  auto fresh = protocol::decode_job_result(session().call(request, PROVIUM_JOB_RESULT, operation, timeout_ + wait).payload);
-  held.whole.exit_code = fresh.exit_code;
-  held.whole.running = fresh.running;
-  held.whole.out += fresh.out;
-  held.whole.err += fresh.err;
-  return held;
-}
-
 JobResult Guest::job_wait(const Job& job, std::chrono::milliseconds timeout) {
-  return update_job(job, false, timeout).whole;
+  return update_job(session(), *jobs_, job, JobAsk::wait, timeout, timeout_, JobGive::whole);
 }
 
 JobResult Guest::job_output(const Job& job) {
-  auto& held = update_job(job, false, {});
-  JobResult news{held.whole.exit_code, held.whole.out.substr(held.out_shown), held.whole.err.substr(held.err_shown),
-                 held.whole.running};
-  held.out_shown = held.whole.out.size();
-  held.err_shown = held.whole.err.size();
-  return news;
+  return update_job(session(), *jobs_, job, JobAsk::wait, {}, timeout_, JobGive::news);
 }
 
-JobResult Guest::job_kill(const Job& job) { return update_job(job, true, {}).whole; }
+JobResult Guest::job_kill(const Job& job) {
+  return update_job(session(), *jobs_, job, JobAsk::kill, {}, timeout_, JobGive::whole);
+}
 
 std::string Guest::dmesg(std::string_view pattern) {
   // syslog(2): SYSLOG_ACTION_SIZE_BUFFER (10), then SYSLOG_ACTION_READ_ALL (3).

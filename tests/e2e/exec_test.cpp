@@ -120,6 +120,39 @@ TEST(ExecDeadlineTest, ACommandPastItsDeadlineIsKilledWithItsOutputAndTheVmAnswe
   EXPECT_EQ(vm.exec("pgrep -x sleep || echo none").out, "none\n");
 }
 
+// The deadline holds for a command that closed its output and runs on, and for one that never
+// stops writing.
+TEST(ExecDeadlineTest, TheDeadlineHoldsWhateverTheCommandDoesWithItsOutput) {
+  auto vm = provium::create();
+  vm.boot();
+  EXPECT_THAT([&] { vm.exec("exec >/dev/null 2>&1; sleep 1000", {.timeout = std::chrono::seconds(1)}); },
+              ::testing::ThrowsMessage<provium::TimeoutError>(HasSubstr("killed with its process group")));
+  EXPECT_THAT([&] { vm.exec("while :; do echo more; done", {.timeout = std::chrono::seconds(1)}); },
+              ::testing::ThrowsMessage<provium::TimeoutError>(HasSubstr("killed with its process group")));
+  EXPECT_EQ(vm.exec("pgrep -x sleep || echo none").out, "none\n");
+}
+
+// A process that SIGKILL does not end (here: frozen by the cgroup v1 freezer, which holds it
+// until thawed, as a task stuck in the kernel is held) is reported as stuck; once it can die,
+// it is reaped.
+TEST(ExecDeadlineTest, AProcessThatOutlivesSigkillIsReportedAsStuckInTheKernel) {
+  auto vm = provium::create();
+  vm.boot();
+  const std::string freezer = "/sys/fs/cgroup/freezer";
+  ASSERT_TRUE(vm.exec("mount -t tmpfs none /sys/fs/cgroup && mkdir " + freezer + " && mount -t cgroup -o freezer none " +
+                      freezer + " && mkdir " + freezer + "/held")
+                  .ok());
+  EXPECT_THAT(
+      [&] {
+        vm.exec("sh -c 'echo $$ > " + freezer + "/held/tasks; echo FROZEN > " + freezer + "/held/freezer.state; echo never'",
+                {.timeout = std::chrono::seconds(2)});
+      },
+      ::testing::ThrowsMessage<provium::TimeoutError>(HasSubstr("it is stuck in the kernel")));
+  EXPECT_EQ(vm.exec("echo THAWED > " + freezer + "/held/freezer.state && echo thawed").out, "thawed\n");
+  vm.wait_until([&] { return vm.exec("cat " + freezer + "/held/tasks").out.empty(); }, std::chrono::seconds(10),
+                std::chrono::milliseconds(100), "the thawed process to die");
+}
+
 // A daemon that left the command's process group keeps the output pipe open: the command is
 // still answered, a second after its kill.
 TEST(ExecDeadlineTest, ADaemonThatLeftTheGroupDoesNotHoldTheKilledCommandsAnswer) {

@@ -217,6 +217,17 @@ TEST_F(JobTest, JobOutputReturnsOnlyWhatIsNew) {
   EXPECT_EQ(killed.err, "two\n");
 }
 
+// A job that truncates its own output (a reopen with O_TRUNC) has less than the host holds: the
+// host gets it whole again and drops what it held.
+TEST_F(JobTest, AJobThatTruncatesItsOutputIsFollowedStill) {
+  auto job = vm().background("echo one-two-three; while [ ! -e /tmp/cut ]; do sleep 0.05; done; echo x > /proc/self/fd/1; sleep 100");
+  vm().wait_until([&] { return vm().job_wait(job).out == "one-two-three\n"; }, 10s, 50ms, "the first line");
+  vm().write_file("/tmp/cut", "");
+  vm().wait_until([&] { return vm().job_wait(job).out == "x\n"; }, 10s, 50ms, "the truncated output");
+  EXPECT_EQ(vm().job_output(job).out, "x\n");
+  EXPECT_EQ(vm().job_kill(job).out, "x\n");
+}
+
 TEST_F(JobTest, OtherRequestsAreServedWhileAJobRuns) {
   auto job = vm().background("sleep 100");
   EXPECT_EQ(vm().exec("echo meanwhile").out, "meanwhile\n");

@@ -89,14 +89,15 @@ void exec_result(std::string_view payload) {
 void job_result(std::string_view payload) {
   Reference ref{payload};
   const int32_t code = ref.i32();
-  const uint32_t running = ref.u32();
+  const uint32_t flags = ref.u32();
   const auto out = ref.sized_bytes(), err = ref.sized_bytes();
-  expect(ref.valid() && running <= 1, [&] { return decode_job_result(payload); },
-         [&](const provium::JobResult& result) {
-           FUZZ_CHECK(result.exit_code == code);
-           FUZZ_CHECK(result.running == (running == 1));
-           FUZZ_CHECK(result.out == out);
-           FUZZ_CHECK(result.err == err);
+  expect(ref.valid() && flags <= 3, [&] { return decode_job_result(payload); },
+         [&](const provium::protocol::JobAnswer& answer) {
+           FUZZ_CHECK(answer.result.exit_code == code);
+           FUZZ_CHECK(answer.result.running == ((flags & 1) != 0));
+           FUZZ_CHECK(answer.restarted == ((flags & 2) != 0));
+           FUZZ_CHECK(answer.result.out == out);
+           FUZZ_CHECK(answer.result.err == err);
          });
 }
 

@@ -107,10 +107,14 @@ TEST(JobMessagesTest, StartedAndResult) {
   EXPECT_EQ(job.pid, 1234);
   auto running = protocol::decode_job_result(pack<int32_t, uint32_t, uint32_t>(-1, 1, 2) + "so" +
                                              pack<uint32_t>(0));
-  EXPECT_TRUE(running.running);
-  EXPECT_EQ(running.exit_code, -1);
-  EXPECT_EQ(running.out, "so");
-  EXPECT_THROW(protocol::decode_job_result(pack<int32_t, uint32_t, uint32_t, uint32_t>(0, 2, 0, 0)),
+  EXPECT_TRUE(running.result.running);
+  EXPECT_FALSE(running.restarted);
+  EXPECT_EQ(running.result.exit_code, -1);
+  EXPECT_EQ(running.result.out, "so");
+  auto restarted = protocol::decode_job_result(pack<int32_t, uint32_t, uint32_t, uint32_t>(0, 2, 0, 0));
+  EXPECT_TRUE(restarted.restarted);
+  EXPECT_FALSE(restarted.result.running);
+  EXPECT_THROW(protocol::decode_job_result(pack<int32_t, uint32_t, uint32_t, uint32_t>(0, 4, 0, 0)),
                ProtocolError);
   EXPECT_EQ(protocol::encode_job_wait(7, 250, {3, 4}).payload, (pack<uint32_t, uint32_t, uint64_t, uint64_t>(7, 250, 3, 4)));
   EXPECT_EQ(protocol::encode_job_kill(7, {5, 0}).payload, (pack<uint32_t, uint64_t, uint64_t>(7, 5, 0)));
