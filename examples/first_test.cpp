@@ -14,9 +14,12 @@
 #include <provium/gtest.h>
 #include <provium/provium.h>
 
+using provium::ExecExitsWith;
+using provium::ExecSucceeds;
 using provium::SyscallFailsWithErrno;
 using provium::SyscallSucceeds;
 using ::testing::HasSubstr;
+using ::testing::Ne;
 using ::testing::StartsWith;
 
 // Runs once (and again only when this program, the kernel or QEMU change); `vm` is then
@@ -28,15 +31,14 @@ PROVIUM_FIXTURE(first) {
 
 TEST_F(first, KernelReleaseMatchesProcVersion) {
   provium::ExecResult release = vm.exec("uname -r");
-  ASSERT_TRUE(release.ok()) << release.err;
+  ASSERT_THAT(release, ExecSucceeds());  // a failure prints the exit code, stdout and stderr
   std::string name = release.out.substr(0, release.out.find('\n'));
   EXPECT_THAT(vm.read_file("/proc/version"), StartsWith("Linux version " + name));
 }
 
 TEST_F(first, AFailingCommandReportsItsExitCodeAndStderr) {
   provium::ExecResult result = vm.exec("ls /no/such/path");
-  EXPECT_FALSE(result.ok());
-  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result, ExecExitsWith(Ne(0)));
   EXPECT_THAT(result.err, HasSubstr("No such file or directory"));
 }
 

@@ -6,7 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
+#include <type_traits>
 
 #include <provium/provium.h>
 
@@ -101,10 +103,29 @@ MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, ex
 
 namespace provium {
 
+// GoogleTest's printers for the guest's results, so that a failed expectation shows the exit
+// code and the output, or the errno's name: "exit code 1, stdout \"\", stderr \"no such\"",
+// "-13, EACCES (Permission denied)".
+void PrintTo(const ExecResult& result, std::ostream* os);
+void PrintTo(const JobResult& result, std::ostream* os);
+void PrintTo(const SyscallResult& result, std::ostream* os);
+void PrintTo(const IoctlResult& result, std::ostream* os);
+
+namespace testing::matcher_detail {
+// "EBADF (Bad file descriptor)" for an errno value, else what the matcher says of an errno.
+template <class M>
+std::string describe_errno(const M& error) {
+  if constexpr (std::is_integral_v<M>) return errno_name(static_cast<int>(error));
+  else return "an errno that " + ::testing::DescribeMatcher<int>(::testing::MatcherCast<int>(error));
+}
+}  // namespace testing::matcher_detail
+
 // gVisor-style matchers for a syscall's result: an int64_t from vm.syscall(...) with integers,
-// a SyscallResult, or an IoctlResult.
+// a SyscallResult, or an IoctlResult. Values or any gmock matchers:
 //   EXPECT_THAT(vm.syscall(SYS_getpid), SyscallSucceeds());
+//   EXPECT_THAT(vm.syscall(SYS_write, fd, buf, 4), SyscallSucceedsWithValue(Gt(0)));
 //   EXPECT_THAT(vm.syscall(SYS_close, -1), SyscallFailsWithErrno(EBADF));
+//   EXPECT_THAT(vm.syscall(SYS_open, ...), SyscallFailsWithErrno(AnyOf(EACCES, EPERM)));
 MATCHER(SyscallSucceeds, "succeeds") {
   const int64_t ret = ::provium::testing::matcher_detail::result_of(arg);
   *result_listener << "returned " << ::provium::testing::matcher_detail::describe_result(ret);
@@ -112,17 +133,38 @@ MATCHER(SyscallSucceeds, "succeeds") {
 }
 
 MATCHER_P(SyscallSucceedsWithValue, value,
-          "succeeds with " + ::testing::PrintToString(value)) {
+          "succeeds with a value that " + ::testing::DescribeMatcher<int64_t>(::testing::MatcherCast<int64_t>(value))) {
   const int64_t ret = ::provium::testing::matcher_detail::result_of(arg);
   *result_listener << "returned " << ::provium::testing::matcher_detail::describe_result(ret);
-  return ret == static_cast<int64_t>(value);
+  return ret >= 0 && ::testing::Matches(::testing::MatcherCast<int64_t>(value))(ret);
 }
 
-MATCHER_P(SyscallFailsWithErrno, error,
-          "fails with " + ::provium::testing::matcher_detail::errno_name(error)) {
+MATCHER(SyscallFails, "fails") {
   const int64_t ret = ::provium::testing::matcher_detail::result_of(arg);
   *result_listener << "returned " << ::provium::testing::matcher_detail::describe_result(ret);
-  return ret == -static_cast<int64_t>(error);
+  return ret < 0;
+}
+
+MATCHER_P(SyscallFailsWithErrno, error, "fails with " + ::provium::testing::matcher_detail::describe_errno(error)) {
+  const int64_t ret = ::provium::testing::matcher_detail::result_of(arg);
+  *result_listener << "returned " << ::provium::testing::matcher_detail::describe_result(ret);
+  return ret < 0 && ret >= -4095 && ::testing::Matches(::testing::MatcherCast<int>(error))(static_cast<int>(-ret));
+}
+
+// Matchers for an ExecResult; a failure shows the exit code, stdout and stderr:
+//   EXPECT_THAT(vm.exec("modprobe kacs"), ExecSucceeds());
+//   EXPECT_THAT(vm.exec("cat /nope"), ExecExitsWith(Ne(0)));
+//   EXPECT_THAT(vm.exec("uname -s"), ExecOutputIs("Linux\n"));
+MATCHER(ExecSucceeds, "exits with 0") { return arg.exit_code == 0; }
+
+MATCHER_P(ExecExitsWith, code,
+          "exits with a code that " + ::testing::DescribeMatcher<int>(::testing::MatcherCast<int>(code))) {
+  return ::testing::Matches(::testing::MatcherCast<int>(code))(arg.exit_code);
+}
+
+MATCHER_P(ExecOutputIs, output,
+          "writes a stdout that " + ::testing::DescribeMatcher<std::string>(::testing::MatcherCast<std::string>(output))) {
+  return ::testing::ExplainMatchResult(::testing::MatcherCast<std::string>(output), arg.out, result_listener);
 }
 
 }  // namespace provium

@@ -134,21 +134,6 @@ bool RegisterFixture(const char* name, ::provium::FixtureOptions options,
   return true;
 }
 
-namespace matcher_detail {
-
-std::string errno_name(int error) {
-  const char* name = strerrordesc_np(error) ? strerrorname_np(error) : nullptr;
-  return name ? std::string(name) + " (" + strerrordesc_np(error) + ")"
-              : "errno " + std::to_string(error);
-}
-
-std::string describe_result(int64_t ret) {
-  if (ret >= 0 || ret < -4095) return std::to_string(ret);
-  return std::to_string(ret) + ", " + errno_name(static_cast<int>(-ret));
-}
-
-}  // namespace matcher_detail
-
 int ExitCode(int run_all_tests_result) {
   const auto& unit = *::testing::UnitTest::GetInstance();
   // A skip in the global environment runs no test at all, yet GoogleTest (1.12) counts the

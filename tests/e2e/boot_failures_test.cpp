@@ -148,7 +148,7 @@ TEST(BootFailureTest, AKernelAloneIsEnough) {
   auto vm = provium::create("kernel_only");
   vm.boot();
   EXPECT_EQ(vm.exec("echo up").out, "up\n");
-  EXPECT_TRUE(vm.exec("test -x /bin/sh").ok());
+  EXPECT_THAT(vm.exec("test -x /bin/sh"), ::provium::ExecSucceeds());
 }
 
 // A kernel's modules as an unpacked package leaves them: below an INSTALL_MOD_PATH root,

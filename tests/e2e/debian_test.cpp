@@ -119,16 +119,16 @@ TEST_F(DebianRootTest, AFixtureResumesTheBootedSystemWithItsOwnCopyOfTheRoot) {
   const auto before = fs::last_write_time(root_);
   provium::define_fixture("debian_booted", {.profile = "debian"}, [](provium::Vm& vm) {
     ASSERT_EQ(system_state(vm).out, "running\n");
-    ASSERT_TRUE(vm.exec("useradd --create-home kdev && sync").ok());
+    ASSERT_THAT(vm.exec("useradd --create-home kdev && sync"), ::provium::ExecSucceeds());
   });
   for (const std::string test : {"one", "two"}) {
     auto vm = provium::fixture("debian_booted");
     EXPECT_EQ(vm.exec("systemctl is-system-running").out, "running\n");
-    EXPECT_TRUE(vm.exec("test -d /home/kdev").ok());
-    EXPECT_FALSE(vm.exec("test -e /home/kdev/one").ok()) << "test " << test << " sees another VM's writes";
-    EXPECT_TRUE(vm.exec("runuser -u kdev -- /bin/bash -c 'echo hi > ~/" + test + "'").ok());
+    EXPECT_THAT(vm.exec("test -d /home/kdev"), ::provium::ExecSucceeds());
+    EXPECT_THAT(vm.exec("test -e /home/kdev/one"), ::provium::ExecExitsWith(::testing::Ne(0))) << "test " << test << " sees another VM's writes";
+    EXPECT_THAT(vm.exec("runuser -u kdev -- /bin/bash -c 'echo hi > ~/" + test + "'"), ::provium::ExecSucceeds());
     // the journal, a service of the resumed system, takes new entries
-    ASSERT_TRUE(vm.exec("logger provium-" + test + " && journalctl --sync").ok());
+    ASSERT_THAT(vm.exec("logger provium-" + test + " && journalctl --sync"), ::provium::ExecSucceeds());
     EXPECT_THAT(vm.exec("journalctl -b --no-pager -o cat").out, HasSubstr("provium-" + test));
   }
   EXPECT_EQ(fs::last_write_time(root_), before) << "a fixture's VM wrote the profile's root image";

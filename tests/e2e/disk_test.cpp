@@ -69,7 +69,7 @@ class DiskTest : public ::testing::Test {
 };
 
 // The guest's view of the disk: mounted at /mnt.
-void mount(provium::Vm& vm) { ASSERT_TRUE(vm.exec("mkdir -p /mnt && mount -t ext4 /dev/vda /mnt").ok()); }
+void mount(provium::Vm& vm) { ASSERT_THAT(vm.exec("mkdir -p /mnt && mount -t ext4 /dev/vda /mnt"), ::provium::ExecSucceeds()); }
 
 std::string listing(provium::Vm& vm) { return vm.exec("ls /mnt | grep -v lost+found | tr '\\n' ' '").out; }
 
@@ -78,7 +78,7 @@ TEST_F(DiskTest, APlainVmWritesItsDiskAsAsked) {
   auto vm = provium::create("default");
   vm.boot({.disks = {{image.string()}}});
   mount(vm);
-  ASSERT_TRUE(vm.exec("echo written > /mnt/hello && umount /mnt").ok());
+  ASSERT_THAT(vm.exec("echo written > /mnt/hello && umount /mnt"), ::provium::ExecSucceeds());
   vm.shutdown();
   EXPECT_EQ(host_read(image, "/hello"), "written\n");
   expect_clean(image);
@@ -94,7 +94,7 @@ TEST_F(DiskTest, EachVmOfAFixtureWritesItsOwnCopyAndTheImageStaysAsItWas) {
   for (const std::string test : {"one", "two", "three"}) {
     auto vm = provium::fixture("disked");
     EXPECT_EQ(listing(vm), "base prepared ") << "test " << test << " sees another VM's writes";
-    ASSERT_TRUE(vm.exec("echo " + test + " > /mnt/" + test + " && sync").ok());
+    ASSERT_THAT(vm.exec("echo " + test + " > /mnt/" + test + " && sync"), ::provium::ExecSucceeds());
     EXPECT_EQ(vm.read_file("/mnt/" + test), test + "\n");
   }
   auto last = provium::fixture("disked");
@@ -146,7 +146,7 @@ TEST_F(DiskTest, ARedefinedFixtureOverAChangedImageIsRebuilt) {
 TEST_F(DiskTest, AReadOnlyDiskOfAFixtureIsSharedAsItIs) {
   const fs::path image = make_image("readonly.img", "shared\n");
   provium::define_fixture("readonly_disk", {.boot = {.disks = {{image.string(), "raw", true}}}}, [](provium::Vm& vm) {
-    ASSERT_TRUE(vm.exec("mkdir -p /mnt && mount -t ext4 -o ro,noload /dev/vda /mnt").ok());
+    ASSERT_THAT(vm.exec("mkdir -p /mnt && mount -t ext4 -o ro,noload /dev/vda /mnt"), ::provium::ExecSucceeds());
   });
   auto vm = provium::fixture("readonly_disk");
   EXPECT_EQ(vm.read_file("/mnt/base"), "shared\n");
@@ -191,7 +191,7 @@ TEST_F(DiskBootTest, TheDiskIsTheRootAndItsInitRuns) {
   vm.wait_until([&] { return vm.console_tail(100).find("disk init running") != std::string::npos; },
                  std::chrono::seconds(10), std::chrono::milliseconds(50), "the disk's init to say it runs");
   // The image is the profile's, shared by every VM: a plain boot's writes are discarded.
-  ASSERT_TRUE(vm.exec("echo mine > /written && sync").ok());
+  ASSERT_THAT(vm.exec("echo mine > /written && sync"), ::provium::ExecSucceeds());
   vm.shutdown();
   EXPECT_EQ(fs::last_write_time(image_), before);
   expect_clean(image_);
@@ -214,8 +214,8 @@ TEST_F(DiskBootTest, AFixtureOverADiskBootKeepsItsRootWithTheSnapshot) {
   for (const std::string test : {"one", "two"}) {
     auto vm = provium::fixture("disk_booted");
     EXPECT_EQ(vm.read_file("/prepared"), "prepared\n");
-    EXPECT_FALSE(vm.exec("test -e /one").ok()) << "test " << test << " sees another VM's writes";
-    ASSERT_TRUE(vm.exec("echo " + test + " > /" + test + " && sync").ok());
+    EXPECT_THAT(vm.exec("test -e /one"), ::provium::ExecExitsWith(::testing::Ne(0))) << "test " << test << " sees another VM's writes";
+    ASSERT_THAT(vm.exec("echo " + test + " > /" + test + " && sync"), ::provium::ExecSucceeds());
   }
   EXPECT_EQ(fs::last_write_time(image_), before);
   expect_clean(image_);

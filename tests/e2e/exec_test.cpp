@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include <provium/gtest.h>
 #include <provium/provium.h>
 
 using ::testing::HasSubstr;
@@ -139,9 +140,9 @@ TEST(ExecDeadlineTest, AProcessThatOutlivesSigkillIsReportedAsStuckInTheKernel) 
   auto vm = provium::create();
   vm.boot();
   const std::string freezer = "/sys/fs/cgroup/freezer";
-  ASSERT_TRUE(vm.exec("mount -t tmpfs none /sys/fs/cgroup && mkdir " + freezer + " && mount -t cgroup -o freezer none " +
-                      freezer + " && mkdir " + freezer + "/held")
-                  .ok());
+  ASSERT_THAT(vm.exec("mount -t tmpfs none /sys/fs/cgroup && mkdir " + freezer + " && mount -t cgroup -o freezer none " +
+                      freezer + " && mkdir " + freezer + "/held"),
+              ::provium::ExecSucceeds());
   EXPECT_THAT(
       [&] {
         vm.exec("sh -c 'echo $$ > " + freezer + "/held/tasks; echo FROZEN > " + freezer + "/held/freezer.state; echo never'",

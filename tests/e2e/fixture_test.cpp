@@ -34,18 +34,18 @@ PROVIUM_FIXTURE_WITH(prepared_child, {.parent = "prepared"}) {
 PROVIUM_FIXTURE_WITH(prepared_v10, {.parent = "prepared"}) { vm.exec("touch /tmp/v10"); }
 
 // Fails an assertion in its body: run only by FailedAssertionInTheBodyIsNotSnapshotted.
-PROVIUM_FIXTURE(asserts) { ASSERT_TRUE(vm.exec("false").ok()) << "the body's own check"; }
+PROVIUM_FIXTURE(asserts) { ASSERT_THAT(vm.exec("false"), ::provium::ExecSucceeds()) << "the body's own check"; }
 
 namespace {
 
-TEST_F(prepared_v10, AnyFixtureNameWorks) { EXPECT_TRUE(vm.exec("test -e /tmp/v10").ok()); }
+TEST_F(prepared_v10, AnyFixtureNameWorks) { EXPECT_THAT(vm.exec("test -e /tmp/v10"), ::provium::ExecSucceeds()); }
 
 TEST_F(asserts, DISABLED_UsesTheFailingFixture) {}
 
 // Any test of the fixture, in any order or alone, starts from the snapshot.
 TEST_F(prepared, SeesOnlyTheSnapshot) {
   EXPECT_EQ(vm.read_file("/tmp/prepared"), "prepared\n");
-  EXPECT_FALSE(vm.exec("test -e /tmp/scribble").ok());
+  EXPECT_THAT(vm.exec("test -e /tmp/scribble"), ::provium::ExecExitsWith(::testing::Ne(0)));
   EXPECT_EQ(vm.read_file("/proc/sys/kernel/sysrq"), "1\n");
 }
 
@@ -55,12 +55,12 @@ TEST(FixtureTest, ChangesInOneVmNeverReachTheNext) {
   {
     auto changed = provium::fixture("prepared");
     changed.write_file("/tmp/scribble", "mine");
-    ASSERT_TRUE(changed.exec("echo 0 > /proc/sys/kernel/sysrq").ok());
+    ASSERT_THAT(changed.exec("echo 0 > /proc/sys/kernel/sysrq"), ::provium::ExecSucceeds());
     ASSERT_EQ(changed.read_file("/proc/sys/kernel/sysrq"), "0\n");
   }
   auto next = provium::fixture("prepared");
   EXPECT_EQ(next.read_file("/tmp/prepared"), "prepared\n");
-  EXPECT_FALSE(next.exec("test -e /tmp/scribble").ok());
+  EXPECT_THAT(next.exec("test -e /tmp/scribble"), ::provium::ExecExitsWith(::testing::Ne(0)));
   EXPECT_EQ(next.read_file("/proc/sys/kernel/sysrq"), "1\n");
 }
 
@@ -70,7 +70,7 @@ TEST_F(prepared_child, NestedFixtureStartsFromItsParent) {
 }
 
 TEST_F(prepared, ParentDoesNotSeeItsChildsChanges) {
-  EXPECT_FALSE(vm.exec("test -e /tmp/child").ok());
+  EXPECT_THAT(vm.exec("test -e /tmp/child"), ::provium::ExecExitsWith(::testing::Ne(0)));
 }
 
 TEST(FixtureTest, ThreeVmsFromOneSnapshotAtOnce) {
@@ -121,7 +121,7 @@ TEST(FixtureCacheTest, ChangedBodyOrBootOptionsBuildANewEntry) {
   define_probe("body version 2", "384M");
   auto vm = provium::fixture("probe");
   EXPECT_EQ(entries_of("probe").size(), 3u);
-  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+  EXPECT_THAT(vm.exec("test -e /tmp/probe"), ::provium::ExecSucceeds());
 }
 
 // The contents of boot `files` shape the snapshot: a changed file builds the fixture anew (in a
@@ -221,7 +221,7 @@ TEST(FixtureCacheTest, TruncatedStateIsDetectedAndRebuilt) {
   ::testing::internal::CaptureStderr();
   auto vm = provium::fixture("probe");
   const std::string said = ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+  EXPECT_THAT(vm.exec("test -e /tmp/probe"), ::provium::ExecSucceeds());
   // The entry's check found it (not a failed restore), and the fixture was built again.
   EXPECT_THAT(said, HasSubstr("removing cached fixture"));
   EXPECT_THAT(said, HasSubstr("bytes, "));
@@ -237,7 +237,7 @@ TEST(FixtureCacheTest, DeletedRamFileIsDetectedAndRebuilt) {
   ::testing::internal::CaptureStderr();
   auto vm = provium::fixture("probe");
   const std::string said = ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+  EXPECT_THAT(vm.exec("test -e /tmp/probe"), ::provium::ExecSucceeds());
   EXPECT_THAT(said, HasSubstr("ram is missing; it will be rebuilt"));
   EXPECT_THAT(said, HasSubstr("building fixture 'probe'"));
 }
@@ -253,7 +253,7 @@ TEST(FixtureCacheTest, CorruptStateThatPassesTheChecksIsRebuiltWhenItFailsToRest
   ::testing::internal::CaptureStderr();
   auto vm = provium::fixture("probe");
   const std::string said = ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(vm.exec("test -e /tmp/probe").ok());
+  EXPECT_THAT(vm.exec("test -e /tmp/probe"), ::provium::ExecSucceeds());
   // It passed the entry's checks; restoring it failed, and that discarded it.
   EXPECT_THAT(said, HasSubstr("resuming it failed"));
   EXPECT_THAT(said, HasSubstr("building fixture 'probe'"));

@@ -6,6 +6,7 @@
 #include <future>
 #include <set>
 
+#include <provium/gtest.h>
 #include <provium/provium.h>
 
 #include "support/processes.h"
@@ -30,8 +31,8 @@ TEST(LifecycleTest, TwoVmsAtOnceAreIndependent) {
   auto booting = std::async(std::launch::async, [&] { first.boot(); });
   second.boot();
   booting.get();
-  ASSERT_TRUE(first.exec("echo one > /tmp/who").ok());
-  ASSERT_TRUE(second.exec("echo two > /tmp/who").ok());
+  ASSERT_THAT(first.exec("echo one > /tmp/who"), ::provium::ExecSucceeds());
+  ASSERT_THAT(second.exec("echo two > /tmp/who"), ::provium::ExecSucceeds());
   EXPECT_EQ(first.exec("cat /tmp/who").out, "one\n");
   EXPECT_EQ(second.exec("cat /tmp/who").out, "two\n");
 }

@@ -62,7 +62,7 @@ TEST_F(FilesTest, LargestFileThatFitsAFrame) {
 
 TEST_F(FilesTest, TooLargeIsRefusedBeforeSendingAndTheConnectionStaysUsable) {
   EXPECT_THROW(vm().write_file("/tmp/huge", std::string(16 * 1024 * 1024, 'x')), provium::Error);
-  EXPECT_TRUE(vm().exec("true").ok());
+  EXPECT_THAT(vm().exec("true"), ::provium::ExecSucceeds());
 }
 
 TEST_F(FilesTest, ProcFilesReadToTheEnd) {
@@ -74,7 +74,7 @@ TEST_F(FilesTest, MissingPathIsAnErrorWithTheErrnoText) {
               ThrowsMessage<provium::Error>(::testing::AllOf(
                   HasSubstr("/no/such/file"), HasSubstr("No such file or directory"))));
   EXPECT_THROW(vm().write_file("/no/such/dir/file", "x"), provium::Error);
-  EXPECT_TRUE(vm().exec("true").ok());
+  EXPECT_THAT(vm().exec("true"), ::provium::ExecSucceeds());
 }
 
 TEST_F(SyscallTest, Getpid) {
@@ -150,7 +150,7 @@ TEST_F(IoctlTest, IoctlOnABadFdFails) {
 
 TEST_F(IoctlTest, StructWithAPointerIsPatched) {
   // SIOCGIFCONF fills the buffer that struct ifconf points to: { int len; pad; char* buf; }.
-  ASSERT_TRUE(vm().exec("ip link set lo up").ok());  // lo gets 127.0.0.1 when it comes up
+  ASSERT_THAT(vm().exec("ip link set lo up"), ::provium::ExecSucceeds());  // lo gets 127.0.0.1 when it comes up
   const int64_t sock = vm().syscall(SYS_socket, 2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0);
   ASSERT_THAT(sock, SyscallSucceeds());
   constexpr unsigned long kSiocgifconf = 0x8912;
@@ -261,8 +261,8 @@ TEST_F(HelpersTest, MountVfsIsIdempotent) {
   // The initramfs root is in memory already: a tmpfs over /tmp would only hide its files.
   EXPECT_THAT(mounts, Not(HasSubstr(" /tmp ")));
   // What selftests use them for: POSIX shared memory, pseudo-terminals.
-  EXPECT_TRUE(vm().exec("echo x > /dev/shm/probe && rm /dev/shm/probe").ok());
-  EXPECT_TRUE(vm().exec("test -c /dev/pts/ptmx").ok());
+  EXPECT_THAT(vm().exec("echo x > /dev/shm/probe && rm /dev/shm/probe"), ::provium::ExecSucceeds());
+  EXPECT_THAT(vm().exec("test -c /dev/pts/ptmx"), ::provium::ExecSucceeds());
 }
 
 TEST(MountVfsTest, EachMountCanBeSkipped) {

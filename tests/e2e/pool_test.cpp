@@ -118,7 +118,7 @@ TEST(PoolTest, AKilledProcessLeavesNoBudgetBehind) {
   vm.boot();
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_THAT(err, Not(HasSubstr("waiting for VM budget")));
-  EXPECT_TRUE(vm.exec("true").ok());
+  EXPECT_THAT(vm.exec("true"), ::provium::ExecSucceeds());
 }
 
 TEST(PoolTest, VmBiggerThanTheBudgetFailsAtOnce) {

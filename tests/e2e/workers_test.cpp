@@ -84,7 +84,7 @@ TEST_F(WorkerTest, FifteenWorkersAtOnceAndNoSixteenth) {
               ::testing::ThrowsMessage<provium::Error>(HasSubstr("no free worker port")));
   workers.pop_back();  // its port is free again
   auto again = vm().spawn();
-  EXPECT_TRUE(again.exec("true").ok());
+  EXPECT_THAT(again.exec("true"), ::provium::ExecSucceeds());
 }
 
 TEST_F(WorkerTest, WorkerKilledWhileItsJobRuns) {
@@ -99,8 +99,8 @@ TEST_F(WorkerTest, WorkerKilledWhileItsJobRuns) {
   const std::string proc = "/proc/" + std::to_string(pid);
   vm().wait_until([&] { return vm().exec("! test -d " + proc + " || grep -q 'State:.*Z' " + proc + "/status").ok(); },
                   std::chrono::seconds(10), std::chrono::milliseconds(50), "the worker to exit");
-  EXPECT_TRUE(vm().exec("true").ok());
-  EXPECT_TRUE(vm().spawn().exec("true").ok());
+  EXPECT_THAT(vm().exec("true"), ::provium::ExecSucceeds());
+  EXPECT_THAT(vm().spawn().exec("true"), ::provium::ExecSucceeds());
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ TEST_F(faulty, KernelPanicFailsTheTestWithThePanicLines) {
   EXPECT_LT(Clock::now() - start, 30s);
 }
 
-TEST_F(faulty, TheTestAfterAPanicPasses) { EXPECT_TRUE(vm.exec("true").ok()); }
+TEST_F(faulty, TheTestAfterAPanicPasses) { EXPECT_THAT(vm.exec("true"), ::provium::ExecSucceeds()); }
 
 TEST_F(faulty, StoppedAgentFailsAtTheDeadlineNamingTheOperation) {
   vm.set_timeout(2s);
@@ -128,7 +128,7 @@ TEST(FaultsTest, RunDirectoriesArePrivate) {
   with_run_dir(loose, [] {
     auto vm = provium::create();
     vm.boot();
-    EXPECT_TRUE(vm.exec("true").ok());
+    EXPECT_THAT(vm.exec("true"), ::provium::ExecSucceeds());
   });
   EXPECT_EQ(fs::status(loose).permissions() & fs::perms::all, fs::perms::owner_all);
   fs::remove_all(loose);
@@ -184,7 +184,7 @@ TEST(FaultsTest, SigkilledTestProcessLeavesNothingBehind) {
   // Its build lock is free: this process builds the fixture without waiting for anyone, and
   // its new run directory sweeps the leftover away.
   auto vm = provium::fixture("killed_while_building");
-  EXPECT_TRUE(vm.exec("test -e /tmp/built").ok());
+  EXPECT_THAT(vm.exec("test -e /tmp/built"), ::provium::ExecSucceeds());
   EXPECT_EQ(run_directories(), own + 1);  // the resumed VM's own; the dead process's is gone
 }
 
