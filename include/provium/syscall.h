@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace provium {
@@ -52,6 +53,9 @@ class Arg {
 Arg in(std::string bytes);     // input only: its contents after the call are not returned
 Arg out(std::size_t size);     // output: `size` zero bytes, returned after the call
 Arg inout(std::string bytes);  // input and output
+// A C string argument: `text` and its terminating NUL, input only (a path, a name):
+// vm.syscall(SYS_openat, {AT_FDCWD, provium::cstr("/proc/version"), O_RDONLY}).
+Arg cstr(std::string_view text);
 
 struct SyscallResult {
   int64_t ret = 0;               // the raw result; -errno on failure

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <set>
+#include <string>
+#include <vector>
 #include <string_view>
 
 #include "base/settings.h"
@@ -42,6 +45,16 @@ class Environment : public ::testing::Environment {
 class EndOfProgram : public ::testing::EmptyTestEventListener {
   void OnTestProgramEnd(const ::testing::UnitTest&) override { shutdown_all(); }
 };
+
+// The names PROVIUM_FIXTURE registered at static initialisation, and those registered twice.
+std::set<std::string>& registered_fixtures() {
+  static std::set<std::string> names;
+  return names;
+}
+std::vector<std::string>& duplicate_fixtures() {
+  static std::vector<std::string> names;
+  return names;
+}
 
 constexpr std::string_view kUsage = R"(Provium flags:
   --provium_config=FILE  use this provium.toml (default: $PROVIUM_CONFIG, else the first
@@ -107,6 +120,11 @@ void Init(int* argc, char** argv) {
     std::cerr << error.what() << "\n";  // a malformed PROVIUM_* variable or flag
     std::exit(2);
   }
+  for (const auto& name : duplicate_fixtures()) {
+    std::cerr << "PROVIUM_FIXTURE(" << name << ") is defined twice in this program: a fixture's name is its "
+              << "identity, so the second would replace the first; rename one of them\n";
+    std::exit(2);
+  }
   *argc = kept;
   argv[kept] = nullptr;
   ::testing::AddGlobalTestEnvironment(new Environment);
@@ -123,6 +141,9 @@ void Init(int* argc, char** argv) {
 
 bool RegisterFixture(const char* name, ::provium::FixtureOptions options,
                      void (*setup)(::provium::Vm&)) {
+  // Two PROVIUM_FIXTUREs of one name (in two source files) would be one fixture, the later
+  // replacing the earlier: Init refuses the program instead.
+  if (!registered_fixtures().insert(name).second) duplicate_fixtures().push_back(name);
   ::provium::define_fixture(name, std::move(options), [name, setup](::provium::Vm& vm) {
     // A failed ASSERT_* returns from the body early: that VM must not become the snapshot.
     const bool failed_before = ::testing::Test::HasFailure();

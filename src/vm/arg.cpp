@@ -6,6 +6,7 @@ namespace provium {
 Arg in(std::string bytes) { return Arg(Arg::Kind::in, std::move(bytes)); }
 Arg out(std::size_t size) { return Arg(Arg::Kind::out, std::string(size, '\0')); }
 Arg inout(std::string bytes) { return Arg(Arg::Kind::inout, std::move(bytes)); }
+Arg cstr(std::string_view text) { return in(std::string(text) + '\0'); }
 
 Arg Arg::ptr(std::size_t offset, Arg buffer) const {
   if (kind_ == Kind::integer) throw Error("ptr(): an integer argument cannot hold a pointer");

@@ -122,6 +122,16 @@ TEST_F(SyscallTest, UnameIntoAnOutputBuffer) {
   EXPECT_EQ(vm().exec("uname -r").out, release + "\n");
 }
 
+TEST_F(SyscallTest, ACStringArgumentIsAPath) {
+  const auto fd = vm().syscall(SYS_openat, {AT_FDCWD, provium::cstr("/proc/version"), O_RDONLY});
+  ASSERT_THAT(fd, SyscallSucceeds());
+  auto read = vm().syscall(SYS_read, {fd.ret, provium::out(13), 13});
+  EXPECT_THAT(read, SyscallSucceedsWithValue(13));
+  EXPECT_EQ(read.out[0], "Linux version");
+  EXPECT_THAT(vm().syscall(SYS_close, fd.ret), SyscallSucceeds());
+  EXPECT_THAT(vm().syscall(SYS_openat, {AT_FDCWD, provium::cstr("/no/such"), O_RDONLY}), SyscallFailsWithErrno(ENOENT));
+}
+
 TEST_F(SyscallTest, FailuresAreNegativeErrno) {
   EXPECT_THAT(vm().syscall(SYS_close, -1), SyscallFailsWithErrno(EBADF));
   const int64_t fd = open_in_guest(vm(), "/proc/version");

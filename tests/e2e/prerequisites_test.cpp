@@ -56,4 +56,14 @@ TEST(CommandLineTest, AMalformedSettingEndsTheProgramNamingItsSource) {
   EXPECT_THAT(from_flag.output, HasSubstr("--provium_accel is \"xen\"; it must be one of auto, kvm, tcg"));
 }
 
+// Two PROVIUM_FIXTUREs of one name in two source files: the program says so and runs nothing.
+TEST(CommandLineTest, AFixtureNameDefinedTwiceEndsTheProgram) {
+  const char* program = std::getenv("PROVIUM_DUPLICATE_FIXTURE_PROGRAM");
+  ASSERT_NE(program, nullptr);
+  auto run = provium_test::ChildProcess({program}, {}).wait();
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("PROVIUM_FIXTURE(twice) is defined twice in this program"));
+  EXPECT_THAT(run.output, ::testing::Not(HasSubstr("[ RUN      ]")));
+}
+
 }  // namespace
