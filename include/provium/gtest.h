@@ -24,13 +24,22 @@ void Init(int* argc, char** argv);
 // was skipped, else RUN_ALL_TESTS()'s own.
 int ExitCode(int run_all_tests_result);
 
+// After a failed test: prints the last lines of `vm`'s console (everything since it was booted
+// or resumed is the test's own) and keeps the whole console in a log file, whose path it prints
+// and records as the test's property "console_log".
+void ShowGuestContext(const ::provium::Vm& vm);
+
 // The base of the test classes PROVIUM_FIXTURE defines: each test gets `vm`, a fresh VM
-// resumed from the fixture's snapshot, killed after the test.
+// resumed from the fixture's snapshot, killed after the test. A failed test ends with its
+// VM's console (ShowGuestContext).
 class FixtureTest : public ::testing::Test {
  protected:
   explicit FixtureTest(const char* fixture) : fixture_(fixture) {}
   void SetUp() override { vm = ::provium::fixture(fixture_); }
-  void TearDown() override { vm.kill(); }
+  void TearDown() override {
+    if (HasFailure()) ShowGuestContext(vm);
+    vm.kill();
+  }
 
   ::provium::Vm vm;
 

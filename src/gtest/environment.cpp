@@ -3,16 +3,23 @@
 #include <provium/gtest.h>
 
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
 #include <string_view>
 
+#include "base/files.h"
 #include "base/settings.h"
+#include "base/text.h"
 #include "gtest/lua_tests.h"
 #include "transport/selection.h"
 
@@ -137,6 +144,32 @@ void Init(int* argc, char** argv) {
     std::exit(2);
 #endif
   }
+}
+
+void ShowGuestContext(const ::provium::Vm& vm) {
+  constexpr std::size_t kShownLines = 40;
+  if (!vm.running()) return;  // a VM that died said why in the failure itself
+  const std::string console = vm.console_tail(std::numeric_limits<std::size_t>::max());
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string kept;
+  try {
+    const auto settings = base::settings();
+    const std::filesystem::path logs = settings->log_dir ? *settings->log_dir : settings->run_root / "logs";
+    // Consoles can hold the guest's secrets: only this user reads them.
+    if (!settings->log_dir) base::ensure_private_directory(settings->run_root);
+    std::filesystem::create_directories(logs);
+    const auto path = logs / (std::string(test->test_suite_name()) + "." + test->name() + "-" +
+                              std::to_string(::getpid()) + ".console.log");
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << console;
+    kept = path.string();
+    ::testing::Test::RecordProperty("console_log", kept);
+  } catch (const std::exception& error) {
+    kept = std::string("not kept: ") + error.what();
+  }
+  std::cout << "--- console of this test's VM since it started (last " << kShownLines << " lines; whole: " << kept
+            << ") ---\n"
+            << (console.empty() ? "(empty)" : base::last_lines(console, kShownLines)) << "\n--- end of console ---\n"
+            << std::flush;
 }
 
 bool RegisterFixture(const char* name, ::provium::FixtureOptions options,

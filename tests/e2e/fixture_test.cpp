@@ -330,3 +330,32 @@ TEST(FixtureCacheTest, CommandLineListsAndCleansTheCache) {
 }
 
 }  // namespace
+
+namespace {
+
+// A failed TEST_F ends with its VM's console since the test started, and keeps the whole console
+// in a log of its own; a passing test keeps nothing.
+TEST(FixtureFailureTest, AFailedTestEndsWithItsVmsConsoleAndKeepsItsLog) {
+  const std::filesystem::path logs =
+      std::filesystem::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() / "failure-context-logs";
+  std::filesystem::remove_all(logs);
+  const auto run = provium_test::ChildProcess({std::getenv("PROVIUM_FAILING_FIXTURE_PROGRAM")},
+                                              {{"PROVIUM_LOG_DIR", logs.string()}})
+                       .wait();
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  const auto failure = run.output.find("failing on purpose");
+  const auto context = run.output.find("--- console of this test's VM since it started (last 40 lines; whole: ");
+  ASSERT_NE(failure, std::string::npos) << run.output;
+  ASSERT_NE(context, std::string::npos) << run.output;
+  EXPECT_LT(failure, context);
+  EXPECT_NE(run.output.find("guest-said-this", context), std::string::npos) << run.output;
+  std::vector<std::filesystem::path> kept;
+  for (const auto& entry : std::filesystem::directory_iterator(logs)) kept.push_back(entry.path());
+  ASSERT_EQ(kept.size(), 1u) << "logs are kept for failed tests only";
+  EXPECT_TRUE(kept[0].filename().string().starts_with("context.FailsAfterTheGuestSpoke-"));
+  EXPECT_NE(run.output.find(kept[0].string(), context), std::string::npos) << "the log's path is printed";
+  std::ifstream in(kept[0]);
+  EXPECT_THAT(std::string(std::istreambuf_iterator<char>(in), {}), ::testing::HasSubstr("guest-said-this"));
+}
+
+}  // namespace
