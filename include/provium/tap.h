@@ -25,6 +25,8 @@ struct TapResult {
   std::vector<TapTest> tests;           // one per test number, in number order
   std::vector<int> missing;             // numbers 1..planned with no result line
   std::optional<std::string> bail_out;  // the reason of "Bail out!"
+  std::string trailing;                 // the lines after the last result line (a crash's words
+                                        // when the producer died before its plan was done)
   int exit_code = 0;                    // the command's
   std::string output;                   // the whole output as given
 

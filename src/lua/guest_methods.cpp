@@ -163,7 +163,7 @@ int exec(lua_State* L) {
 }
 
 // A TapResult as a table: {planned, tests = {{number, name, outcome, reason, output}, ...},
-// missing, bail_out, exit_code, output, passed, all_skipped, explanation}.
+// missing, bail_out, trailing, exit_code, output, passed, all_skipped, explanation}.
 void push_tap_result(lua_State* L, const TapResult& result) {
   lua_createtable(L, 0, 10);
   if (result.planned) set_field(L, "planned", *result.planned);
@@ -187,6 +187,7 @@ void push_tap_result(lua_State* L, const TapResult& result) {
   }
   lua_setfield(L, -2, "missing");
   if (result.bail_out) set_field(L, "bail_out", *result.bail_out);
+  set_field(L, "trailing", result.trailing);
   set_field(L, "exit_code", result.exit_code);
   set_field(L, "output", result.output);
   lua_pushboolean(L, result.passed());

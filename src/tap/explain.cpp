@@ -86,6 +86,9 @@ std::string explain_tap(const TapResult& result) {
     if (test.outcome == TapTest::Outcome::fail)
       problems.push_back("not ok " + label(test) + tail_lines(test.output, "      "));
   add_missing(problems, result.missing);
+  // A producer that died before its plan was done said why after its last result, if anywhere.
+  if (!result.missing.empty() && !result.trailing.empty())
+    problems.push_back("after the last result:" + tail_lines(result.trailing, "      "));
   if (result.bail_out) problems.push_back(result.bail_out->empty() ? "Bail out!" : "Bail out! " + *result.bail_out);
   if (result.exit_code != 0) problems.push_back(exit_code_problem(result));
   if (problems.empty() && result.tests.empty()) return "no subtests, exit code 0";

@@ -148,6 +148,7 @@ TapResult parse_tap(std::string_view output, int exit_code) {
     if (!inserted && test.outcome == TapTest::Outcome::fail && existing->second.outcome != TapTest::Outcome::fail)
       existing->second = std::move(test);
   }
+  result.trailing = std::move(pending_output);
   for (auto& [number, test] : tests) result.tests.push_back(std::move(test));
   for (int number = 1; number <= result.planned.value_or(0); ++number)
     if (!tests.contains(number)) result.missing.push_back(number);

@@ -321,6 +321,23 @@ TEST(TapPasses, MissingNumbersBailOutAndExitCodeAreOneLineEach) {
             "  exit code 1");
 }
 
+// What a producer printed after its last result (the crash that cut it short) comes with the
+// missing tests.
+TEST(TapPasses, AProducerThatDiedShowsWhatItPrintedLast) {
+  const auto result = parse_tap("1..3\nok 1 a\n# RUN b\nSegmentation fault\n", 139);
+  EXPECT_EQ(result.trailing, "# RUN b\nSegmentation fault\n");
+  EXPECT_EQ(explain(result).explanation,
+            "which has 3 problems:\n"
+            "  no result for tests 2 to 3\n"
+            "  after the last result:\n"
+            "      # RUN b\n"
+            "      Segmentation fault\n"
+            "  exit code 139 (killed by SIGSEGV)");
+  // a run that completed its plan keeps its totals line out of the explanation
+  EXPECT_EQ(explain(parse_tap("1..1\nnot ok 1 a\n# Totals: pass:0 fail:1\n", 1)).explanation,
+            "which has 2 problems:\n  not ok 1 a\n  exit code 1");
+}
+
 TEST(TapPasses, TheExitCodeIsNamed) {
   EXPECT_EQ(explain(parse_tap("1..2\nok 1 a\nok 2 b # SKIP\n", 4)).explanation,
             "which has 1 problem:\n  exit code 4 (skip in kselftest), but not everything was skipped");
