@@ -49,6 +49,17 @@ TEST_F(BadInputTest, TruncatedPayloads) {
               HasSubstr("WRITE_FILE"));
 }
 
+// EXEC carries its deadline and flags before the command; JOB_WAIT and JOB_KILL the host's
+// offsets into the job's output.
+TEST_F(BadInputTest, ExecAndJobRequestsOfTheWrongShape) {
+  EXPECT_THAT(error_for(frame(PROVIUM_EXEC, "ls")), HasSubstr("EXEC: payload of 2 bytes, expected at least 8"));
+  EXPECT_THAT(error_for(frame(PROVIUM_EXEC, pack<uint32_t, uint32_t>(1000, 6) + "true")),
+              HasSubstr("EXEC: unknown flags 0x6"));
+  EXPECT_THAT(error_for(frame(PROVIUM_JOB_WAIT, pack<uint32_t, uint32_t>(1, 0))),
+              HasSubstr("JOB_WAIT: payload of 8 bytes, expected 24"));
+  EXPECT_THAT(error_for(frame(PROVIUM_JOB_KILL, pack<uint32_t>(1))), HasSubstr("JOB_KILL: payload of 4 bytes, expected 20"));
+}
+
 TEST_F(BadInputTest, LengthOverTheLimit) {
   std::string header(PROVIUM_FRAME_HEADER_SIZE, '\0');
   header[0] = static_cast<char>(PROVIUM_EXEC);
