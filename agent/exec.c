@@ -185,7 +185,7 @@ static void reap_stuck(void) {
  * or `deadline` (-1: none) passes. Returns whether it was reaped, its wait status in *status
  * (-1 when it cannot be known: not while nobody else reaps the agent's children). */
 static bool reap_by(pid_t pid, int64_t deadline, int *status) {
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 before Linux 5.3: then sleeps */
+    int pidfd = -1; /* opened only when the command has not ended yet, the rarer case */
     bool reaped = false;
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
@@ -198,6 +198,8 @@ static bool reap_by(pid_t pid, int64_t deadline, int *status) {
         int wait = clock_ms_until(deadline);
         if (wait == 0)
             break;
+        if (pidfd < 0)
+            pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 before Linux 5.3: then sleeps */
         if (pidfd >= 0)
             poll(&(struct pollfd){.fd = pidfd, .events = POLLIN}, 1, wait);
         else
