@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "base/files.h"
 #include "base/memory_size.h"
 #include "provium/error.h"
 
@@ -141,6 +142,14 @@ void Settings::set(std::string_view variable, std::string_view text, std::string
   } else {
     given_.insert_or_assign(std::string(variable), std::string(text));
   }
+}
+
+std::filesystem::path Settings::make_logs_root() const {
+  if (!log_dir) ensure_private_directory(run_root);
+  std::error_code error;
+  fs::create_directories(logs_root(), error);
+  if (error) throw Error(fmt::format("cannot create {}: {}", logs_root().string(), error.message()));
+  return logs_root();
 }
 
 std::vector<std::string> Settings::environment(const char* const* inherited) const {

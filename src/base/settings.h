@@ -46,7 +46,7 @@ struct Settings {
   // PROVIUM_CACHE_SIZE (bytes): the fixture cache's limit (else provium.toml's [cache] size,
   // else 20G).
   std::optional<uint64_t> cache_size;
-  // PROVIUM_LOG_DIR: where provium test keeps failed files' logs (default: run_root/logs).
+  // PROVIUM_LOG_DIR: where the logs of failed files and tests are kept (default: run_root/logs).
   std::optional<std::filesystem::path> log_dir;
   // PROVIUM_CID_DIR: the machine-wide vsock CID leases (default: /tmp/provium-cids).
   std::filesystem::path cid_dir = "/tmp/provium-cids";
@@ -69,6 +69,13 @@ struct Settings {
   // entries, as environ holds them) without its PROVIUM_* settings, then each one given here
   // (by the environment or set()).
   std::vector<std::string> environment(const char* const* inherited) const;
+
+  // Where logs are kept: log_dir, else run_root/logs.
+  std::filesystem::path logs_root() const { return log_dir ? *log_dir : run_root / "logs"; }
+  // The same, created when missing: the default one inside the private run-directory base (logs
+  // hold consoles, which can hold the guest's and the host's secrets); a chosen one as it is.
+  // Throws provium::Error naming a directory it cannot create.
+  std::filesystem::path make_logs_root() const;
 
  private:
   std::map<std::string, std::string, std::less<>> given_;

@@ -46,10 +46,7 @@ std::string format_log(const FileOutcome& outcome) {
   return out;
 }
 
-fs::path RunLogs::base() {
-  const auto settings = base::settings();
-  return settings->log_dir ? *settings->log_dir : settings->run_root / "logs";
-}
+fs::path RunLogs::base() { return base::settings()->logs_root(); }
 
 RunLogs::RunLogs() {
   const std::time_t now = std::time(nullptr);
@@ -62,14 +59,7 @@ RunLogs::RunLogs() {
 
 fs::path RunLogs::keep(const FileOutcome& outcome, const fs::path& log_name) {
   if (!created_) {
-    // Consoles and outputs can hold secrets of the guest or host: only this user reads them.
-    // The base itself may be a directory the user chose (PROVIUM_LOG_DIR), left as it is;
-    // the default base lives in the private run-directory base.
-    std::error_code error;
-    if (const auto settings = base::settings(); !settings->log_dir)
-      base::ensure_private_directory(settings->run_root);
-    fs::create_directories(base(), error);
-    if (error) throw Error(fmt::format("cannot create {}: {}", base().string(), error.message()));
+    base::settings()->make_logs_root();
     base::ensure_private_directory(dir_);
     created_ = true;
   }

@@ -17,7 +17,6 @@
 #include <vector>
 #include <string_view>
 
-#include "base/files.h"
 #include "base/settings.h"
 #include "base/text.h"
 #include "gtest/lua_tests.h"
@@ -153,12 +152,7 @@ void ShowGuestContext(const ::provium::Vm& vm) {
   const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string kept;
   try {
-    const auto settings = base::settings();
-    const std::filesystem::path logs = settings->log_dir ? *settings->log_dir : settings->run_root / "logs";
-    // Consoles can hold the guest's secrets: only this user reads them.
-    if (!settings->log_dir) base::ensure_private_directory(settings->run_root);
-    std::filesystem::create_directories(logs);
-    const auto path = logs / (std::string(test->test_suite_name()) + "." + test->name() + "-" +
+    const auto path = base::settings()->make_logs_root() / (std::string(test->test_suite_name()) + "." + test->name() + "-" +
                               std::to_string(::getpid()) + ".console.log");
     std::ofstream(path, std::ios::binary | std::ios::trunc) << console;
     kept = path.string();
