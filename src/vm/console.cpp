@@ -1,7 +1,6 @@
 #include "vm/console.h"
 
 #include <algorithm>
-#include <array>
 #include <fstream>
 
 #include "base/text.h"
@@ -26,28 +25,6 @@ std::string read_end(const std::filesystem::path& log) {
 
 std::string console_tail(const std::filesystem::path& log, std::size_t lines) {
   return base::last_lines(read_end(log), lines);
-}
-
-std::string crash_report(std::string_view console, std::size_t max_lines) {
-  // The first marker of a kernel's death report; what comes before it is ordinary boot noise.
-  static constexpr std::array markers = {
-      "------------[ cut here ]------------", "BUG:", "Oops", "general protection fault",
-      "Kernel panic - not syncing", "kernel BUG at", "Unable to handle kernel",
-  };
-  std::size_t first = std::string_view::npos;
-  for (const char* marker : markers) first = std::min(first, console.find(marker));
-  if (first == std::string_view::npos) return {};
-  first = console.rfind('\n', first);
-  first = first == std::string_view::npos ? 0 : first + 1;
-  std::string_view report = console.substr(first);
-  std::size_t end = 0;
-  for (std::size_t n = 0; n < max_lines; ++n) {
-    end = report.find('\n', end);
-    if (end == std::string_view::npos) break;
-    ++end;
-  }
-  if (end != std::string_view::npos) report = report.substr(0, end);
-  return std::string(report);
 }
 
 std::string wrapper_complaints(std::string_view console) {

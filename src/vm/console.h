@@ -1,4 +1,4 @@
-// Reading the guest's serial console log: its tail, and the kernel's own report when it died.
+// Reading the guest's serial console log: its tail, and what the guest's wrapper said in it.
 #pragma once
 
 #include <cstddef>
@@ -10,10 +10,6 @@ namespace provium::vm {
 
 // The last `lines` lines of the console log (reads only the end of the file).
 std::string console_tail(const std::filesystem::path& log, std::size_t lines);
-
-// The kernel's report of its death, from the first line of the report ("Kernel panic",
-// "BUG:", "Oops", ...) to the end, at most `max_lines` lines; empty when the text has none.
-std::string crash_report(std::string_view console, std::size_t max_lines = 60);
 
 // The lines in which the guest's wrapper (the initramfs's first program) says what it could not
 // do ("provium-wrapper: cannot exec init /sbin/init: No such file or directory"), each ending

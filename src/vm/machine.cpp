@@ -20,6 +20,7 @@
 #include "initramfs/shim.h"
 #include "kernel/direct_boot.h"
 #include "kernel/release.h"
+#include "kernel/report.h"
 #include "loop/loop.h"
 #include "qemu/command_line.h"
 #include "qemu/process.h"
@@ -39,9 +40,8 @@ std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem:
   std::string console = console_tail(console_log, 400);
   // The wrapper's own reasons (an init that cannot run, say) explain the panic that follows.
   std::string text = wrapper_complaints(console);
-  if (std::string report = crash_report(console); !report.empty()) {
-    text += fmt::format("the guest kernel crashed (QEMU {})\n--- kernel report ---\n{}",
-                        exit.describe(), report);
+  if (const auto reports = kernel::find_reports(console); !reports.empty()) {
+    text += fmt::format("the guest kernel crashed (QEMU {})\n{}", exit.describe(), kernel::describe_reports(reports));
   } else {
     text += fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
                         kContextLines, base::last_lines(console, kContextLines));

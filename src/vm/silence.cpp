@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "kernel/report.h"
+
 namespace provium::vm {
 
 namespace {
@@ -23,10 +27,9 @@ std::string why_silent(std::string_view console) {
   if (const auto at = console.rfind("provium-wrapper: the agent ("); at != std::string_view::npos)
     return fmt::format("the agent died ({})", line_of(console, at));
   // The kernel's own reports of a CPU or task that makes no progress (its watchdogs and RCU).
-  for (const char* report : {"soft lockup", "hard LOCKUP", "blocked for more than", "detected stall",
-                             "detected stalls", "workqueue lockup"})
-    if (const auto at = console.rfind(report); at != std::string_view::npos)
-      return fmt::format("the kernel is hung ({})", line_of(console, at));
+  const auto reports = kernel::find_reports(console);
+  const auto hang = std::find_if(reports.rbegin(), reports.rend(), [](const auto& report) { return report.is_hang(); });
+  if (hang != reports.rend()) return fmt::format("the kernel is hung ({})", hang->title);
   return {};
 }
 
