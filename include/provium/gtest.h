@@ -29,14 +29,19 @@ int ExitCode(int run_all_tests_result);
 // and records as the test's property "console_log".
 void ShowGuestContext(const ::provium::Vm& vm);
 
+// Fails the running test with what vm.check_kernel_reports() found: each kernel report no
+// vm.expect_kernel_report declared, with its text, and each declared one that never came.
+void CheckKernelReports(::provium::Vm& vm);
+
 // The base of the test classes PROVIUM_FIXTURE defines: each test gets `vm`, a fresh VM
-// resumed from the fixture's snapshot, killed after the test. A failed test ends with its
-// VM's console (ShowGuestContext).
+// resumed from the fixture's snapshot, killed after the test. A kernel report during the test
+// fails it (CheckKernelReports); a failed test ends with its VM's console (ShowGuestContext).
 class FixtureTest : public ::testing::Test {
  protected:
   explicit FixtureTest(const char* fixture) : fixture_(fixture) {}
   void SetUp() override { vm = ::provium::fixture(fixture_); }
   void TearDown() override {
+    CheckKernelReports(vm);
     if (HasFailure()) ShowGuestContext(vm);
     vm.kill();
   }

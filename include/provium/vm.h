@@ -63,6 +63,25 @@ struct ExecResult {
   bool ok() const { return exit_code == 0; }
 };
 
+// A report the kernel printed on the console about a bug of its own: a WARNING, a BUG, an Oops,
+// a KASAN, KFENCE, UBSAN or lockdep report, a hung task, an RCU stall, a panic.
+struct KernelReport {
+  // Its headline in the kernel's words: "WARNING: CPU: 0 PID: 42 at mm/slub.c:4321 kfree+0x1c/0x80".
+  std::string title;
+  std::string text;        // the report as the console shows it (at most 400 lines)
+  std::size_t lines = 0;   // how many lines it had
+};
+
+// What a check of a VM's console for kernel reports found.
+struct KernelReportCheck {
+  std::vector<KernelReport> unexpected;  // reports that no expect_kernel_report declared
+  std::vector<KernelReport> expected;    // reports that one did
+  std::vector<std::string> missing;      // declared patterns that no report matched
+  bool ok() const { return unexpected.empty() && missing.empty(); }
+  // A failure message: each unexpected report (trimmed), each missing one.
+  std::string describe() const;
+};
+
 // Options of one exec.
 struct ExecOptions {
   // This call's deadline instead of the VM's (set_timeout(), else $PROVIUM_TIMEOUT, else 60 s):
@@ -216,6 +235,19 @@ class Vm : public Guest {
   bool running() const;
   const std::string& profile() const { return profile_; }
 
+  // Declares that the kernel will report a bug on purpose before the next check (the test's
+  // end): a report whose title, or a WARN's message printed before it, matches `regex`
+  // (ECMAScript, searched: "WARNING: .* at mm/") then passes, and the check fails when none
+  // came. Throws Error for a malformed regex.
+  void expect_kernel_report(std::string_view regex);
+  // Flushes the kernel's log to the console, then sorts the reports it printed since the VM
+  // started (or since the last check) by the expectations, which it then clears. A TEST_F does
+  // this at its end; any VM does it when it ends (kill, shutdown, destructor; without the
+  // flush) and hands a failed check to the kernel report handler. With
+  // PROVIUM_KERNEL_REPORTS=ignore every check is ok (ignored reports are named on stderr).
+  // A VM that was never booted has nothing to report.
+  KernelReportCheck check_kernel_reports();
+
   // The last `lines` lines of the guest's serial console.
   std::string console_tail(std::size_t lines = 20) const;
 
@@ -224,9 +256,18 @@ class Vm : public Guest {
   friend struct vm::VmAccess;
   explicit Vm(std::string profile);
 
+  // The check when the VM ends: a failure goes to the kernel report handler.
+  void check_at_end() noexcept;
+
   std::string profile_;
   std::shared_ptr<vm::Machine> machine_;
 };
+
+// Where the failed kernel report check of a VM that ends goes (Vm::check_kernel_reports):
+// `failure` says which VM and what the kernel reported. By default it is printed on stderr;
+// provium::testing::Init makes it a failure of the running test. Returns the previous handler.
+using KernelReportHandler = std::function<void(const std::string& failure)>;
+KernelReportHandler set_kernel_report_handler(KernelReportHandler handler);
 
 // Runs a TAP producer (a kselftest binary, run_kselftest.sh) like exec, with its stderr merged
 // into its stdout so that a subtest's messages come before its result, and parses that

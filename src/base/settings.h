@@ -37,6 +37,9 @@ struct Settings {
   bool require_prerequisites = false;
   // PROVIUM_STREAM=1: every exec shows its output live (ExecOptions::stream).
   bool stream_output = false;
+  // PROVIUM_KERNEL_REPORTS: "check" (the default) fails a test during which the kernel
+  // reported a bug (a WARNING, a KASAN report, ...) that it did not expect; "ignore" does not.
+  bool check_kernel_reports = true;
   // PROVIUM_RUN_DIR, else $XDG_RUNTIME_DIR/provium, else /tmp/provium-UID: run directories of
   // VMs, the resource pool's ledger, provium test's logs.
   std::filesystem::path run_root;

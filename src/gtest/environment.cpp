@@ -78,6 +78,10 @@ constexpr std::string_view kUsage = R"(Provium flags:
   --provium_lua_root=DIR where the scripts' relative paths (dofile, boot files) start: the
                          project's root (also $PROVIUM_LUA_ROOT; default: the working directory)
   --provium_stream=1     show every exec's output live, line by line (also $PROVIUM_STREAM)
+  --provium_kernel_reports=ignore
+                         a kernel report (WARNING, BUG, KASAN, ...) during a test does not fail
+                         it; the reports are named on stderr (also $PROVIUM_KERNEL_REPORTS;
+                         default: check)
   --provium_help         this text
 Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
 )";
@@ -100,6 +104,7 @@ void Init(int* argc, char** argv) {
       {"--provium_transport", "PROVIUM_TRANSPORT"}, {"--provium_mem", "PROVIUM_POOL_MEM"},
       {"--provium_cpus", "PROVIUM_POOL_CPUS"}, {"--provium_lua", "PROVIUM_LUA"},
       {"--provium_lua_root", "PROVIUM_LUA_ROOT"}, {"--provium_stream", "PROVIUM_STREAM"},
+      {"--provium_kernel_reports", "PROVIUM_KERNEL_REPORTS"},
   };
   int kept = 1;
   try {
@@ -133,6 +138,12 @@ void Init(int* argc, char** argv) {
   }
   *argc = kept;
   argv[kept] = nullptr;
+  // A VM that ends with kernel reports no check saw (a TEST that made its own) fails the
+  // test during which it ended.
+  set_kernel_report_handler([](const std::string& failure) {
+    if (::testing::UnitTest::GetInstance()->current_test_info()) ADD_FAILURE() << failure;
+    else std::cerr << "provium: " << failure;
+  });
   ::testing::AddGlobalTestEnvironment(new Environment);
   ::testing::UnitTest::GetInstance()->listeners().Append(new EndOfProgram);
   if (const auto settings = base::settings(); settings->lua_directory) {
@@ -143,6 +154,11 @@ void Init(int* argc, char** argv) {
     std::exit(2);
 #endif
   }
+}
+
+void CheckKernelReports(::provium::Vm& vm) {
+  const auto check = vm.check_kernel_reports();
+  if (!check.ok()) ADD_FAILURE() << check.describe();
 }
 
 void ShowGuestContext(const ::provium::Vm& vm) {

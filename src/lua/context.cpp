@@ -1,6 +1,8 @@
 // The file context, the error boundary and argument access of the Lua adapter.
 #include "lua/context.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include <limits>
@@ -46,6 +48,21 @@ void FileContext::cleanup(std::vector<Console>* consoles) {
     entry->vm.kill();
   }
   vms.clear();
+}
+
+namespace {
+std::string failure_of(VmEntry& entry) {
+  const auto check = entry.vm.check_kernel_reports();
+  return check.ok() ? std::string() : fmt::format("{}: {}", entry.label, check.describe());
+}
+}  // namespace
+
+void FileContext::check_before_end(VmEntry& entry) { ended_vm_reports += failure_of(entry); }
+
+std::string FileContext::check_kernel_reports() {
+  std::string failures = std::exchange(ended_vm_reports, {});
+  for (auto& entry : vms) failures += failure_of(*entry);
+  return failures;
 }
 
 ScriptError::ScriptError(lua_State* L, int value_index) : state_(L) {

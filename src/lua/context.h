@@ -50,6 +50,10 @@ struct FileContext {
   std::vector<std::unique_ptr<WorkerEntry>> workers;
   std::vector<BlockResult> blocks;
   std::string last_traceback;  // of the last error caught by the message handler
+  // Failure texts of kernel reports: those of VMs the script ended since the last check
+  // (kill, shutdown), and those that came outside any test() block (the file's own).
+  std::string ended_vm_reports;
+  std::string file_reports;
 
   // Sets file (made absolute), chunk_name (relative to the start directory when the file lies
   // below it) and start_dir (made absolute).
@@ -58,6 +62,12 @@ struct FileContext {
   static FileContext& of(lua_State* L);
   // Workers and VMs, in that order; each VM's console is saved into `consoles` first.
   void cleanup(std::vector<Console>* consoles);
+  // Checks one VM's console for kernel reports (Vm::check_kernel_reports) before the script
+  // ends it: its failure goes into ended_vm_reports.
+  void check_before_end(VmEntry& entry);
+  // Checks every VM of the file: the failure text of the kernel reports since the last check
+  // (ended_vm_reports first), each VM named by its label; empty when nothing failed.
+  std::string check_kernel_reports();
 };
 
 // A fresh state with the standard libraries, the provium library and the globals of

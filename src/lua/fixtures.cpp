@@ -217,6 +217,8 @@ void build_into(const FileContext& user, const fs::path& script, const cache::En
     throw Error(fmt::format("the fixture script failed: {}", *error));
   if (!context.blocks.empty()) throw Error("the fixture script called todo()");
   if (context.vms.empty()) throw Error("the fixture script created no VM");
+  if (const auto reports = context.check_kernel_reports(); !reports.empty())
+    throw Error("the fixture script's VM is not snapshotted: " + reports);
   VmEntry& last = *context.vms.back();
   if (!last.vm.running())
     throw Error(fmt::format("the last VM the script created ({}) is not running; the fixture "

@@ -477,7 +477,17 @@ int boot(lua_State* L) {
 
 int shutdown(lua_State* L) {
   return protect(L, [&] {
-    self_vm(L, "shutdown").vm.shutdown();
+    VmEntry& entry = self_vm(L, "shutdown");
+    FileContext::of(L).check_before_end(entry);
+    entry.vm.shutdown();
+    return 0;
+  });
+}
+
+int expect_kernel_report(lua_State* L) {
+  return protect(L, [&] {
+    Args args(L, "expect_kernel_report", 2);
+    self_vm(L, "expect_kernel_report").vm.expect_kernel_report(args.string(1));
     return 0;
   });
 }
@@ -488,7 +498,9 @@ int kill(lua_State* L) {
       (*worker)->worker.kill();
       return 0;
     }
-    self_vm(L, "kill").vm.kill();
+    VmEntry& entry = self_vm(L, "kill");
+    FileContext::of(L).check_before_end(entry);
+    entry.vm.kill();
     return 0;
   });
 }
@@ -565,7 +577,8 @@ const luaL_Reg kGuestMethods[] = {
     {nullptr, nullptr}};
 
 const luaL_Reg kVmOnlyMethods[] = {
-    {"boot", boot}, {"shutdown", shutdown}, {"spawn", spawn}, {nullptr, nullptr}};
+    {"boot", boot}, {"shutdown", shutdown}, {"spawn", spawn},
+    {"expect_kernel_report", expect_kernel_report}, {nullptr, nullptr}};
 
 }  // namespace
 

@@ -43,8 +43,12 @@ int fixture(lua_State* L) {
 
 int shutdown_all(lua_State* L) {
   return protect(L, [&] {
-    for (auto& entry : FileContext::of(L).vms)
-      if (entry->vm.running()) entry->vm.shutdown();
+    auto& context = FileContext::of(L);
+    for (auto& entry : context.vms)
+      if (entry->vm.running()) {
+        context.check_before_end(*entry);
+        entry->vm.shutdown();
+      }
     return 0;
   });
 }
@@ -100,7 +104,22 @@ int record_block(lua_State* L) {
     context.last_traceback.clear();
     block.file = args.string(4);
     block.line = static_cast<int>(args.integer(5));
+    // The kernel's reports during the block fail it, whatever else it did.
+    if (const auto reports = context.check_kernel_reports(); !reports.empty()) {
+      block.message = block.status == BlockResult::Status::failed ? block.message + "\n" + reports : reports;
+      block.status = BlockResult::Status::failed;
+    }
     context.blocks.push_back(std::move(block));
+    return 0;
+  });
+}
+
+// begin_block(), called by the prelude's test() first: reports from before the block are the
+// file's.
+int begin_block(lua_State* L) {
+  return protect(L, [&] {
+    auto& context = FileContext::of(L);
+    context.file_reports += context.check_kernel_reports();
     return 0;
   });
 }
@@ -151,11 +170,13 @@ lua_State* new_state(FileContext& context) {
     lua_close(L);
     throw Error("the Lua prelude does not load: " + message);
   }
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushcfunction(L, record_block);
   lua_setfield(L, -2, "record_block");
   lua_pushcfunction(L, set_traceback);
   lua_setfield(L, -2, "set_traceback");
+  lua_pushcfunction(L, begin_block);
+  lua_setfield(L, -2, "begin_block");
   push(L, context.start_dir.string());
   lua_setfield(L, -2, "start_dir");
   lua_pushboolean(L, context.build != nullptr);

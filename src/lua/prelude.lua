@@ -2,7 +2,8 @@
 -- assert_eq, assert_contains, dofile relative to the run's start directory, and the wrappers
 -- of exec's stdout/stderr. Run once per fresh state with the adapter's internal functions.
 local internal = ...
-local record_block, set_traceback, start_dir = internal.record_block, internal.set_traceback, internal.start_dir
+local record_block, begin_block, set_traceback, start_dir =
+  internal.record_block, internal.begin_block, internal.set_traceback, internal.start_dir
 local debug_getinfo, debug_traceback = debug.getinfo, debug.traceback
 local getmetatable, setmetatable, rawget, type, tostring, error, xpcall =
   getmetatable, setmetatable, rawget, type, tostring, error, xpcall
@@ -140,6 +141,7 @@ function test(name, fn)
   if type(fn) ~= "function" then error("test: argument 2 must be a function", 2) end
   if internal.building then error("test: a fixture script prepares a VM; it has no test() blocks", 2) end
   local where = debug_getinfo(2, "Sl")
+  begin_block()
   local ok, err = xpcall(fn, traceback_handler)
   if ok then
     record_block(name, "passed", "", where.short_src, where.currentline)

@@ -82,6 +82,13 @@ FileResult run_file(const fs::path& file, const RunOptions& options) {
   } catch (const std::exception& error) {
     result.error = fmt::format("{}: {}", context.chunk_name, error.what());
   }
+  // The kernel's reports outside any test() block fail the file.
+  try {
+    if (const auto reports = context.file_reports + context.check_kernel_reports(); !reports.empty())
+      result.error = (result.error ? *result.error + "\n" : std::string()) + reports;
+  } catch (const std::exception& error) {
+    if (!result.error) result.error = fmt::format("checking the kernel's reports failed: {}", error.what());
+  }
   try {
     context.cleanup(&result.consoles);
   } catch (const std::exception& error) {

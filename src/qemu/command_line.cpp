@@ -24,9 +24,11 @@ std::string kernel_command_line(const std::string& init, transport::Kind transpo
                                 const std::string& append, int max_workers, bool root_disk) {
   // panic=-1 reboots at once on a panic and -no-reboot turns that into QEMU exiting, so a
   // panic ends the VM immediately with its lines on the console. quiet keeps the slow emulated
-  // UART out of the boot path; a panic is printed whatever the log level.
+  // UART out of the boot path (and tells an init such as systemd to say little); loglevel=5,
+  // after it, still prints warnings (KERN_WARNING, 4): WARN_ON's report and lockdep's are
+  // printed at that level, and the kernel report check reads them from the console.
   std::string line = fmt::format(
-      "console=ttyS0 panic=-1 quiet rdinit=/provium-wrapper provium.init={} provium.transport={}",
+      "console=ttyS0 panic=-1 quiet loglevel=5 rdinit=/provium-wrapper provium.init={} provium.transport={}",
       init, transport::name(transport));
   if (transport == transport::Kind::vsock) line += fmt::format(" provium.max_workers={}", max_workers);
   if (root_disk) line += " provium.root=/dev/vda";  // the wrapper mounts it and makes it the root

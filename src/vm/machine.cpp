@@ -287,7 +287,14 @@ bool Machine::wait_for_exit(std::chrono::milliseconds timeout) {
 std::optional<std::string> Machine::death(std::chrono::milliseconds grace) {
   wait_for_exit(grace);
   std::lock_guard lock(runtime_->mutex);
+  if (runtime_->death) runtime_->death_told = true;
   return runtime_->death;
+}
+
+bool Machine::death_told() const {
+  if (!runtime_) return false;
+  std::lock_guard lock(runtime_->mutex);
+  return runtime_->death_told;
 }
 
 Session::Owner Machine::session_owner(std::string_view connection) {
@@ -299,7 +306,7 @@ Session::Owner Machine::session_owner(std::string_view connection) {
         if (!self) return "the VM was destroyed";
         return self->death(grace);
       },
-      .name = run_dir_.path().filename().string() + std::string(connection),
+      .name = name() + std::string(connection),
   };
 }
 
@@ -348,7 +355,8 @@ std::string Machine::console_tail(std::size_t lines) const {
 }
 
 std::string Machine::context() const {
-  // The kernel boots with `quiet`: only warnings reach the console unless the profile asks.
+  // The kernel boots with loglevel=5: only warnings and worse reach the console unless the
+  // profile asks.
   return fmt::format(
       "(accelerator {}, machine {}{})\n--- console (last {} lines; add loglevel=7 to the "
       "profile's append for the whole kernel log) ---\n{}",

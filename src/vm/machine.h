@@ -18,6 +18,7 @@
 #include "transport/cid.h"
 #include "transport/kind.h"
 #include "vm/host_shares.h"
+#include "vm/kernel_reports.h"
 #include "vm/launch_plan.h"
 #include "vm/run_dir.h"
 #include "vm/session.h"
@@ -62,6 +63,12 @@ class Machine : public std::enable_shared_from_this<Machine> {
   int qemu_pid() const;  // 0 before launch (for benchmarks' memory accounting)
 
   std::string console_tail(std::size_t lines) const;
+  // The kernel reports of its console that no check has seen yet.
+  KernelReportWatch& kernel_reports() { return kernel_reports_; }
+  // QEMU ended and a caller was told why (the kernel's reports of its death included).
+  bool death_told() const;
+  // Its run directory's name, which messages and its sessions call it by.
+  std::string name() const { return run_dir_.path().filename().string(); }
   // The accelerator and the console tail, for error messages.
   std::string context() const;
 
@@ -104,6 +111,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   HostShares shares_;
   std::string accel_;
   RunDir run_dir_;
+  KernelReportWatch kernel_reports_{run_dir_ / "console.log"};
   // This VM's share of the resource pool: taken before QEMU starts, released once QEMU is dead
   // (kill(), shutdown(), the destructor).
   pool::Lease lease_;

@@ -27,6 +27,7 @@ struct Machine::Runtime {
   qemu::QmpClient::Reply qmp_ready;  // greeting read and capabilities negotiated
   std::mutex mutex;
   std::optional<std::string> death;  // set once QEMU has ended
+  bool death_told = false;           // Machine::death() gave it to a caller
   std::shared_ptr<Runtime> self_until_exit;  // see ~Machine
 };
 

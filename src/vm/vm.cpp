@@ -3,6 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <iostream>
+#include <mutex>
+#include <utility>
+
+#include "base/settings.h"
+
 #include "config/config.h"
 #include "loop/loop.h"
 #include "protocol/messages.h"
@@ -31,9 +37,70 @@ void Worker::kill() {
 }
 
 Vm::Vm(std::string profile) : profile_(std::move(profile)) {}
-Vm::~Vm() = default;
+Vm::~Vm() { check_at_end(); }
 Vm::Vm(Vm&&) noexcept = default;
-Vm& Vm::operator=(Vm&&) noexcept = default;
+Vm& Vm::operator=(Vm&& other) noexcept {
+  if (this != &other) {
+    check_at_end();
+    Guest::operator=(std::move(other));
+    profile_ = std::move(other.profile_);
+    machine_ = std::move(other.machine_);
+  }
+  return *this;
+}
+
+namespace {
+
+std::mutex handler_mutex;
+KernelReportHandler& kernel_report_handler() {
+  static KernelReportHandler handler = [](const std::string& failure) { std::cerr << "provium: " << failure; };
+  return handler;
+}
+
+// What a check says under PROVIUM_KERNEL_REPORTS: itself, or nothing when reports are ignored.
+KernelReportCheck settled(KernelReportCheck check) {
+  if (base::settings()->check_kernel_reports) return check;
+  vm::note_ignored(check.unexpected);
+  return {};
+}
+
+}  // namespace
+
+KernelReportHandler set_kernel_report_handler(KernelReportHandler handler) {
+  std::lock_guard lock(handler_mutex);
+  return std::exchange(kernel_report_handler(), std::move(handler));
+}
+
+void Vm::expect_kernel_report(std::string_view regex) {
+  if (!machine_) throw Error("this VM is not booted; expect_kernel_report declares what its kernel will report");
+  machine_->kernel_reports().expect(regex);
+}
+
+KernelReportCheck Vm::check_kernel_reports() {
+  if (!machine_) return {};  // a kernel that never ran reported nothing
+  if (machine_->running()) {
+    // Writing to /dev/kmsg prints every record the kernel still holds back (another CPU's,
+    // a deferred one) before it returns; a debug-level record is itself left off the console.
+    try {
+      write_file("/dev/kmsg", "<7>provium: kernel reports checked\n");
+    } catch (const Error&) {
+      // An agent that no longer answers: the console holds what it holds.
+    }
+  }
+  return settled(machine_->kernel_reports().check(!machine_->death_told()));
+}
+
+void Vm::check_at_end() noexcept {
+  if (!machine_) return;
+  try {
+    const auto check = settled(machine_->kernel_reports().check(!machine_->death_told()));
+    if (check.ok()) return;
+    std::lock_guard lock(handler_mutex);
+    kernel_report_handler()(fmt::format("{} ended: {}", machine_->name(), check.describe()));
+  } catch (const std::exception&) {
+    // A console that cannot be read is no report.
+  }
+}
 
 void shutdown_all() { loop::Loop::stop(); }
 
@@ -74,11 +141,15 @@ Worker Vm::spawn(SpawnOptions options) {
 }
 
 void Vm::shutdown() {
-  if (machine_) machine_->shutdown(std::chrono::seconds(10));
+  if (!machine_) return;
+  check_at_end();
+  machine_->shutdown(std::chrono::seconds(10));
 }
 
 void Vm::kill() {
-  if (machine_) machine_->kill();
+  if (!machine_) return;
+  check_at_end();
+  machine_->kill();
 }
 
 bool Vm::running() const { return machine_ && machine_->running(); }
