@@ -52,6 +52,10 @@ class EndOfProgram : public ::testing::EmptyTestEventListener {
   void OnTestProgramEnd(const ::testing::UnitTest&) override { shutdown_all(); }
 };
 
+// Where GoogleTest says a kernel report failure comes from: the guest's console, not a line of
+// the test (it printed "environment.cpp:161: Failure").
+constexpr const char* kKernelConsole = "the guest kernel's console";
+
 // The names PROVIUM_FIXTURE registered at static initialisation, and those registered twice.
 std::set<std::string>& registered_fixtures() {
   static std::set<std::string> names;
@@ -141,7 +145,7 @@ void Init(int* argc, char** argv) {
   // A VM that ends with kernel reports no check saw (a TEST that made its own) fails the
   // test during which it ended.
   set_kernel_report_handler([](const std::string& failure) {
-    if (::testing::UnitTest::GetInstance()->current_test_info()) ADD_FAILURE() << failure;
+    if (::testing::UnitTest::GetInstance()->current_test_info()) ADD_FAILURE_AT(kKernelConsole, -1) << failure;
     else std::cerr << "provium: " << failure;
   });
   ::testing::AddGlobalTestEnvironment(new Environment);
@@ -158,7 +162,7 @@ void Init(int* argc, char** argv) {
 
 void CheckKernelReports(::provium::Vm& vm) {
   const auto check = vm.check_kernel_reports();
-  if (!check.ok()) ADD_FAILURE() << check.describe();
+  if (!check.ok()) ADD_FAILURE_AT(kKernelConsole, -1) << check.describe();
 }
 
 void ShowGuestContext(const ::provium::Vm& vm) {

@@ -131,7 +131,7 @@ provium_test::ChildRun* WholeDirectory::run_ = nullptr;
 
 TEST_F(WholeDirectory, ExitsOneAndCountsEveryOutcome) {
   EXPECT_EQ(run_->exit_code, 1) << output();
-  EXPECT_EQ(lines_of(output()).back(), "FAIL: 5 passed, 4 failed, 1 skipped") << output();
+  EXPECT_EQ(lines_of(output()).back(), "FAIL: 5 passed, 5 failed, 1 skipped") << output();
 }
 
 TEST_F(WholeDirectory, PassingFilesAndTheirBlocks) {
@@ -191,6 +191,29 @@ TEST_F(WholeDirectory, AProcessThatDiesFailsItsFileWithWhatHappened) {
   EXPECT_THAT(output(), Not(HasSubstr("still alive")));
 }
 
+// kernel_reports.lua: each report fails the block (or, outside blocks, the file) during which
+// the kernel printed it, with the report's text; expectations pass or fail as declared.
+TEST_F(WholeDirectory, KernelReportsFailTheBlockDuringWhichTheyCame) {
+  const auto lines = section(output(), "kernel_reports.lua");
+  const std::string text = joined(lines);
+  ASSERT_GE(lines.size(), 6u) << output();
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex(std::string(R"(  kernel_reports\.lua \.\.\. FAIL \(error, 2 of 5 tests failed, )") + kSeconds + "\\)")))
+      << lines[0];
+  EXPECT_EQ(lines[1], "    · warns ... FAIL: vm 1 (default): the kernel reported a bug that no expect_kernel_report declared:");
+  EXPECT_EQ(lines[2], "        --- kernel report: WARNING: CPU: 0 PID: 1 at lua/block.c:1 f+0x1/0x2 ---");
+  EXPECT_TRUE(std::regex_match(lines[3], std::regex(R"(        \[ *\d+\.\d+\] WARNING: CPU: 0 PID: 1 at lua/block\.c:1 f\+0x1/0x2)")))
+      << lines[3];
+  EXPECT_TRUE(has_line(text, R"(    · passes after \.\.\. ok)")) << text;
+  EXPECT_TRUE(has_line(text, R"(    · expects its warning \.\.\. ok)")) << text;
+  EXPECT_TRUE(has_line(text, R"(    · expects in vain \.\.\. FAIL: vm 1 \(default\): expect_kernel_report\("BUG: KASAN"\): )"
+                             R"(the kernel reported nothing that matches \(it reported nothing at all\))"))
+      << text;
+  EXPECT_TRUE(has_line(text, R"(    · a fixture whose script warned is not built \.\.\. ok)")) << text;
+  // The warning between blocks is the file's.
+  EXPECT_TRUE(has_line(text, R"(    error: vm 1 \(default\): the kernel reported a bug .*)")) << text;
+  EXPECT_THAT(text, HasSubstr("--- kernel report: WARNING: CPU: 0 PID: 1 at lua/top.c:4 f+0x1/0x2 ---"));
+}
+
 TEST_F(WholeDirectory, FixtureScriptsAreNotTests) {
   EXPECT_THAT(output(), Not(HasSubstr("not_a_test")));
   EXPECT_THAT(output(), Not(HasSubstr("a fixture script was run")));
@@ -204,11 +227,11 @@ TEST_F(WholeDirectory, LogsAreKeptForFailedFilesOnly) {
   for (auto it = listed + 1; it != lines.end() && it->rfind("  ", 0) == 0; ++it) kept.push_back(it->substr(2));
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(kept, files_below(scratch_->logs())) << output();
-  ASSERT_EQ(kept.size(), 4u) << output();
+  ASSERT_EQ(kept.size(), 5u) << output();
   std::vector<std::string> names;
   for (const auto& log : kept) names.push_back(log.filename().string());
-  EXPECT_THAT(names, ::testing::ElementsAre("crash_exit.lua.log", "crash_signal.lua.log", "mixed.lua.log",
-                                            "top_error.lua.log"));
+  EXPECT_THAT(names, ::testing::ElementsAre("crash_exit.lua.log", "crash_signal.lua.log", "kernel_reports.lua.log",
+                                            "mixed.lua.log", "top_error.lua.log"));
   // One directory for the run, private, named after the time and the process.
   const fs::path run_dir = kept[0].parent_path();
   EXPECT_EQ(run_dir.parent_path(), scratch_->logs());

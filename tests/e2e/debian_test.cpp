@@ -3,6 +3,7 @@
 // Debian's real-time one, unpacked from its package with `dpkg -x` (no modules.dep, never
 // installed). Both are made once and kept in PROVIUM_TEST_MATERIAL between runs.
 #include <gmock/gmock.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -163,6 +164,46 @@ std::string named_by(const std::string& metapackage) {
 
 fs::path rt_kernel_package() { return downloaded(named_by("linux-image-rt-amd64")); }
 
+// A module that calls WARN_ON(1) when it is loaded, built against Debian's linux-headers
+// package of `release` (and the packages it needs), each unpacked with dpkg -x, never installed.
+fs::path warn_on_module(const std::string& release) {
+  const std::string headers = "linux-headers-" + release;
+  const auto depends = run({"/usr/bin/apt-cache", "depends", "--important", headers});
+  EXPECT_EQ(depends.exit_code, 0) << "apt-cache knows no " << headers << ": " << depends.output;
+  const fs::path root = material() / "headers-unpacked";
+  fs::remove_all(root);
+  std::vector<std::string> packages = {headers};
+  for (std::size_t at = depends.output.find("Depends: "); at != std::string::npos; at = depends.output.find("Depends: ", at + 1)) {
+    const std::string name = depends.output.substr(at + 9, depends.output.find('\n', at) - at - 9);
+    if (name.starts_with("linux-headers-") || name.starts_with("linux-kbuild-")) packages.push_back(name);
+  }
+  for (const auto& package : packages) {
+    const auto deb = downloaded(package);
+    if (deb.empty()) return {};
+    const auto unpacked = run({"/usr/bin/dpkg", "-x", deb.string(), root.string()});
+    EXPECT_EQ(unpacked.exit_code, 0) << unpacked.output;
+  }
+  // The flavour's Makefile includes the common tree by its installed path.
+  const fs::path tree = root / "usr/src" / headers;
+  const auto pointed = run({"/bin/sed", "-i", "s|include /usr/src/|include " + (root / "usr/src").string() + "/|",
+                            (tree / "Makefile").string()});
+  EXPECT_EQ(pointed.exit_code, 0) << pointed.output;
+  const fs::path module = material() / "provium_warn";
+  fs::remove_all(module);
+  fs::create_directories(module);
+  std::ofstream(module / "provium_warn.c") << "#include <linux/module.h>\n"
+                                              "static int __init provium_warn_init(void) { WARN_ON(1); return 0; }\n"
+                                              "static void __exit provium_warn_exit(void) {}\n"
+                                              "module_init(provium_warn_init);\n"
+                                              "module_exit(provium_warn_exit);\n"
+                                              "MODULE_LICENSE(\"GPL\");\n";
+  std::ofstream(module / "Kbuild") << "obj-m := provium_warn.o\n";
+  const auto built = run({"/usr/bin/make", "-C", tree.string(), "M=" + module.string(), "modules"});
+  EXPECT_EQ(built.exit_code, 0) << built.output;
+  fs::remove_all(root);  // 100 MB; the packages are kept
+  return module / "provium_warn.ko";
+}
+
 // Two of the kernel's own selftests, built statically from Debian's linux-source package:
 // pidfd_open_test (kselftest.h) and pidfd_getfd_test (kselftest_harness.h, forks per test).
 // run_tap gives one result per subtest, numbered as the plan says.
@@ -202,6 +243,46 @@ TEST_F(DebianTest, KernelSelftestsFromLinuxSourceGiveOneResultPerSubtest) {
     EXPECT_THAT(tap, provium::testing::TapPasses());
   }
   fs::remove_all(tree);
+}
+
+// A real in-kernel warning: the module's WARN_ON(1) prints the kernel's whole report (cut here,
+// the WARNING line, registers, the call trace, the end marker), which the check finds and a
+// test fails with; declared, it passes.
+TEST_F(DebianTest, AModulesWarnOnIsAKernelReportThatFailsTheTest) {
+  PROVIUM_TEST_NEEDS(fs::exists("/usr/bin/make"), "make (Debian: make)");
+  PROVIUM_TEST_NEEDS(fs::exists("/usr/bin/apt-get"), "apt-get (Debian: apt)");
+  const fs::path kernel = provium_test::newest_kernel();
+  const std::string release = kernel.filename().string().substr(8);
+  const fs::path module = warn_on_module(release);
+  ASSERT_TRUE(fs::exists(module)) << "no module was built for " << release;
+  use_profile("[profile.host]\nkernel = \"" + kernel.string() + "\"\n");
+  auto vm = provium::create("host");
+  vm.boot({.files = {{"/root/provium_warn.ko", module.string()}}});
+
+  ASSERT_THAT(vm.exec("insmod /root/provium_warn.ko"), ::provium::ExecSucceeds());
+  const auto check = vm.check_kernel_reports();
+  ASSERT_EQ(check.unexpected.size(), 1u) << check.describe() << vm.console_tail(60);
+  const auto& report = check.unexpected[0];
+  EXPECT_THAT(report.title, ::testing::MatchesRegex("WARNING: CPU: [0-9]+ PID: [0-9]+ at .*provium_warn\\.c:2 "
+                                                    "provium_warn_init\\+0x[0-9a-f]+/0x[0-9a-f]+ \\[provium_warn\\]"));
+  EXPECT_THAT(report.text, HasSubstr("------------[ cut here ]------------"));
+  EXPECT_THAT(report.text, HasSubstr("Call Trace:"));
+  EXPECT_THAT(report.text, HasSubstr("---[ end trace"));
+  EXPECT_FALSE(check.ok());
+
+  // As a test meets it: the failure carries the report's title and text.
+  ASSERT_THAT(vm.exec("rmmod provium_warn && insmod /root/provium_warn.ko"), ::provium::ExecSucceeds());
+  static provium::Vm* checked;
+  checked = &vm;
+  EXPECT_NONFATAL_FAILURE(provium::testing::CheckKernelReports(*checked), "Call Trace:");
+
+  // Declared, it passes.
+  vm.expect_kernel_report("WARNING: .* at .*provium_warn\\.c");
+  ASSERT_THAT(vm.exec("rmmod provium_warn && insmod /root/provium_warn.ko"), ::provium::ExecSucceeds());
+  const auto expected = vm.check_kernel_reports();
+  EXPECT_TRUE(expected.ok()) << expected.describe();
+  EXPECT_EQ(expected.expected.size(), 1u);
+  vm.kill();
 }
 
 // The whole package unpacked as `dpkg -x` leaves it: /boot/vmlinuz-* and /lib/modules/<release>

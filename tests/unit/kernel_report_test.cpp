@@ -5,6 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -52,6 +56,22 @@ TEST(KernelReportTest, AWarningRunsFromCutHereToItsEndTrace) {
   EXPECT_THAT(warning.text, Not(HasSubstr("taints kernel")));
   EXPECT_EQ(warning.lines, 10u);
   EXPECT_FALSE(warning.is_hang());
+}
+
+// The console of a VM into which a module whose init calls WARN_ON(1) was loaded, as the 6.1
+// cloud kernel printed it (the e2e test `debian` builds and loads that module).
+TEST(KernelReportTest, ARealWarnOnReportIsFoundWhole) {
+  std::ifstream in(std::filesystem::path(std::getenv("PROVIUM_TEST_DATA")) / "kernel-reports/warn_on_module.console");
+  const std::string console(std::istreambuf_iterator<char>(in), {});
+  ASSERT_FALSE(console.empty());
+  const auto reports = find_reports(console);
+  ASSERT_THAT(reports, SizeIs(1));
+  EXPECT_EQ(reports[0].title,
+            "WARNING: CPU: 0 PID: 80 at /tmp/provium_warn/provium_warn.c:2 provium_warn_init+0x5/0x1000 [provium_warn]");
+  EXPECT_THAT(reports[0].text, StartsWith("[    2.160960] ------------[ cut here ]------------\n"));
+  EXPECT_THAT(reports[0].text, HasSubstr("Code: Unable to access opcode bytes"));  // no second report
+  EXPECT_THAT(reports[0].text, EndsWith("[    2.168173] ---[ end trace 0000000000000000 ]---\n"));
+  EXPECT_EQ(reports[0].lines, 45u);
 }
 
 TEST(KernelReportTest, AWarnsMessageIsInTheHeaderBeforeTheTitle) {
