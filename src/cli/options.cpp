@@ -34,6 +34,10 @@ options:
       --config FILE       use this provium.toml (sets PROVIUM_CONFIG; default: the first
                           provium.toml found from the working directory upward)
       --accel ACCEL       auto, kvm or tcg for every VM (sets PROVIUM_ACCEL)
+      --kernel-reports ignore
+                          a kernel report (WARNING, BUG, KASAN, ...) fails no block; the
+                          reports are named in the logs (sets PROVIUM_KERNEL_REPORTS;
+                          default: check)
   -v, --verbose           also print what each file's process wrote (print(), Provium's notes)
       --stream            print what each file's process writes as it comes, line by line,
                           after the file's name, and every exec's output live (sets
@@ -167,6 +171,8 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
       options.config = std::filesystem::absolute(value).lexically_normal().string();
     } else if (in.value_of(arg, "", "--accel", value)) {
       options.accel = checked_setting("PROVIUM_ACCEL", "--accel", value);
+    } else if (in.value_of(arg, "", "--kernel-reports", value)) {
+      options.kernel_reports = checked_setting("PROVIUM_KERNEL_REPORTS", "--kernel-reports", value);
     } else {
       throw UsageError(fmt::format("unknown option '{}'", arg));
     }

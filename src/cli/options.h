@@ -32,6 +32,7 @@ struct TestOptions {
   std::optional<std::string> cpus;    // PROVIUM_POOL_CPUS
   std::optional<std::string> config;  // PROVIUM_CONFIG (made absolute)
   std::optional<std::string> accel;   // PROVIUM_ACCEL
+  std::optional<std::string> kernel_reports;  // PROVIUM_KERNEL_REPORTS
 };
 
 extern const std::string_view kTestUsage;

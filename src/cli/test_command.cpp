@@ -50,6 +50,7 @@ void apply_settings(const TestOptions& options) {
   if (options.config) settings.set("PROVIUM_CONFIG", *options.config, "--config");
   if (options.accel) settings.set("PROVIUM_ACCEL", *options.accel, "--accel");
   if (options.stream) settings.set("PROVIUM_STREAM", "1", "--stream");
+  if (options.kernel_reports) settings.set("PROVIUM_KERNEL_REPORTS", *options.kernel_reports, "--kernel-reports");
   base::replace_settings(std::move(settings));
 }
 
@@ -209,6 +210,9 @@ int test_command(const std::vector<std::string>& args) {
     std::cout << fmt::format("rerunning {} that failed last time\n", base::plural(jobs.size(), "file", "files"));
   }
   apply_settings(options);
+  if (!base::settings()->check_kernel_reports)
+    std::cout << "kernel reports are ignored in this run (PROVIUM_KERNEL_REPORTS=ignore): a WARNING, BUG or KASAN "
+                 "report fails no block\n";
   if (options.verbose)
     std::cout << fmt::format("running {}, {} at a time; logs of failed files go to {}\n",
                              base::plural(jobs.size(), "file", "files"), options.parallel, RunLogs::base().string());
