@@ -118,8 +118,10 @@ void Vm::boot(const BootOptions& options) {
     machine->boot();
   } catch (const Error&) {
     // Kept, dead, so that console_tail() still shows how far the boot got (a kept log of
-    // provium test lists it whole).
+    // provium test lists it whole). The error has told what the console says: the check at
+    // the VM's end does not tell it again.
     machine->kill();
+    machine->kernel_reports().check(false);
     machine_ = std::move(machine);
     throw;
   }
