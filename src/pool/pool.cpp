@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -235,6 +236,16 @@ std::optional<Lease> Ledger::try_acquire(uint64_t memory, int cpus,
 
 std::filesystem::path default_pool_dir() { return base::settings()->run_root / "pool"; }
 
+namespace {
+std::mutex reclaimer_mutex;
+std::function<void()> reclaimer;
+}  // namespace
+
+void set_budget_reclaimer(std::function<void()> reclaim) {
+  std::lock_guard lock(reclaimer_mutex);
+  reclaimer = std::move(reclaim);
+}
+
 Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
                         uint64_t memory_bytes, int cpus, std::string_view what) {
   check_fits_budget(budget, memory_bytes, cpus);
@@ -242,6 +253,7 @@ Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
   const int cap = auto_vm_cap();
   const auto start = std::chrono::steady_clock::now();
   bool told = false;
+  bool reclaimed = false;
   std::minstd_rand jitter(static_cast<unsigned>(::getpid()) ^
                           static_cast<unsigned>(start.time_since_epoch().count()));
   for (;;) {
@@ -254,6 +266,18 @@ Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
         },
         &seen);
     if (lease) return std::move(*lease);
+    if (!reclaimed) {
+      reclaimed = true;
+      std::function<void()> reclaim;
+      {
+        std::lock_guard lock(reclaimer_mutex);
+        reclaim = reclaimer;
+      }
+      if (reclaim) {
+        reclaim();
+        continue;  // at once: what it gave back may be enough
+      }
+    }
     if (!told && std::chrono::steady_clock::now() - start >= kWaitMessageAfter) {
       told = true;
       std::fprintf(stderr, "provium: %s\n",
@@ -263,6 +287,26 @@ Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
     // 20..50 ms, varied so that waiting processes do not poll in step.
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + jitter() % 31));
   }
+}
+
+std::optional<Lease> try_acquire_spare_budget(const std::filesystem::path& dir, const Budget& budget,
+                                              uint64_t memory_bytes, int cpus) {
+  check_fits_budget(budget, memory_bytes, cpus);
+  Ledger ledger(dir);
+  const int cap = auto_vm_cap();
+  const auto available = budget.fixed() ? std::nullopt : memory_available();
+  return ledger.try_acquire(memory_bytes, cpus, [&](const LedgerState& state) {
+    // Room for the spare and for one more VM of its size after it.
+    LedgerState after = state;
+    after.own.memory += memory_bytes;
+    after.own.cpus += cpus;
+    after.own.vms += 1;
+    if (!budget.fixed() && after.others.vms + 1 >= cap) return false;
+    const auto left = available ? std::optional<uint64_t>(*available > memory_bytes ? *available - memory_bytes : 0)
+                                : std::nullopt;
+    return admits(budget, state, memory_bytes, cpus, available, cap) &&
+           admits(budget, after, memory_bytes, cpus, left, cap);
+  });
 }
 
 }  // namespace provium::pool

@@ -134,4 +134,16 @@ std::filesystem::path default_pool_dir();
 Lease acquire_vm_budget(const std::filesystem::path& dir, const Budget& budget,
                         uint64_t memory_bytes, int cpus, std::string_view what);
 
+// Called by acquire_vm_budget when it cannot admit a VM at once: gives back what this process
+// holds for a later VM (its fixture spare), so that a VM needed now never waits for one that
+// might be. One per process; the cache layer sets it.
+void set_budget_reclaimer(std::function<void()> reclaim);
+
+// A spare VM's lease (a fixture's next VM, resumed ahead of its test), or nothing when the pool
+// has no room for it now; never waits. A spare is polite: it is admitted only where one more
+// VM of its size would still fit after it (in the auto mode: where other processes' VMs leave
+// room for one of theirs), so that it never holds the share another process's test waits for.
+std::optional<Lease> try_acquire_spare_budget(const std::filesystem::path& dir, const Budget& budget,
+                                              uint64_t memory_bytes, int cpus);
+
 }  // namespace provium::pool

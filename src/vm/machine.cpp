@@ -98,6 +98,12 @@ std::string Machine::build_initrd() const {
 }
 
 void Machine::boot() {
+  if (stopped_ahead_) {
+    // A spare resumed ahead: everything is done but letting the guest run.
+    stopped_ahead_ = false;
+    qmp("cont", {}, std::chrono::steady_clock::now() + options_.timeout);
+    return;
+  }
   if (runtime_ && !prelaunched_) throw Error("this VM was already booted");
   if (!prelaunched_) check_before_launch();
 
@@ -105,6 +111,22 @@ void Machine::boot() {
   // The boot's deadline starts after it: a queued test must not time out because others run.
   lease_ = pool::acquire_vm_budget(shares_.pool_dir, shares_.budget, base::parse_memory_size(options_.memory),
                                    options_.cpus, fmt::format("a VM of {}", profile_.describe()));
+  bring_up();
+}
+
+bool Machine::resume_ahead() {
+  if (!prelaunched_) throw Error("only a VM started ahead (prelaunch) can be resumed ahead");
+  auto lease = pool::try_acquire_spare_budget(shares_.pool_dir, shares_.budget,
+                                              base::parse_memory_size(options_.memory), options_.cpus);
+  if (!lease) return false;
+  lease_ = std::move(*lease);
+  bring_up();
+  qmp("stop", {}, std::chrono::steady_clock::now() + options_.timeout);
+  stopped_ahead_ = true;
+  return true;
+}
+
+void Machine::bring_up() {
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   if (!prelaunched_) start_qemu();
   prelaunched_ = false;

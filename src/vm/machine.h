@@ -44,6 +44,12 @@ class Machine : public std::enable_shared_from_this<Machine> {
   // share of the pool (a QEMU waiting for its state is paused and small); a later boot()
   // takes the share, skips the process start (about 50 ms under TCG) and restores.
   void prelaunch();
+  // After prelaunch(): the whole resume ahead of its test, when the pool has room for a spare
+  // now (pool::try_acquire_spare_budget; false, and nothing done, when it has not): the state
+  // loaded, the guest continued until the agent's READY, then stopped (QEMU freezes the
+  // guest's clocks while it is stopped). A later boot() only continues it. Throws Error like
+  // boot().
+  bool resume_ahead();
 
   std::shared_ptr<Session> agent() const { return agent_; }
 
@@ -76,6 +82,8 @@ class Machine : public std::enable_shared_from_this<Machine> {
   struct Runtime;  // the loop thread's part
 
   void check_before_launch();  // checks, and the accelerator chosen
+  // With the pool's share taken: starts QEMU (unless prelaunched), restores, connects the agent.
+  void bring_up();
   qemu::LaunchSpec launch_spec();  // writes the initrd when the plan asks for a new one
   // Starts QEMU with the launch spec, made once: a relaunch after a CID collision changes only
   // the CID, and does not write the initrd again.
@@ -119,6 +127,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   std::shared_ptr<Session> agent_;
   bool launched_ = false;  // QEMU was started
   bool prelaunched_ = false;  // by prelaunch(), and not booted yet
+  bool stopped_ahead_ = false;  // by resume_ahead(): up to READY, stopped, until boot()
   std::optional<qemu::LaunchSpec> spec_;  // made by the first start_qemu()
   uint32_t port_count_ = 0;  // virtio-serial ports: provium.0 (the agent) and one per worker
   transport::Kind transport_ = transport::Kind::virtio_serial;  // chosen before QEMU starts
