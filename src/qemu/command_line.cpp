@@ -36,6 +36,8 @@ std::string kernel_command_line(const std::string& init, transport::Kind transpo
   return line;
 }
 
+std::string cpu_model(const std::string& accel) { return accel == "kvm" ? "host" : "max,-erms,-fsrm"; }
+
 std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
   if (spec.machine != "q35" && spec.machine != "pc")
     throw Error(fmt::format("machine '{}' is not supported yet (q35, pc)", spec.machine));
@@ -43,7 +45,7 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
   if (!spec.ram_file.empty()) machine += ",memory-backend=ram0";
   std::vector<std::string> argv = {
       spec.qemu, "-M", machine, "-accel", spec.accel,
-      "-cpu", spec.accel == "kvm" ? "host" : "max",
+      "-cpu", cpu_model(spec.accel),
       "-m", spec.memory, "-smp", std::to_string(spec.cpus),
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
       "-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(),

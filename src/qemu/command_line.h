@@ -47,6 +47,12 @@ struct LaunchSpec {
 
 std::vector<std::string> qemu_argv(const LaunchSpec& spec);
 
+// The -cpu of an accelerator: the host's CPU under KVM; under TCG QEMU's "max" without ERMS and
+// FSRM: with them advertised the 6.1 kernel clears pages and copies memory with `rep stosb` and
+// `rep movsb`, of which TCG runs one iteration per translation block (docs/performance.md). It
+// changes what the guest runs, so it is part of a fixture's key.
+std::string cpu_model(const std::string& accel);
+
 // The kernel command line: console and panic behaviour, the wrapper as rdinit, the real init,
 // the transport (and for vsock how many workers the agent may run at once: that transport has
 // no port count to tell it), for a disk boot the root disk the wrapper mounts, then the
