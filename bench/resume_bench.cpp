@@ -17,7 +17,9 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <provium/provium.h>
 
@@ -99,35 +101,76 @@ void PrestartedResumeToFirstExec(benchmark::State& state) { resume(state, true, 
 
 // The 100 TEST_F of provium_suite_bench, the whole process timed.
 std::string suite_program;
+// The `provium` command, for the same suite written in Lua.
+std::string provium_cli;
 
-void run_suite(benchmark::State& state, bool prestart) {
+// Runs `argv` (its stdout to /dev/null: its result lines would bury the table) once per
+// iteration, timing the whole process.
+void run_process(benchmark::State& state, std::vector<std::string> argv, bool prestart) {
   set_prestart(prestart);
   for (auto _ : state) {
     const auto start = Clock::now();
-    char* argv[] = {suite_program.data(), nullptr};
+    std::vector<char*> args;
+    for (auto& arg : argv) args.push_back(arg.data());
+    args.push_back(nullptr);
     pid_t pid = 0;
-    posix_spawn_file_actions_t quiet;  // its 100 result lines would bury the table
+    posix_spawn_file_actions_t quiet;
     posix_spawn_file_actions_init(&quiet);
     posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    const int spawned = posix_spawn(&pid, suite_program.c_str(), &quiet, nullptr, argv, environ);
+    const int spawned = posix_spawn(&pid, argv[0].c_str(), &quiet, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&quiet);
     if (spawned != 0) {
-      state.SkipWithError("cannot start provium_suite_bench");
+      state.SkipWithError(("cannot start " + argv[0]).c_str());
       break;
     }
     int status = 0;
     waitpid(pid, &status, 0);
     state.SetIterationTime(seconds_since(start));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      state.SkipWithError("provium_suite_bench failed");
+      state.SkipWithError((argv[0] + " failed").c_str());
       break;
     }
   }
   set_prestart(true);
 }
 
-void HundredTestSuite(benchmark::State& state) { run_suite(state, false); }
-void PrestartedHundredTestSuite(benchmark::State& state) { run_suite(state, true); }
+void HundredTestSuite(benchmark::State& state) { run_process(state, {suite_program}, false); }
+void PrestartedHundredTestSuite(benchmark::State& state) { run_process(state, {suite_program}, true); }
+
+// The same suite in Lua: `files` files of 100 / files test() blocks, each on a fresh VM of one
+// fixture (the shape of provium_suite_bench's tests), written once into a directory of its own.
+fs::path lua_suite(int files) {
+  const fs::path dir = fs::temp_directory_path() / ("provium-bench-lua-" + std::to_string(files));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "fixtures");
+  std::ofstream(dir / "fixtures/suite.lua") << "local vm = provium.create()\nvm:boot()\n"
+                                               "vm:exec(\"echo prepared > /tmp/prepared\")\n";
+  for (int file = 0; file < files; ++file) {
+    std::ofstream out(dir / ("suite" + std::to_string(file) + ".lua"));
+    for (int n = 0; n < 100 / files; ++n)
+      out << "test(\"test " << n << "\", function()\n"
+          << "  local vm = provium.fixture(\"suite\")\n"
+          << "  assert_eq(vm:exec(\"echo " << n << "\").stdout.value, \"" << n << "\\n\")\n"
+          << "  assert_eq(vm:read_file(\"/tmp/prepared\"), \"prepared\\n\")\n"
+          << "  vm:kill()\nend)\n";
+  }
+  return dir;
+}
+
+void LuaHundredBlockSuite(benchmark::State& state) {
+  run_process(state, {provium_cli, "test", lua_suite(1).string()}, false);
+}
+void PrestartedLuaHundredBlockSuite(benchmark::State& state) {
+  run_process(state, {provium_cli, "test", lua_suite(1).string()}, true);
+}
+// Four files of 25 blocks, with spares: one file at a time, and two (each process with its own
+// spare, which must not starve the other of its core or its pool share).
+void LuaFourFilesOneAtATime(benchmark::State& state) {
+  run_process(state, {provium_cli, "test", "-p", "1", lua_suite(4).string()}, true);
+}
+void LuaFourFilesTwoAtATime(benchmark::State& state) {
+  run_process(state, {provium_cli, "test", "-p", "2", lua_suite(4).string()}, true);
+}
 
 // The documented way: ordinary RAM, the whole of it saved into the state file and loaded back.
 struct FullRamSnapshot {
@@ -191,14 +234,21 @@ class RatioReporter : public benchmark::ConsoleReporter {
                 << medians_["FullRamResumeToFirstExec"] / medians_["ResumeToFirstExec"] << "x\n";
     for (const auto& [with, without] : {std::pair{"ColdBootToReady", "BzImageColdBootToReady"},
                                         std::pair{"PrestartedResumeToReady", "ResumeToReady"},
-                                        std::pair{"PrestartedHundredTestSuite", "HundredTestSuite"}})
+                                        std::pair{"PrestartedHundredTestSuite", "HundredTestSuite"},
+                                        std::pair{"PrestartedLuaHundredBlockSuite", "LuaHundredBlockSuite"},
+                                        std::pair{"LuaFourFilesTwoAtATime", "LuaFourFilesOneAtATime"}})
       if (medians_.count(with) && medians_[without] > 0)
         std::cout << "  " << with << " / " << without << " = " << medians_[with] / medians_[without] << "\n";
-    std::cout << "\nTargets of this machine (issue 9), medians of this run:\n";
-    target("resume -> READY (with a spare)", medians_, "PrestartedResumeToReady", 50, "ms");
+    std::cout << "\nTargets of this machine (issues 9 and 18), medians of this run:\n";
+    target("resume -> READY (with a spare)", medians_, "PrestartedResumeToReady", 10, "ms");
     target("cold boot -> READY", medians_, "ColdBootToReady", 3500, "ms");
-    target("100-test suite, whole process (with spares)", medians_, "PrestartedHundredTestSuite", 15000, "ms");
+    target("100-test suite, whole process (with spares)", medians_, "PrestartedHundredTestSuite", 12000, "ms");
     target("host RSS per resumed 512 MiB VM", rss_, "PrestartedResumeToFirstExec", 100, "MiB");
+    if (cold > 0 && medians_.count("PrestartedResumeToFirstExec"))
+      ratio_target("resumed test / cold-boot test (first exec)", medians_["PrestartedResumeToFirstExec"] / cold, 0.05);
+    if (medians_.count("LuaFourFilesOneAtATime") && medians_["LuaFourFilesOneAtATime"] > 0)
+      ratio_target("provium test -p 2 / -p 1 (spares on)",
+                   medians_["LuaFourFilesTwoAtATime"] / medians_["LuaFourFilesOneAtATime"], 1.0);
   }
 
  private:
@@ -209,6 +259,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::cout << "  " << what << ": " << value << " " << unit << " (target <= " << limit << " " << unit
               << "): " << (value <= limit ? "met" : "MISSED by " + std::to_string(value - limit) + " " + unit)
               << "\n";
+  }
+
+  static void ratio_target(const char* what, double ratio, double limit) {
+    std::cout << "  " << what << ": " << ratio << " (target <= " << limit << "): "
+              << (ratio <= limit ? "met" : "MISSED") << "\n";
   }
 
   std::map<std::string, double> medians_;
@@ -232,10 +287,17 @@ BENCHMARK(HundredTestSuite)->UseManualTime()->Iterations(1)->Repetitions(3)->Rep
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(PrestartedHundredTestSuite)->UseManualTime()->Iterations(1)->Repetitions(3)
     ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+#define PROVIUM_SUITE_BENCHMARK(name) \
+  BENCHMARK(name)->UseManualTime()->Iterations(1)->Repetitions(3)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)
+PROVIUM_SUITE_BENCHMARK(LuaHundredBlockSuite);
+PROVIUM_SUITE_BENCHMARK(PrestartedLuaHundredBlockSuite);
+PROVIUM_SUITE_BENCHMARK(LuaFourFilesOneAtATime);
+PROVIUM_SUITE_BENCHMARK(LuaFourFilesTwoAtATime);
 
 int main(int argc, char** argv) {
   provium::define_fixture("bench", {}, prepare);
   suite_program = (fs::absolute(argv[0]).parent_path() / "provium_suite_bench").string();
+  provium_cli = (fs::absolute(argv[0]).parent_path().parent_path() / "src/provium").string();
   benchmark::Initialize(&argc, argv);
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
