@@ -67,6 +67,11 @@ std::string build_rootfs(const fs::path& busybox) {
     directories.emplace(directory.path);
   }
   cpio.add_file(kGuestPath, binary, 0755);
+  // The everyday questions a test asks (whoami, id -un, ls -l's owners, hostname) get answers:
+  // root and nobody, and a name that provium-init gives the kernel at its start.
+  cpio.add_file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n", 0644);
+  cpio.add_file("etc/group", "root:x:0:\nnobody:x:65534:\n", 0644);
+  cpio.add_file("etc/hostname", "provium\n", 0644);
 
   for (std::size_t start = 0; start < applets.size();) {
     std::size_t end = std::min(applets.find('\n', start), applets.size());

@@ -76,6 +76,16 @@ TEST_F(ExecTest, CommandsSeeTheGuestKernel) {
   EXPECT_THAT(version.out, HasSubstr(release.out.substr(0, release.out.size() - 1)));
 }
 
+// The built-in userspace answers the everyday questions: its users (root, nobody) by name, and
+// its host name.
+TEST_F(ExecTest, TheBuiltInUserspaceKnowsItsUsersAndItsName) {
+  EXPECT_THAT(vm().exec("whoami"), provium::ExecOutputIs("root\n"));
+  EXPECT_THAT(vm().exec("id -un; id -gn"), provium::ExecOutputIs("root\nroot\n"));
+  EXPECT_THAT(vm().exec("hostname"), provium::ExecOutputIs("provium\n"));
+  EXPECT_THAT(vm().exec("touch /tmp/owned && chown nobody:nobody /tmp/owned && ls -l /tmp/owned | awk '{print $3, $4}'"),
+              provium::ExecOutputIs("nobody nobody\n"));
+}
+
 TEST_F(ExecTest, MissingCommandIs127WithItsMessage) {
   auto result = vm().exec("no-such-command");
   EXPECT_EQ(result.exit_code, 127);
