@@ -48,14 +48,14 @@ class ShimArchive {
 // "/etc//x/" -> "etc/x": the stored form of a guest path, checked.
 std::string stored_guest_path(std::string_view guest) {
   if (!guest.starts_with('/')) {
-    throw Error(fmt::format("shim file \"{}\": the guest path must be absolute", guest));
+    throw Error(fmt::format("files: the guest path \"{}\" must be absolute", guest));
   }
   std::string stored;
   for (std::size_t start = 0; start < guest.size();) {
     std::size_t end = std::min(guest.find('/', start), guest.size());
     std::string_view component = guest.substr(start, end - start);
     if (component == "..") {
-      throw Error(fmt::format("shim file \"{}\": the guest path contains \"..\"", guest));
+      throw Error(fmt::format("files: the guest path \"{}\" contains \"..\"", guest));
     }
     if (!component.empty() && component != ".") {
       if (!stored.empty()) stored += '/';
@@ -67,7 +67,7 @@ std::string stored_guest_path(std::string_view guest) {
   std::string_view top = std::string_view(stored).substr(0, stored.find('/'));
   if (top == "provium" || top == "provium-wrapper" || top == "provium-agent" ||
       top == "provium-init" || stored == "dev/console") {
-    throw Error(fmt::format("shim file \"{}\": the guest path is reserved for provium", guest));
+    throw Error(fmt::format("files: the guest path \"{}\" is Provium's own", guest));
   }
   return stored;
 }
@@ -82,7 +82,8 @@ uint32_t permission_bits(const fs::file_status& status) {
 void add_host_path(ShimArchive& archive, const std::string& guest, const fs::path& host,
                    bool follow_symlink) {
   auto fail = [&](std::string_view what) {
-    return Error(fmt::format("shim file /{} from host path {}: {}", guest, host.string(), what));
+    // In the words of the boot option the user wrote: files = {guest path -> host path}.
+    return Error(fmt::format("files: guest path /{} from host path {}: {}", guest, host.string(), what));
   };
   std::error_code error;
   fs::file_status status =
@@ -92,7 +93,7 @@ void add_host_path(ShimArchive& archive, const std::string& guest, const fs::pat
   switch (status.type()) {
     case fs::file_type::regular: {
       if (guest.empty()) throw fail("only a directory can be the guest's root");
-      std::string what = fmt::format("shim file /{} from host path", guest);
+      std::string what = fmt::format("files: guest path /{} from host path", guest);
       archive.cpio.add_file(guest, base::read_file(host, what), permission_bits(status));
       return;
     }

@@ -47,6 +47,18 @@ TEST(KeyTest, FilesAndTreesByContent) {
   EXPECT_THROW(KeyBuilder().add_file("f", dir.path() / "missing"), provium::Error);
 }
 
+// A fixture's boot `files` with a host path that is not there: the error speaks of the option.
+TEST(KeyTest, AMissingBootFileIsNamedByTheOptionAndBothPaths) {
+  TempDir dir;
+  provium::BootOptions boot;
+  boot.files = {{"/opt/tool", (dir.path() / "absent").string()}};
+  KeyBuilder key;
+  EXPECT_THAT([&] { provium::cache::add_boot_options(key, boot); },
+              ::testing::ThrowsMessage<provium::Error>(
+                  ::testing::StrEq("files: guest path /opt/tool from host path " + (dir.path() / "absent").string() +
+                                   ": no such file or directory")));
+}
+
 // A complete entry built the way the registry builds one.
 provium::cache::Entry publish(Cache& cache, const std::string& name, const std::string& key) {
   auto build = cache.begin_build(name, key);

@@ -62,6 +62,7 @@ void expect_parents_first(const std::vector<NewcEntry>& entries) {
 void expect_shim_error(const ShimSpec& spec, const std::vector<std::string>& parts) {
   std::vector<::testing::Matcher<std::string>> each_part;
   for (const std::string& part : parts) each_part.push_back(HasSubstr(part));
+  each_part.push_back(::testing::Not(HasSubstr("shim")));  // an internal word, not the user's
   EXPECT_THAT([&] { build_shim(spec); }, ThrowsMessage<provium::Error>(AllOfArray(each_part)));
 }
 
@@ -227,11 +228,12 @@ TEST(Shim, AHostDirectoryCanFillTheGuestRoot) {
   EXPECT_FALSE(by_name.contains(""));
 }
 
-TEST(Shim, MissingHostFileNamesBothPaths) {
+// In the words of the boot option: `files`, the guest path, the host path; never "shim".
+TEST(Shim, MissingHostFileNamesTheOptionAndBothPaths) {
   TempDir dir;
   fs::path host = dir.path() / "absent.conf";
   expect_shim_error({.modules = {}, .files = {{"/etc/absent.conf", host}}},
-                    {"/etc/absent.conf", host.string(), "No such file or directory"});
+                    {"files: guest path /etc/absent.conf from host path " + host.string(), "No such file or directory"});
 }
 
 TEST(Shim, RejectsUnsupportedHostFileTypes) {
@@ -249,7 +251,7 @@ TEST(Shim, RejectsBadGuestPathsBeforeReadingHostFiles) {
                             "/provium-agent", "/provium/modules/00-evil.ko", "/provium",
                             "/dev/console"}) {
     SCOPED_TRACE(guest);
-    expect_shim_error({.modules = {}, .files = {{guest, absent}}}, {guest, "guest path"});
+    expect_shim_error({.modules = {}, .files = {{guest, absent}}}, {guest, "files: the guest path"});
   }
   expect_shim_error({.modules = {}, .files = {{"/", dir.write("file", "x")}}},
                     {"only a directory"});
