@@ -390,14 +390,22 @@ int ioctl_buf(lua_State* L) {
     Args args(L, "ioctl_buf", 2);
     const auto fd = args.integer(1);
     const auto cmd = static_cast<unsigned long>(args.integer(2));
-    Arg structure = inout(args.string(3));
+    const std::string given = args.string(3);
+    Guest& guest = self_guest(L, "ioctl_buf");
+    // No struct and no pointers: the command gets the integer 0, as ioctl without data does,
+    // and no struct comes back (nil).
+    if (given.empty() && (args.absent(4) || lua_rawlen(L, args.index(4)) == 0)) {
+      push_ioctl_result(L, guest.ioctl(static_cast<int>(fd), cmd));
+      return 2;
+    }
+    Arg structure = inout(given);
     each_element(args, 4, [&](int i, const Args& spec) {
       const auto offset = spec.integer_field(1, "ptr_offset");
       if (!offset || *offset < 0) throw Error(fmt::format("ioctl_buf: spec {}: ptr_offset missing or negative", i));
       Arg target = pointer_buffer(spec, 1, "buf_len", fmt::format("ioctl_buf: spec {}", i));
       structure = structure.ptr(static_cast<std::size_t>(*offset), std::move(target));
     });
-    auto result = self_guest(L, "ioctl_buf").ioctl(static_cast<int>(fd), cmd, structure);
+    auto result = guest.ioctl(static_cast<int>(fd), cmd, structure);
     push_ioctl_result(L, result);
     for (const auto& bytes : result.buffers) push(L, bytes);
     return 2 + static_cast<int>(result.buffers.size());

@@ -169,6 +169,15 @@ test("ioctl_buf: only the output specs come back, in order", function()
   vm:syscall(SYS.close, sock)
 end)
 
+test("ioctl_buf without a struct: the command gets 0 and the struct result is nil", function()
+  local ptmx = open_ptmx()
+  local FIOCLEX = 0x5451  -- no direction bits, no argument
+  local ret, struct_out = vm:ioctl_buf(ptmx, FIOCLEX, "", {})
+  assert_eq(ret, 0)
+  assert_eq(struct_out, nil)
+  vm:syscall(SYS.close, ptmx)
+end)
+
 test("ioctl_buf failures are the negative errno", function()
   local ret = vm:ioctl_buf(9999, linux.SIOCGIFCONF, provium.pack("i32 u32 u64", 40, 0, 0),
     {{ptr_offset = 8, buf_len = 40, output = true}})
