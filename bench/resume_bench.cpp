@@ -158,8 +158,8 @@ fs::path lua_suite(int files) {
     for (int n = 0; n < 100 / files; ++n)
       out << "test(\"test " << n << "\", function()\n"
           << "  local vm = provium.fixture(\"suite\")\n"
-          << "  assert_eq(vm:exec(\"echo " << n << "\").stdout.value, \"" << n << "\\n\")\n"
-          << "  assert_eq(vm:read_file(\"/tmp/prepared\"), \"prepared\\n\")\n"
+          << "  assert_eq(\"" << n << "\\n\", vm:exec(\"echo " << n << "\").stdout.value)\n"
+          << "  assert_eq(\"prepared\\n\", vm:read_file(\"/tmp/prepared\"))\n"
           << "  vm:kill()\nend)\n";
   }
   return dir;

@@ -6,13 +6,13 @@ vm:boot({memory = "512M"})
 test("a round trip", function()
   local data = "line one\n\0binary\255bytes"
   vm:write_file("/tmp/data.bin", data)
-  assert_eq(vm:read_file("/tmp/data.bin"), data)
-  assert_eq(vm:exec("wc -c < /tmp/data.bin").stdout.trim(), tostring(#data))
+  assert_eq(data, vm:read_file("/tmp/data.bin"))
+  assert_eq(tostring(#data), vm:exec("wc -c < /tmp/data.bin").stdout.trim())
 end)
 
 test("files the guest wrote, and the kernel's", function()
   vm:exec("echo from the guest > /tmp/note")
-  assert_eq(vm:read_file("/tmp/note"), "from the guest\n")
+  assert_eq("from the guest\n", vm:read_file("/tmp/note"))
   vm:mount_vfs()  -- proc, sysfs, securityfs, devtmpfs
   assert_contains(vm:read_file("/proc/version"), "Linux version")
 end)

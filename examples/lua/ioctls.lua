@@ -15,8 +15,8 @@ test("FIONREAD on a pipe", function()
   local r, w = provium.unpack("i32 i32", fds)  -- int pipefd[2]
   vm:syscall_buf(1, 1, "hello", w, 0, 5)       -- write(w, "hello", 5)
   local ret, out = vm:ioctl(r, FIONREAD, provium.pack("i32", 0))
-  assert_eq(ret, 0)
-  assert_eq(provium.unpack("i32", out), 5)     -- five bytes waiting
+  assert_eq(0, ret)
+  assert_eq(5, provium.unpack("i32", out))     -- five bytes waiting
   vm:syscall(SYS_close, r)
   vm:syscall(SYS_close, w)
 end)
@@ -25,8 +25,8 @@ test("an _IOR command: no data needed, out has the command's size", function()
   vm:write_file("/tmp/f", "x")
   local fd = vm:syscall_buf(SYS_openat, 1, "/tmp/f\0", -100, 0, 0, 0)
   local ret, flags = vm:ioctl(fd, FS_IOC_GETFLAGS)
-  assert_eq(ret, 0)
-  assert_eq(#flags, 8)
+  assert_eq(0, ret)
+  assert_eq(8, #flags)
   vm:syscall(SYS_close, fd)
 end)
 
@@ -37,8 +37,8 @@ test("a struct with a pointer: ioctl_buf", function()
   local ifconf = provium.pack("i32 u32 u64", 160, 0, 0)
   local ret, ifconf_out, ifreqs = vm:ioctl_buf(sock, SIOCGIFCONF, ifconf,
     {{ptr_offset = 8, buf_len = 160, output = true}})
-  assert_eq(ret, 0)
-  assert_eq(provium.unpack("i32", ifconf_out:sub(1, 4)), 40)  -- one struct ifreq: lo
-  assert_eq(ifreqs:match("^[^%z]*"), "lo")
+  assert_eq(0, ret)
+  assert_eq(40, provium.unpack("i32", ifconf_out:sub(1, 4)))  -- one struct ifreq: lo
+  assert_eq("lo", ifreqs:match("^[^%z]*"))
   vm:syscall(SYS_close, sock)
 end)

@@ -5,17 +5,17 @@ vm:boot({memory = "512M"})
 
 test("wait for a job", function()
   local job = vm:background("sleep 1; echo done")
-  assert_eq(vm:job_wait(job).running, true)  -- no timeout: just looks
+  assert_eq(true, vm:job_wait(job).running)  -- no timeout: just looks
   local r = vm:job_wait(job, 30)              -- waits up to 30 s
-  assert_eq(r.running, false)
-  assert_eq(r.exit_code, 0)
-  assert_eq(r.stdout, "done\n")               -- plain strings here
+  assert_eq(false, r.running)
+  assert_eq(0, r.exit_code)
+  assert_eq("done\n", r.stdout)               -- plain strings here
 end)
 
 test("kill a job", function()
   local job = vm:background("sleep 100")
   local r = vm:job_kill(job)                  -- SIGKILL
-  assert_eq(r.exit_code, 128 + 9)
+  assert_eq(128 + 9, r.exit_code)
 end)
 
 test("wait for a condition", function()

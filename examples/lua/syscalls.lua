@@ -8,7 +8,7 @@ vm:boot({memory = "512M"})
 
 test("integers in, an integer out", function()
   assert(vm:syscall(SYS_getpid) > 1)
-  assert_eq(vm:syscall(SYS_close, 9999), -EBADF)
+  assert_eq(-EBADF, vm:syscall(SYS_close, 9999))
 end)
 
 -- syscall_buf: slot 1 (0-based) becomes a pointer to a copy of the string; the integers give
@@ -28,13 +28,13 @@ test("output buffers: syscall_bufs", function()
   -- after the call, in ascending slot order.
   local fd = open("/proc/version")
   local n, text = vm:syscall_bufs(SYS_read, {[1] = string.rep("\0", 64)}, fd, 0, 64)
-  assert_eq(n, 64)
-  assert_eq(text:sub(1, 13), "Linux version")
+  assert_eq(64, n)
+  assert_eq("Linux version", text:sub(1, 13))
   vm:syscall(SYS_close, fd)
 
   local ret, uts = vm:syscall_bufs(SYS_uname, {[0] = string.rep("\0", 6 * 65)}, 0)
-  assert_eq(ret, 0)
-  assert_eq(uts:match("^[^%z]*"), "Linux")  -- struct utsname: sysname first
+  assert_eq(0, ret)
+  assert_eq("Linux", uts:match("^[^%z]*"))  -- struct utsname: sysname first
 end)
 
 test("a struct holding a pointer: syscall_ptr", function()
@@ -45,7 +45,7 @@ test("a struct holding a pointer: syscall_ptr", function()
   local ret, iov_after, base = vm:syscall_ptr(SYS_readv, {[1] = iov},
     {{buf_idx = 1, ptr_offset = 0, data_len = 13, output = true}}, fd, 0, 1)
   -- returns: ret, the buffers in slot order, then the output pointers in the order given
-  assert_eq(ret, 13)
-  assert_eq(base, "Linux version")
+  assert_eq(13, ret)
+  assert_eq("Linux version", base)
   vm:syscall(SYS_close, fd)
 end)

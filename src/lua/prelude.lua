@@ -85,8 +85,8 @@ function assert(...)
   error(with_message(msg, "assertion failed"), 2)
 end
 
-function assert_eq(actual, expected, msg)
-  local a, b = actual, expected
+function assert_eq(expected, actual, msg)
+  local a, b = expected, actual
   -- An exec output equals the string it holds.
   if type(bytes_of(a)) == "string" and type(bytes_of(b)) == "string" then a, b = bytes_of(a), bytes_of(b) end
   if a == b then return end

@@ -112,14 +112,14 @@ TEST_F(DiskTest, EachVmOfALuaFixtureWritesItsOwnCopy) {
   std::ofstream(dir_ / "lua/fixtures/lua_disked.lua") << R"lua(
 local vm = provium.create("default")
 vm:boot({disks = {{path = os.getenv("DISK_IMAGE")}}})
-assert_eq(vm:exec("mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo fixture > /mnt/prepared && sync").exit_code, 0)
+assert_eq(0, vm:exec("mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo fixture > /mnt/prepared && sync").exit_code)
 )lua";
   std::ofstream(dir_ / "lua/uses.lua") << R"lua(
 for _, name in ipairs({"one", "two", "three"}) do
   test(name, function()
     local vm = provium.fixture("lua_disked")
-    assert_eq(vm:exec("ls /mnt | grep -v lost+found | tr '\n' ' '").stdout.value, "base prepared ")
-    assert_eq(vm:exec("echo " .. name .. " > /mnt/" .. name .. " && sync").exit_code, 0)
+    assert_eq("base prepared ", vm:exec("ls /mnt | grep -v lost+found | tr '\n' ' '").stdout.value)
+    assert_eq(0, vm:exec("echo " .. name .. " > /mnt/" .. name .. " && sync").exit_code)
   end)
 end
 )lua";

@@ -154,7 +154,7 @@ vm:boot({files = {["/opt/payload"] = os.getenv("PAYLOAD")}})
 )lua";
   std::ofstream(project / "uses.lua") << R"lua(
 test("sees the current payload", function()
-  assert_eq(provium.fixture("payload"):read_file("/opt/payload/VERSION"), os.getenv("EXPECTED"))
+  assert_eq(os.getenv("EXPECTED"), provium.fixture("payload"):read_file("/opt/payload/VERSION"))
 end)
 )lua";
   auto run = [&](const std::string& version) {

@@ -20,7 +20,7 @@ test("mount_vfs mounts proc, sysfs, securityfs, devtmpfs, devpts, /dev/shm and /
       if not found then break end
       count, at = count + 1, found + 1
     end
-    assert_eq(count, 1, line .. " in\n" .. mounts)
+    assert_eq(1, count, line .. " in\n" .. mounts)
   end
   assert(vm:exec("test -e /proc/self/status && test -d /sys/kernel && test -c /dev/null").ok)
 end)
@@ -34,18 +34,18 @@ test("mount_vfs takes which mounts to skip, and refuses unknown ones", function(
 end)
 
 test("wait_until returns the first truthy value", function()
-  assert_eq(vm:wait_until(function() return 42 end), 42)
+  assert_eq(42, vm:wait_until(function() return 42 end))
   local calls = 0
   local got = vm:wait_until(function()
     calls = calls + 1
     return calls >= 3 and {calls = calls} or nil
   end, {timeout = 10, interval = 0.05})
-  assert_eq(got.calls, 3)
-  assert_eq(calls, 3)
+  assert_eq(3, got.calls)
+  assert_eq(3, calls)
   -- false is not truthy
   calls = 0
-  assert_eq(vm:wait_until(function() calls = calls + 1; return calls > 1 and "done" or false end,
-                          {interval = 0.05}), "done")
+  assert_eq("done", vm:wait_until(function() calls = calls + 1; return calls > 1 and "done" or false end,
+                          {interval = 0.05}))
 end)
 
 test("wait_until polls the guest until the condition holds", function()
@@ -61,7 +61,7 @@ test("wait_until's timeout error names desc", function()
   local ok, err = pcall(vm.wait_until, vm, function() calls = calls + 1; return false end,
                         {timeout = 1, interval = 0.2, desc = "the impossible condition"})
   local elapsed = uptime() - start
-  assert_eq(ok, false)
+  assert_eq(false, ok)
   assert_contains(err, "the impossible condition")
   assert(calls >= 2 and calls <= 10, "polled " .. calls .. " times in 1 s at 0.2 s")
   assert(elapsed >= 0.8 and elapsed < 8, "timed out after " .. elapsed .. " s")
@@ -69,7 +69,7 @@ end)
 
 test("wait_until's default desc is condition", function()
   local ok, err = pcall(vm.wait_until, vm, function() return nil end, {timeout = 0.3, interval = 0.1})
-  assert_eq(ok, false)
+  assert_eq(false, ok)
   assert_contains(err, "condition")
 end)
 
@@ -83,10 +83,10 @@ test("provium.sleep waits, fractions allowed", function()
 end)
 
 test("running and console", function()
-  assert_eq(vm:running(), true)
+  assert_eq(true, vm:running())
   -- the agent's stdout is the serial console
   local marker = "provium-console-marker\n"
-  assert_eq(vm:syscall_buf(linux.SYS.write, 1, marker, 1, 0, #marker), #marker)
+  assert_eq(#marker, vm:syscall_buf(linux.SYS.write, 1, marker, 1, 0, #marker))
   local tail = vm:wait_until(function()
     local text = vm:console(5)
     return text:find("provium-console-marker", 1, true) and text
@@ -94,7 +94,7 @@ test("running and console", function()
   local lines = 0
   for _ in tail:gmatch("[^\n]+") do lines = lines + 1 end
   assert(lines <= 5, "console(5) gave " .. lines .. " lines")
-  assert_eq(type(vm:console()), "string")
+  assert_eq("string", type(vm:console()))
   assert_contains(vm:console(), "provium-console-marker")
 end)
 
@@ -103,7 +103,7 @@ test("set_timeout: a later operation that takes longer fails", function()
   own:set_timeout(1)
   assert(own:exec("true").ok)
   local ok, err = pcall(own.exec, own, "sleep 5")
-  assert_eq(ok, false)
-  assert_eq(type(err), "string")
+  assert_eq(false, ok)
+  assert_eq("string", type(err))
   own:kill()
 end)

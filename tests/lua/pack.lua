@@ -4,24 +4,24 @@
 local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
 
 test("every type, little-endian at its own width", function()
-  assert_eq(provium.pack("u8", 0xab), "\xab")
-  assert_eq(provium.pack("u16", 0x0102), "\x02\x01")
-  assert_eq(provium.pack("i16", -2), "\xfe\xff")
-  assert_eq(provium.pack("u32", 0x01020304), "\x04\x03\x02\x01")
-  assert_eq(provium.pack("i32", -2), "\xfe\xff\xff\xff")
-  assert_eq(provium.pack("u64", 0x0102030405060708), "\x08\x07\x06\x05\x04\x03\x02\x01")
-  assert_eq(provium.pack("i64", -2), "\xfe\xff\xff\xff\xff\xff\xff\xff")
+  assert_eq("\xab", provium.pack("u8", 0xab))
+  assert_eq("\x02\x01", provium.pack("u16", 0x0102))
+  assert_eq("\xfe\xff", provium.pack("i16", -2))
+  assert_eq("\x04\x03\x02\x01", provium.pack("u32", 0x01020304))
+  assert_eq("\xfe\xff\xff\xff", provium.pack("i32", -2))
+  assert_eq("\x08\x07\x06\x05\x04\x03\x02\x01", provium.pack("u64", 0x0102030405060708))
+  assert_eq("\xfe\xff\xff\xff\xff\xff\xff\xff", provium.pack("i64", -2))
 end)
 
 test("several values, no padding between them", function()
   local data = provium.pack("u8 u16 i16 u32 i32 u64 i64", 1, 2, -3, 4, -5, 6, -7)
-  assert_eq(#data, 1 + 2 + 2 + 4 + 4 + 8 + 8)
-  assert_eq(hex(data), "01" .. "0200" .. "fdff" .. "04000000" .. "fbffffff"
-                       .. "0600000000000000" .. "f9ffffffffffffff")
+  assert_eq(1 + 2 + 2 + 4 + 4 + 8 + 8, #data)
+  assert_eq("01" .. "0200" .. "fdff" .. "04000000" .. "fbffffff"
+                       .. "0600000000000000" .. "f9ffffffffffffff", hex(data))
   local a, b, c, d, e, f, g = provium.unpack("u8 u16 i16 u32 i32 u64 i64", data)
-  assert_eq(a, 1); assert_eq(b, 2); assert_eq(c, -3); assert_eq(d, 4)
-  assert_eq(e, -5); assert_eq(f, 6); assert_eq(g, -7)
-  assert_eq(select("#", provium.unpack("u8 u16 i16 u32 i32 u64 i64", data)), 7)
+  assert_eq(1, a); assert_eq(2, b); assert_eq(-3, c); assert_eq(4, d)
+  assert_eq(-5, e); assert_eq(6, f); assert_eq(-7, g)
+  assert_eq(7, select("#", provium.unpack("u8 u16 i16 u32 i32 u64 i64", data)))
 end)
 
 test("the ends of every range round-trip", function()
@@ -37,16 +37,16 @@ test("the ends of every range round-trip", function()
   for _, case in ipairs(cases) do
     local fmt, value = case[1], case[2]
     local back = provium.unpack(fmt, provium.pack(fmt, value))
-    assert_eq(back, value, fmt .. " " .. value)
-    assert_eq(math.type(back), "integer", fmt)
+    assert_eq(value, back, fmt .. " " .. value)
+    assert_eq("integer", math.type(back), fmt)
   end
   -- unsigned types read the high bit as a value, signed ones as the sign
-  assert_eq(provium.unpack("u8", "\xff"), 255)
-  assert_eq(provium.unpack("u16", "\xff\xff"), 65535)
-  assert_eq(provium.unpack("i16", "\xff\xff"), -1)
-  assert_eq(provium.unpack("u32", "\xff\xff\xff\xff"), 4294967295)
-  assert_eq(provium.unpack("i32", "\xff\xff\xff\xff"), -1)
-  assert_eq(provium.unpack("i64", "\xff\xff\xff\xff\xff\xff\xff\xff"), -1)
+  assert_eq(255, provium.unpack("u8", "\xff"))
+  assert_eq(65535, provium.unpack("u16", "\xff\xff"))
+  assert_eq(-1, provium.unpack("i16", "\xff\xff"))
+  assert_eq(4294967295, provium.unpack("u32", "\xff\xff\xff\xff"))
+  assert_eq(-1, provium.unpack("i32", "\xff\xff\xff\xff"))
+  assert_eq(-1, provium.unpack("i64", "\xff\xff\xff\xff\xff\xff\xff\xff"))
 end)
 
 test("a value out of its type's range is an error", function()
@@ -59,10 +59,10 @@ test("a value out of its type's range is an error", function()
   }
   for _, case in ipairs(out_of_range) do
     local ok = pcall(provium.pack, case[1], case[2])
-    assert_eq(ok, false, case[1] .. " " .. case[2] .. " was packed")
+    assert_eq(false, ok, case[1] .. " " .. case[2] .. " was packed")
   end
   -- in a list, the bad value is found wherever it is
-  assert_eq(pcall(provium.pack, "u8 u8 u8", 1, 2, 300), false)
+  assert_eq(false, pcall(provium.pack, "u8 u8 u8", 1, 2, 300))
 end)
 
 test("unpack of short data is an error", function()
@@ -73,19 +73,19 @@ test("unpack of short data is an error", function()
   }
   for _, case in ipairs(short) do
     local ok = pcall(provium.unpack, case[1], case[2])
-    assert_eq(ok, false, case[1] .. " of " .. #case[2] .. " bytes was unpacked")
+    assert_eq(false, ok, case[1] .. " of " .. #case[2] .. " bytes was unpacked")
   end
 end)
 
 test("an unknown type is an error", function()
-  assert_eq(pcall(provium.pack, "u128", 1), false)
-  assert_eq(pcall(provium.unpack, "f32", "\0\0\0\0"), false)
+  assert_eq(false, pcall(provium.pack, "u128", 1))
+  assert_eq(false, pcall(provium.unpack, "f32", "\0\0\0\0"))
 end)
 
 test("a struct iovec packs to 16 bytes and back", function()
   local iov = provium.pack("u64 u64", 0, 4096)
-  assert_eq(#iov, 16)
+  assert_eq(16, #iov)
   local base, len = provium.unpack("u64 u64", iov)
-  assert_eq(base, 0)
-  assert_eq(len, 4096)
+  assert_eq(0, base)
+  assert_eq(4096, len)
 end)

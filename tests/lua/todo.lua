@@ -4,7 +4,7 @@ local after_todo_ran = false
 local before_todo_ran = false
 
 test("a block before", function()
-  assert_eq(1 + 1, 2)
+  assert_eq(2, 1 + 1)
 end)
 
 test("waiting for a kernel feature", function()
@@ -15,11 +15,11 @@ test("waiting for a kernel feature", function()
 end)
 
 test("todo ended its block and later blocks still run", function()
-  assert_eq(before_todo_ran, true)
-  assert_eq(after_todo_ran, false)
+  assert_eq(true, before_todo_ran)
+  assert_eq(false, after_todo_ran)
 end)
 
 test("a block with a VM after the todo", function()
   local vm = provium.fixture("base")
-  assert_eq(vm:exec("echo fine").stdout.value, "fine\n")
+  assert_eq("fine\n", vm:exec("echo fine").stdout.value)
 end)

@@ -51,7 +51,7 @@ end
 -- pipe2 in `guest`: read end, write end.
 function linux.pipe(guest)
   local ret, fds = guest:syscall_bufs(linux.SYS.pipe2, {[0] = string.rep("\0", 8)}, 0, 0)
-  assert_eq(ret, 0, "pipe2")
+  assert_eq(0, ret, "pipe2")
   return provium.unpack("i32 i32", fds)
 end
 

@@ -91,8 +91,8 @@ TEST_F(Scripts, DiscoverSkipsFixturesAndSortsByPath) {
 
 TEST_F(Scripts, BlocksPassFailAndTodoInOrder) {
   const auto result = run("blocks.lua", R"lua(
-test("passes", function() assert_eq(1 + 1, 2) end)
-test("fails", function() assert_eq("got", "want", "what") end)
+test("passes", function() assert_eq(2, 1 + 1) end)
+test("fails", function() assert_eq("want", "got", "what") end)
 test("later", function() todo("not yet") end)
 test("runs after a failure", function() end)
 )lua");
@@ -132,7 +132,7 @@ TEST_F(Scripts, AssertContainsAndDofileRelativeToTheStartDirectory) {
   write("sub/helper.lua", "return {answer = 42}\n");
   const auto result = run("helpers.lua", R"lua(
 local helper = dofile("sub/helper.lua")
-test("dofile", function() assert_eq(helper.answer, 42) end)
+test("dofile", function() assert_eq(42, helper.answer) end)
 test("contains", function()
   assert_contains("haystack", "st")
   assert_contains({"a", "b"}, "b")

@@ -3,6 +3,6 @@
 test("streams", function()
   local vm = provium.create()
   vm:boot()
-  assert_eq(vm:exec("echo streamed-line").stdout.value, "streamed-line\n")
+  assert_eq("streamed-line\n", vm:exec("echo streamed-line").stdout.value)
   print("printed-line")
 end)

@@ -10,7 +10,7 @@ end
 
 test("warns", function() warn("lua/block.c:1") end)
 
-test("passes after", function() assert_eq(vm:exec("echo ok").stdout.value, "ok\n") end)
+test("passes after", function() assert_eq("ok\n", vm:exec("echo ok").stdout.value) end)
 
 test("expects its warning", function()
   vm:expect_kernel_report("WARNING: .* at lua/expected\\.c")

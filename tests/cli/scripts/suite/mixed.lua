@@ -5,13 +5,13 @@ local vm = provium.create("default")
 vm:boot({memory = "256M"})
 
 test("passes", function()
-  assert_eq(vm:exec("echo hi").stdout.value, "hi\n")
+  assert_eq("hi\n", vm:exec("echo hi").stdout.value)
 end)
 
 test("fails", function()
   local marker = "cli-console-marker-xyz\n"
-  assert_eq(vm:syscall_buf(1 --[[write]], 1, marker, 1, 0, #marker), #marker)
+  assert_eq(#marker, vm:syscall_buf(1 --[[write]], 1, marker, 1, 0, #marker))
   vm:wait_until(function() return vm:console(5):find("cli-console-marker-xyz", 1, true) end,
                 {timeout = 10, interval = 0.1, desc = "the marker on the console"})
-  assert_eq(vm:exec("echo 1").stdout.value, "2\n", "the deliberate failure")
+  assert_eq("2\n", vm:exec("echo 1").stdout.value, "the deliberate failure")
 end)
