@@ -93,10 +93,12 @@ MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, ex
 #define PROVIUM_FIXTURE_DEFAULT_(name) PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions{})
 #define PROVIUM_FIXTURE_ON_PROFILE_(name, profile) \
   PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions{.profile = profile})
-#define PROVIUM_FIXTURE_DEFINE_(name, options)                                           \
-  static void provium_fixture_setup_##name(::provium::Vm& vm);                           \
-  [[maybe_unused]] static const bool provium_fixture_registered_##name =                 \
-      ::provium::testing::RegisterFixture(#name, options, &provium_fixture_setup_##name); \
+// The options are variadic: the commas inside their braces ({.profile = "p", .boot = ...}) split
+// them into several macro arguments, which go back together where they are used.
+#define PROVIUM_FIXTURE_DEFINE_(name, ...)                                                    \
+  static void provium_fixture_setup_##name(::provium::Vm& vm);                                \
+  [[maybe_unused]] static const bool provium_fixture_registered_##name =                      \
+      ::provium::testing::RegisterFixture(#name, __VA_ARGS__, &provium_fixture_setup_##name); \
   class name : public ::provium::testing::FixtureTest {                                  \
    protected:                                                                            \
     name() : ::provium::testing::FixtureTest(#name) {}                                   \

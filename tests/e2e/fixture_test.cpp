@@ -42,6 +42,16 @@ TEST_F(prepared_v10, AnyFixtureNameWorks) { EXPECT_THAT(vm.exec("test -e /tmp/v1
 
 TEST_F(asserts, DISABLED_UsesTheFailingFixture) {}
 
+// docs/fixtures.md's form, with commas inside the options' braces.
+PROVIUM_FIXTURE_WITH(with_options, {.profile = "default", .boot = {.memory = "640M", .files = {{"/etc/provium-doc", "/etc/os-release"}}}}) {}
+
+TEST_F(with_options, TheOptionsWithCommasAllApply) {
+  EXPECT_THAT(vm.read_file("/etc/provium-doc"), ::testing::HasSubstr("ID="));
+  const auto total = vm.exec("awk '/MemTotal/ {print $2}' /proc/meminfo");
+  EXPECT_GT(std::stol(total.out), 500 * 1024) << "640M of memory: " << total.out;  // 512M gives less
+  EXPECT_LT(std::stol(total.out), 640 * 1024) << total.out;
+}
+
 // Any test of the fixture, in any order or alone, starts from the snapshot.
 TEST_F(prepared, SeesOnlyTheSnapshot) {
   EXPECT_EQ(vm.read_file("/tmp/prepared"), "prepared\n");
