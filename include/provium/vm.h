@@ -154,7 +154,8 @@ class Guest {
   JobResult job_kill(const Job& job);
 
   // The kernel log (read with syslog(2), no guest userspace needed), optionally only the lines
-  // containing `pattern`.
+  // that match `pattern`, a basic regular expression as grep reads it ("usb [0-9]-1:"; a plain
+  // string matches itself). A malformed pattern throws Error.
   std::string dmesg(std::string_view pattern = {});
   // Mounts what selftests expect at the usual places, each when not mounted yet (VfsMounts
   // says which).

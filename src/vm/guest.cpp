@@ -5,6 +5,9 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <optional>
+#include <regex>
+
 #include <sys/syscall.h>
 
 #include <algorithm>
@@ -294,6 +297,15 @@ std::string Guest::dmesg(std::string_view pattern) {
   if (result.ret > size)
     throw Error(fmt::format("dmesg: the guest claims {} bytes read into {}", result.ret, size));
   std::string_view log(result.out.front().data(), static_cast<std::size_t>(result.ret));
+  // A basic regular expression, as grep reads its pattern: a plain string matches itself.
+  std::optional<std::regex> filter;
+  if (!pattern.empty()) {
+    try {
+      filter.emplace(pattern.begin(), pattern.end(), std::regex::basic);
+    } catch (const std::regex_error& error) {
+      throw Error(fmt::format("dmesg(\"{}\"): not a basic regular expression (grep's): {}", pattern, error.what()));
+    }
+  }
   std::string lines;
   while (!log.empty()) {
     auto end = log.find('\n');
@@ -304,7 +316,7 @@ std::string Guest::dmesg(std::string_view pattern) {
       auto close = line.find('>');
       if (close != std::string_view::npos) line.remove_prefix(close + 1);
     }
-    if (pattern.empty() || line.find(pattern) != std::string_view::npos) {
+    if (!filter || std::regex_search(line.begin(), line.end(), *filter)) {
       lines.append(line);
       lines.push_back('\n');
     }
