@@ -106,10 +106,11 @@ std::string format_outcome(const FileOutcome& outcome, bool verbose) {
 }
 
 std::string format_summary(const Summary& summary) {
-  std::string out;
+  std::string out = "\n";
   if (!summary.kept_logs.empty()) {
-    out += "kept logs:\n";
-    for (const auto& log : summary.kept_logs) out += fmt::format("  {}\n", log.string());
+    out += "Failed test logs:\n";
+    for (const auto& [name, log] : summary.kept_logs) out += fmt::format("  {} → {}\n", name, log.string());
+    out += "\n";
   }
   std::string extra;
   if (summary.skipped) extra += fmt::format(", {} skipped", summary.skipped);

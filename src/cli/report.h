@@ -24,10 +24,12 @@ struct Summary {
   std::size_t failed = 0;
   std::size_t skipped = 0;
   std::size_t not_run = 0;  // left out by --fail-fast
-  std::vector<std::filesystem::path> kept_logs;
+  // Each failed file's name (as its line shows it) and its kept log.
+  std::vector<std::pair<std::string, std::filesystem::path>> kept_logs;
 };
 
-// The "kept logs:" list, when there is one, and "ok: ..." or "FAIL: ...".
+// A blank line, the "Failed test logs:" list ("  name → path") and a blank line when there is
+// one, and "ok: ..." or "FAIL: ...".
 std::string format_summary(const Summary& summary);
 
 // Text helpers shared with the logs.

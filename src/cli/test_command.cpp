@@ -150,7 +150,7 @@ class Run {
     std::string text = format_outcome(outcome, options_.verbose);
     if (failed) {
       try {
-        summary_.kept_logs.push_back(logs_.keep(outcome, job.log_name));
+        summary_.kept_logs.emplace_back(job.name, logs_.keep(outcome, job.log_name));
       } catch (const std::exception& error) {
         text += fmt::format("    (no log kept: {})\n", error.what());
       }
@@ -198,6 +198,8 @@ int test_command(const std::vector<std::string>& args) {
                                               fmt::join(options.patterns, ", -f ")));
     return 1;
   }
+  // The header, what is special about this run, a blank line, then the files.
+  std::string notes;
   if (options.rerun_failed) {
     const RerunRecord record;
     const auto failed = record.failed();
@@ -207,15 +209,16 @@ int test_command(const std::vector<std::string>& args) {
                                options.path.string(), record.path().string());
       return 0;
     }
-    std::cout << fmt::format("rerunning {} that failed last time\n", base::plural(jobs.size(), "file", "files"));
+    notes += fmt::format("rerunning {} that failed last time\n", base::plural(jobs.size(), "file", "files"));
   }
   apply_settings(options);
   if (!base::settings()->check_kernel_reports)
-    std::cout << "kernel reports are ignored in this run (PROVIUM_KERNEL_REPORTS=ignore): a WARNING, BUG or KASAN "
-                 "report fails no block\n";
+    notes += "kernel reports are ignored in this run (PROVIUM_KERNEL_REPORTS=ignore): a WARNING, BUG or KASAN "
+             "report fails no block\n";
   if (options.verbose)
-    std::cout << fmt::format("running {}, {} at a time; logs of failed files go to {}\n",
-                             base::plural(jobs.size(), "file", "files"), options.parallel, RunLogs::base().string());
+    notes += fmt::format("running {}, {} at a time; logs of failed files go to {}\n",
+                         base::plural(jobs.size(), "file", "files"), options.parallel, RunLogs::base().string());
+  std::cout << "provium test\n" << notes << "\n";
   std::cout << std::flush;
   return Run(options, std::move(jobs)).execute();
 }

@@ -134,6 +134,17 @@ TEST_F(WholeDirectory, ExitsOneAndCountsEveryOutcome) {
   EXPECT_EQ(lines_of(output()).back(), "FAIL: 5 passed, 5 failed, 1 skipped") << output();
 }
 
+// As documented: a "provium test" header line and a blank line before the files, a blank line
+// before the summary.
+TEST_F(WholeDirectory, BeginsWithItsHeaderAndABlankLine) {
+  const auto lines = lines_of(output());
+  ASSERT_GE(lines.size(), 3u) << output();
+  EXPECT_EQ(lines[0], "provium test");
+  EXPECT_EQ(lines[1], "");
+  EXPECT_EQ(lines[2].rfind("  ", 0), 0u) << "the first file's line: " << lines[2];
+  EXPECT_EQ(lines[lines.size() - 2], "");
+}
+
 TEST_F(WholeDirectory, PassingFilesAndTheirBlocks) {
   const auto boot = section(output(), "boot_exec.lua");
   ASSERT_EQ(boot.size(), 3u) << output();
@@ -221,10 +232,20 @@ TEST_F(WholeDirectory, FixtureScriptsAreNotTests) {
 
 TEST_F(WholeDirectory, LogsAreKeptForFailedFilesOnly) {
   const auto lines = lines_of(output());
-  const auto listed = std::find(lines.begin(), lines.end(), "kept logs:");
+  const auto listed = std::find(lines.begin(), lines.end(), "Failed test logs:");
   ASSERT_NE(listed, lines.end()) << output();
+  EXPECT_EQ(*(listed - 1), "") << "a blank line before the list";
   std::vector<fs::path> kept;
-  for (auto it = listed + 1; it != lines.end() && it->rfind("  ", 0) == 0; ++it) kept.push_back(it->substr(2));
+  auto it = listed + 1;
+  for (; it != lines.end() && it->rfind("  ", 0) == 0; ++it) {
+    // "  name → path": the file as its line shows it, then its log
+    const auto arrow = it->find(" → ");
+    ASSERT_NE(arrow, std::string::npos) << *it;
+    EXPECT_EQ(fs::path(it->substr(arrow + 5)).filename().string(), it->substr(2, arrow - 2) + ".log");
+    kept.push_back(it->substr(arrow + 5));
+  }
+  ASSERT_NE(it, lines.end());
+  EXPECT_EQ(*it, "") << "a blank line before the summary";
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(kept, files_below(scratch_->logs())) << output();
   ASSERT_EQ(kept.size(), 5u) << output();
@@ -287,7 +308,7 @@ TEST(ProviumTest, FiltersKeepFilesWhoseNameContainsAPattern) {
     if (line.rfind("  ", 0) == 0 && line.rfind("    ", 0) != 0) files.push_back(line.substr(2, line.find(" ...") - 2));
   EXPECT_THAT(files, ::testing::UnorderedElementsAre("plain.lua", "sub/nested.lua")) << run.output;  // as they end
   EXPECT_EQ(lines_of(run.output).back(), "ok: 2 passed");
-  EXPECT_THAT(run.output, Not(HasSubstr("kept logs")));
+  EXPECT_THAT(run.output, Not(HasSubstr("Failed test logs")));
   EXPECT_TRUE(files_below(scratch.logs()).empty());  // nothing failed: no log directory
 }
 

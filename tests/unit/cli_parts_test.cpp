@@ -178,12 +178,14 @@ TEST(CliReport, AProcessThatDiedShowsItsLastOutput) {
 }
 
 TEST(CliReport, Summary) {
-  EXPECT_EQ(format_summary({3, 0, 0, 0, {}}), "ok: 3 passed\n");
-  EXPECT_EQ(format_summary({3, 0, 1, 0, {}}), "ok: 3 passed, 1 skipped\n");
-  EXPECT_EQ(format_summary({1, 2, 1, 4, {"/l/a.lua.log", "/l/b.lua.log"}}),
-            "kept logs:\n"
-            "  /l/a.lua.log\n"
-            "  /l/b.lua.log\n"
+  EXPECT_EQ(format_summary({3, 0, 0, 0, {}}), "\nok: 3 passed\n");
+  EXPECT_EQ(format_summary({3, 0, 1, 0, {}}), "\nok: 3 passed, 1 skipped\n");
+  EXPECT_EQ(format_summary({1, 2, 1, 4, {{"a.lua", "/l/a.lua.log"}, {"sub/b.lua", "/l/sub/b.lua.log"}}}),
+            "\n"
+            "Failed test logs:\n"
+            "  a.lua → /l/a.lua.log\n"
+            "  sub/b.lua → /l/sub/b.lua.log\n"
+            "\n"
             "FAIL: 1 passed, 2 failed, 1 skipped, 4 not run\n");
 }
 
