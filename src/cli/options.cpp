@@ -20,8 +20,9 @@ files in name order (scripts under a directory named fixtures/ are fixtures, not
 runs in its own process, so a crash ends only that file; a line per file is printed as it ends.
 
 options:
-  -p, --parallel N        run N files at once (default: half the CPUs, at least 2); the
-                          resource pool still decides how many of their VMs run at once
+  -p, --parallel N        run N files at once (default: half the CPUs, at least 2; with a
+                          fixed pool, --mem or --cpus, every file at once); the resource
+                          pool still decides how many of their VMs run at once
   -f, --filter PATTERN    run only the files whose name (their path below PATH) contains
                           PATTERN; repeat it to run the files that match any of them
       --fail-fast         after the first failed file start no more files (the running ones
@@ -157,6 +158,7 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
       options.rerun_failed = true;
     } else if (in.value_of(arg, "-p", "--parallel", value)) {
       options.parallel = parse_count("-p", value, 1024);
+      options.parallel_given = true;
     } else if (in.value_of(arg, "-f", "--filter", value)) {
       options.patterns.push_back(value);
     } else if (in.value_of(arg, "", "--mem", value)) {

@@ -21,6 +21,7 @@ class UsageError : public std::runtime_error {
 struct TestOptions {
   std::filesystem::path path;         // a script, or a directory of scripts
   int parallel = 2;                   // -p: files run at once
+  bool parallel_given = false;        // -p was on the command line (it then always wins)
   std::vector<std::string> patterns;  // -f: keep names that contain any of them
   bool fail_fast = false;
   bool rerun_failed = false;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <map>
 #include <memory>
 
@@ -52,6 +53,23 @@ void apply_settings(const TestOptions& options) {
   if (options.stream) settings.set("PROVIUM_STREAM", "1", "--stream");
   if (options.kernel_reports) settings.set("PROVIUM_KERNEL_REPORTS", *options.kernel_reports, "--kernel-reports");
   base::replace_settings(std::move(settings));
+}
+
+// "resource pool: 4096M memory, 8 CPUs\n" for a fixed budget (--mem, --cpus, their variables
+// or provium.toml's [pool]); nothing in the auto mode, or when provium.toml cannot be read
+// (each file's process says why).
+std::optional<std::string> fixed_pool() {
+  pool::Budget budget;
+  try {
+    budget = pool::Budget::of(config::current().pool, *base::settings());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!budget.fixed()) return std::nullopt;
+  std::vector<std::string> parts;
+  if (budget.memory) parts.push_back(fmt::format("{}M memory", *budget.memory >> 20));
+  if (budget.cpus) parts.push_back(base::plural(*budget.cpus, "CPU", "CPUs"));
+  return fmt::format("resource pool: {}\n", fmt::join(parts, ", "));
 }
 
 std::vector<Job> make_jobs(const TestOptions& options, const std::vector<fs::path>& files) {
@@ -212,6 +230,11 @@ int test_command(const std::vector<std::string>& args) {
     notes += fmt::format("rerunning {} that failed last time\n", base::plural(jobs.size(), "file", "files"));
   }
   apply_settings(options);
+  if (const auto pool = fixed_pool()) {
+    // The pool gates the VMs: every file may start, and waits for its share.
+    notes += *pool;
+    if (!options.parallel_given) options.parallel = static_cast<int>(jobs.size());
+  }
   if (!base::settings()->check_kernel_reports)
     notes += "kernel reports are ignored in this run (PROVIUM_KERNEL_REPORTS=ignore): a WARNING, BUG or KASAN "
              "report fails no block\n";

@@ -312,6 +312,28 @@ TEST(ProviumTest, FiltersKeepFilesWhoseNameContainsAPattern) {
   EXPECT_TRUE(files_below(scratch.logs()).empty());  // nothing failed: no log directory
 }
 
+// Fixed resource mode: the pool says so once at the start, and gates the VMs, so every file
+// starts at once unless -p says otherwise.
+TEST(ProviumTest, AFixedPoolIsAnnouncedAndRunsEveryFileAtOnce) {
+  Scratch scratch;
+  const auto suite = (kScripts / "suite").string();
+  const auto fixed = provium_test_run({"-v", "--mem", "2G", "--cpus", "3", "-f", "plain", "-f", "sub/", "-f", "todo_only", suite}, scratch);
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.output;
+  const auto lines = lines_of(fixed.output);
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "provium test");
+  EXPECT_EQ(lines[1], "resource pool: 2048M memory, 3 CPUs");
+  EXPECT_THAT(fixed.output, HasSubstr("running 3 files, 3 at a time"));
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "resource pool: 2048M memory, 3 CPUs"), 1);
+
+  const auto explicit_p = provium_test_run({"-v", "-p", "1", "--mem", "2G", "-f", "plain", "-f", "sub/", "-f", "todo_only", suite}, scratch);
+  EXPECT_THAT(explicit_p.output, HasSubstr("resource pool: 2048M memory\n"));
+  EXPECT_THAT(explicit_p.output, HasSubstr("running 3 files, 1 at a time"));
+
+  const auto automatic = provium_test_run({"-v", "-f", "plain", suite}, scratch);
+  EXPECT_THAT(automatic.output, Not(HasSubstr("resource pool:")));
+}
+
 TEST(ProviumTest, ARunOfSkippedFilesPasses) {
   Scratch scratch;
   const auto run = provium_test_run({"-f", "todo_only", (kScripts / "suite").string()}, scratch);
