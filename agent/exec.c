@@ -23,6 +23,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "wire.h"
+#include "own_fds.h"
 
 /* Output that fits an EXEC_RESULT frame beside its four integers. */
 #define OUTPUT_LIMIT (PROVIUM_MAX_PAYLOAD - 16u)
@@ -47,6 +48,8 @@ static pid_t spawn(const char *cmd, int *out_r, int *err_r) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0)
         return -1;
+    own_fd(out[0]);
+    own_fd(out[1]);
     if (pipe2(err, O_CLOEXEC) < 0) {
         int saved = errno;
         close(out[0]);
@@ -54,6 +57,8 @@ static pid_t spawn(const char *cmd, int *out_r, int *err_r) {
         errno = saved;
         return -1;
     }
+    own_fd(err[0]);
+    own_fd(err[1]);
     pid_t pid = command_start(cmd, out[1], err[1]);
     int saved = errno;
     close(out[1]); /* only the child writes: EOF comes when it (and its children) are done */
@@ -199,7 +204,7 @@ static bool reap_by(pid_t pid, int64_t deadline, int *status) {
         if (wait == 0)
             break;
         if (pidfd < 0)
-            pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 before Linux 5.3: then sleeps */
+            pidfd = own_fd((int)syscall(SYS_pidfd_open, pid, 0)); /* -1 before Linux 5.3: then sleeps */
         if (pidfd >= 0)
             poll(&(struct pollfd){.fd = pidfd, .events = POLLIN}, 1, wait);
         else
@@ -214,6 +219,8 @@ static bool reap_by(pid_t pid, int64_t deadline, int *status) {
  * them to init, which reaps them in its own time). Reads /proc/N/stat: "N (comm) S ppid pgrp". */
 static bool group_alive(pid_t pgid) {
     DIR *proc = opendir("/proc");
+    if (proc)
+        own_fd(dirfd(proc));
     if (!proc)
         return kill(-pgid, 0) == 0; /* no /proc: zombies count too */
     bool alive = false;
@@ -223,7 +230,7 @@ static bool group_alive(pid_t pgid) {
             continue;
         char path[64], stat[512];
         snprintf(path, sizeof path, "/proc/%.20s/stat", entry->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = own_fd(open(path, O_RDONLY | O_CLOEXEC));
         if (fd < 0)
             continue;
         ssize_t n = read(fd, stat, sizeof stat - 1);

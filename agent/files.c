@@ -9,6 +9,7 @@
 
 #include "handlers.h"
 #include "wire.h"
+#include "own_fds.h"
 
 /* The path as a C string (malloc'd), or NULL after answering with an error (whose write
  * result lands in *sent). */
@@ -64,7 +65,7 @@ int handle_write_file(int fd, const struct frame *req) {
 
     /* 0644 is what a new file gets under the kernel's default umask (022), which the agent
      * keeps. */
-    int file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int file = own_fd(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (file < 0) {
         sent = frame_write_error(fd, "open %s: %s", path, strerror(errno));
     } else if (write_all(file, data, len) < 0) {
@@ -133,7 +134,7 @@ int handle_read_file(int fd, const struct frame *req) {
     char *path = path_string(fd, "READ_FILE", req->payload, req->len, &sent);
     if (!path)
         return sent;
-    int file = open(path, O_RDONLY | O_CLOEXEC);
+    int file = own_fd(open(path, O_RDONLY | O_CLOEXEC));
     if (file < 0) {
         sent = frame_write_error(fd, "open %s: %s", path, strerror(errno));
     } else {

@@ -21,6 +21,7 @@
 #include "command.h"
 #include "handlers.h"
 #include "wire.h"
+#include "own_fds.h"
 
 /* A job stays for the agent's life (its result can be asked for again), with two memory
  * files open: 256 jobs hold 512 of the 1024 file descriptors processes get by default. */
@@ -46,6 +47,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct job jobs[MAX_JOBS];
 static uint32_t njobs;
 static uint32_t reserved; /* entries promised to starts in progress, plus njobs */
+/* In a fork worker: jobs 1..agents_jobs are the agent's, started before the fork. */
+static uint32_t agents_jobs;
 
 static void lock_jobs(void) {
     pthread_mutex_lock(&lock);
@@ -55,12 +58,13 @@ static void unlock_jobs(void) {
     pthread_mutex_unlock(&lock);
 }
 
-/* In a forked copy of the agent (a fork worker) the table starts empty: the jobs are the
- * agent's children, which the copy cannot wait for, and the copy does not keep their memory
- * files (a fork worker closes the agent's descriptors, whose numbers then come back for files
- * of its own). */
+/* In a forked copy of the agent (a fork worker) the agent's jobs are not the copy's: they are
+ * the agent's children, which the copy cannot wait for, and it does not keep their memory files
+ * (a fork worker closes the agent's descriptors). Their numbers stay taken, so that a job the
+ * worker starts gets a number of its own, and asking the worker about one of them says whose it
+ * is. Starts in progress on other threads at the fork do not exist in the copy. */
 static void forget_jobs(void) {
-    njobs = reserved = 0;
+    agents_jobs = reserved = njobs;
     pthread_mutex_unlock(&lock);
 }
 
@@ -74,10 +78,10 @@ __attribute__((constructor)) static void guard_fork(void) {
  * what failed in *what. */
 static int start(const char *cmd, struct job *j, const char **what) {
     *what = "memfd_create";
-    j->out = memfd_create("job-stdout", MFD_CLOEXEC);
+    j->out = own_fd(memfd_create("job-stdout", MFD_CLOEXEC));
     if (j->out < 0)
         return -1;
-    j->err = memfd_create("job-stderr", MFD_CLOEXEC);
+    j->err = own_fd(memfd_create("job-stderr", MFD_CLOEXEC));
     if (j->err >= 0) {
         *what = "cannot start the command";
         j->pid = command_start(cmd, j->out, j->err);
@@ -116,7 +120,7 @@ static int reap(struct job *j) {
 /* Reaps every job that has ended, with the lock held, so that jobs nobody waits for do not
  * stay zombies. */
 static void reap_ended(void) {
-    for (uint32_t i = 0; i < njobs; i++)
+    for (uint32_t i = agents_jobs; i < njobs; i++)
         reap(&jobs[i]);
 }
 
@@ -176,12 +180,17 @@ static void await_pidfd(int pidfd, int64_t deadline) {
 
 /* Brings job id up to date: with kill, SIGKILL to its process group first if it runs; then
  * waits up to timeout_ms (-1: until it ends) and reaps it if it ended. Copies it to *snap.
- * Returns 0; -1 for an unknown id; the errno of waitpid when it cannot be reaped. */
+ * Returns 0; -1 for an unknown id; -2 in a fork worker for one of the agent's jobs; the errno
+ * of waitpid when it cannot be reaped. */
 static int settle(uint32_t id, int64_t timeout_ms, bool kill_it, struct job *snap) {
     lock_jobs();
     if (id == 0 || id > njobs) {
         unlock_jobs();
         return -1;
+    }
+    if (id <= agents_jobs) {
+        unlock_jobs();
+        return -2;
     }
     reap_ended();
     struct job *j = &jobs[id - 1];
@@ -192,7 +201,7 @@ static int settle(uint32_t id, int64_t timeout_ms, bool kill_it, struct job *sna
         kill(-j->pid, SIGKILL);
     /* While it is not reaped, the pid is still this job's, so the pidfd is too. */
     if (waiting)
-        pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
+        pidfd = own_fd((int)syscall(SYS_pidfd_open, j->pid, 0));
     unlock_jobs();
 
     const int64_t deadline = timeout_ms < 0 ? -1 : clock_now_ms() + timeout_ms;
@@ -293,6 +302,9 @@ static int settle_and_answer(int fd, const char *name, uint32_t id, int64_t time
                              bool kill_it, const unsigned char *offsets) {
     struct job j;
     int settled = settle(id, timeout_ms, kill_it, &j);
+    if (settled == -2)
+        return frame_write_error(fd, "%s: job %u is the agent's, started before this fork worker, which "
+                                     "has only the jobs it started itself: ask the VM", name, (unsigned)id);
     if (settled < 0)
         return frame_write_error(fd, "no job %u", (unsigned)id);
     if (settled > 0)

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "wire.h"
+#include "own_fds.h"
 
 #define PORTS_DIR "/sys/class/virtio-ports"
 #define APPEAR_TIMEOUT_S 20
@@ -46,7 +47,7 @@ static int port_name(const char *entry, char *buf, size_t size) {
 static int open_node(const char *entry) {
     char dev[300];
     snprintf(dev, sizeof dev, "/dev/%s", entry);
-    int fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    int fd = own_fd(open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK));
     if (fd < 0)
         return -1;
     int flags = fcntl(fd, F_GETFL);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "own_fds.h"
 
 /* <linux/vm_sockets.h>, which musl's headers do not include (the layout is the kernel ABI). */
 struct provium_sockaddr_vm {
@@ -29,7 +30,7 @@ bool vsock_transport = false;
 unsigned vsock_max_workers = 15;
 
 int vsock_listen(unsigned port, unsigned *bound, char *err, size_t errlen) {
-    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = own_fd(socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd < 0) {
         if (errno == EAFNOSUPPORT)
             snprintf(err, errlen, "the guest kernel has no AF_VSOCK: it needs CONFIG_VSOCKETS and "
@@ -61,7 +62,7 @@ int vsock_listen(unsigned port, unsigned *bound, char *err, size_t errlen) {
 
 int vsock_accept(int listener) {
     for (;;) {
-        int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = own_fd(accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (fd >= 0)
             return fd;
         /* A connection that was reset while it waited in the queue: wait for the next. */

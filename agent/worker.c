@@ -34,6 +34,7 @@
 #include "serve.h"
 #include "vsock.h"
 #include "wire.h"
+#include "own_fds.h"
 
 enum { FORK_WORKER = 0, THREAD_WORKER = 1 };
 
@@ -83,11 +84,11 @@ static void release(unsigned index) {
     pthread_mutex_unlock(&lock);
 }
 
-/* In a new fork worker: close the descriptors the agent keeps for itself, all close-on-exec,
- * as an exec would. Among them are provium.0 and the ports of thread workers, which would
- * stay busy as long as this worker holds them, and the pipes of an EXEC that a thread worker
- * was starting at the fork, whose output would not end before this worker. Descriptors a test
- * opened without O_CLOEXEC stay, as in any forked child. */
+/* In a new fork worker: close the descriptors the agent keeps for itself (own_fds.h). Among
+ * them are provium.0 and the ports of thread workers, which would stay busy as long as this
+ * worker holds them, the pipes of an EXEC that a thread worker was starting at the fork, whose
+ * output would not end before this worker, and the jobs' memory files. The worker is a copy of
+ * the agent as a test sees it: every descriptor a test opened stays, O_CLOEXEC or not. */
 static void close_agent_fds(int keep) {
     DIR *dir = opendir("/proc/self/fd");
     if (!dir) {
@@ -97,8 +98,7 @@ static void close_agent_fds(int keep) {
     struct dirent *e;
     while ((e = readdir(dir))) {
         int fd = atoi(e->d_name); /* 0 for "." and "..", skipped with stdio */
-        if (fd > STDERR_FILENO && fd != keep && fd != dirfd(dir) &&
-            fcntl(fd, F_GETFD) > 0) /* FD_CLOEXEC is the only flag */
+        if (fd > STDERR_FILENO && fd != keep && fd != dirfd(dir) && is_own_fd(fd))
             close(fd);
     }
     closedir(dir);

@@ -70,6 +70,36 @@ TEST_F(WorkerTest, ThreadWorkerSharesFileDescriptorsAForkWorkerDoesNot) {
   EXPECT_THAT(fork.syscall(SYS_fcntl, own, F_GETFD), SyscallSucceeds());
 }
 
+// A fork worker is a copy of the agent at fork time: what a test opened before the fork, with
+// O_CLOEXEC too, is open in it under the same number; the agent's own descriptors are not.
+TEST_F(WorkerTest, AForkWorkerKeepsTheDescriptorsATestOpenedBeforeIt) {
+  const int64_t fd = vm().syscall(SYS_openat, {AT_FDCWD, provium::cstr("/proc/version"), O_RDONLY | O_CLOEXEC}).ret;
+  ASSERT_THAT(fd, SyscallSucceeds());
+  auto fork = vm().spawn();
+  const auto read = fork.syscall(SYS_read, {fd, out(6), 6});
+  EXPECT_THAT(read, SyscallSucceedsWithValue(6));
+  EXPECT_EQ(read.out.front(), "Linux ");
+  // the agent's own are not: of the ports, the worker holds only its own (not provium.0's)
+  const auto ports = fork.exec("ls -l /proc/$PPID/fd | grep -c vport");
+  EXPECT_EQ(ports.out, "1\n") << fork.exec("ls -l /proc/$PPID/fd").out;
+  vm().syscall(SYS_close, fd);
+}
+
+// Jobs are the agent's: a fork worker asked about one says so; its own jobs are numbered after
+// the agent's and are its own.
+TEST_F(WorkerTest, AForkWorkerTellsTheAgentsJobsFromItsOwn) {
+  auto job = vm().background("sleep 100");
+  auto fork = vm().spawn();
+  EXPECT_THAT([&] { fork.job_wait(job); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("is the agent's, started before this fork worker")));
+  auto own = fork.background("echo mine");
+  EXPECT_GT(own.id, job.id);
+  const auto result = fork.job_wait(own, std::chrono::seconds(10));
+  EXPECT_EQ(result.out, "mine\n");
+  EXPECT_TRUE(vm().job_wait(job).running);  // still the agent's, untouched
+  vm().job_kill(job);
+}
+
 TEST_F(WorkerTest, FifteenWorkersAtOnceAndNoSixteenth) {
   std::vector<provium::Worker> workers;
   std::set<int> pids;
