@@ -57,8 +57,10 @@ KernelReportHandler& kernel_report_handler() {
   return handler;
 }
 
-// What a check says under PROVIUM_KERNEL_REPORTS: itself, or nothing when reports are ignored.
-KernelReportCheck settled(KernelReportCheck check) {
+// The reports on the machine's console that no check has seen, as PROVIUM_KERNEL_REPORTS wants
+// them: all, or none when they are ignored. A death already told to a caller is not told again.
+KernelReportCheck unseen_reports(vm::Machine& machine) {
+  auto check = machine.kernel_reports().check(!machine.death_told());
   if (base::settings()->check_kernel_reports) return check;
   vm::note_ignored(check.unexpected);
   return {};
@@ -87,13 +89,13 @@ KernelReportCheck Vm::check_kernel_reports() {
       // An agent that no longer answers: the console holds what it holds.
     }
   }
-  return settled(machine_->kernel_reports().check(!machine_->death_told()));
+  return unseen_reports(*machine_);
 }
 
 void Vm::check_at_end() noexcept {
   if (!machine_) return;
   try {
-    const auto check = settled(machine_->kernel_reports().check(!machine_->death_told()));
+    const auto check = unseen_reports(*machine_);
     if (check.ok()) return;
     std::lock_guard lock(handler_mutex);
     kernel_report_handler()(fmt::format("{} ended: {}", machine_->name(), check.describe()));

@@ -13,6 +13,14 @@
 
 namespace {
 
+// A VM not booted yet has no kernel to expect reports from, and none that reported anything.
+TEST(LifecycleTest, KernelReportsOfAVmNotBootedYet) {
+  auto vm = provium::create();
+  EXPECT_THAT([&] { vm.expect_kernel_report("WARNING"); },
+              ::testing::ThrowsMessage<provium::Error>(::testing::HasSubstr("this VM is not booted")));
+  EXPECT_TRUE(vm.check_kernel_reports().ok());
+}
+
 TEST(LifecycleTest, ThreeVmsInSequence) {
   for (int i = 0; i < 3; ++i) {
     auto vm = provium::create();

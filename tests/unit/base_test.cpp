@@ -211,6 +211,8 @@ TEST(Settings, EachVariableIsReadTyped) {
   EXPECT_FALSE(settings.spares);
   EXPECT_TRUE(settings.require_prerequisites);
   EXPECT_TRUE(settings.stream_output);
+  EXPECT_TRUE(settings.check_kernel_reports);  // the default
+  EXPECT_FALSE(read({{"PROVIUM_KERNEL_REPORTS", "ignore"}}).check_kernel_reports);
   EXPECT_EQ(settings.accel, "tcg");
   EXPECT_EQ(settings.run_root, "/r");
   EXPECT_EQ(settings.cache_root, "/c");
@@ -225,6 +227,8 @@ TEST(Settings, AMalformedValueNamesWhereItCameFrom) {
               ThrowsMessage<provium::Error>(HasSubstr("PROVIUM_POOL_MEM: bad memory size")));
   EXPECT_THAT([] { read({{"PROVIUM_TIMEOUT", "-3"}}); }, ThrowsMessage<provium::Error>(HasSubstr("number of seconds")));
   EXPECT_THAT([] { read({{"PROVIUM_PRESTART", "no"}}); }, ThrowsMessage<provium::Error>(HasSubstr("1 or 0")));
+  EXPECT_THAT([] { read({{"PROVIUM_KERNEL_REPORTS", "off"}}); },
+              ThrowsMessage<provium::Error>("PROVIUM_KERNEL_REPORTS is \"off\"; it must be one of check, ignore"));
   Settings settings = read({});
   EXPECT_THAT([&] { settings.set("PROVIUM_ACCEL", "xen", "--provium_accel"); },
               ThrowsMessage<provium::Error>("--provium_accel is \"xen\"; it must be one of auto, kvm, tcg"));

@@ -86,6 +86,8 @@ TEST(CliOptions, BadCommandLinesSayWhatIsWrong) {
   EXPECT_THAT(usage_error({"--cpus", "-1", "x"}), HasSubstr("--cpus is \"-1\"; it must be a whole number of CPUs"));
   EXPECT_THAT(usage_error({"--mem", "lots", "x"}), HasSubstr("--mem:"));
   EXPECT_THAT(usage_error({"--accel", "xen", "x"}), HasSubstr("--accel is \"xen\"; it must be one of auto, kvm, tcg"));
+  EXPECT_THAT(usage_error({"--kernel-reports", "maybe", "x"}),
+              HasSubstr("--kernel-reports is \"maybe\"; it must be one of check, ignore"));
 }
 
 TEST(CliOptions, UsageNamesEveryOption) {

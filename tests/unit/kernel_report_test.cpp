@@ -1,6 +1,7 @@
 // The kernel report parser on reports as the 6.1 kernel prints them on a serial console:
 // where each starts and ends, its title, with interleaved lines and missing end markers.
 #include "kernel/report.h"
+#include "vm/kernel_reports.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,6 +11,10 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+
+#include <provium/error.h>
+
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -248,6 +253,44 @@ TEST(KernelReportTest, ReportsBeyondTheFirstFewAreNamedOnly) {
   EXPECT_THAT(described, EndsWith("--- 2 more kernel reports ---\n"
                                   "WARNING: CPU: 0 PID: 1 at w2.c:1 w+0x1/0x2\n"
                                   "WARNING: CPU: 0 PID: 1 at w3.c:1 w+0x1/0x2\n"));
+}
+
+// One VM's watch over its console: each check sees only what came since the last one (whole
+// lines), sorts it by the expectations, then forgets them.
+TEST(KernelReportWatchTest, EachCheckSeesTheNewLinesAgainstItsExpectations) {
+  provium::testing::TempDir dir;
+  const auto console = dir.path() / "console.log";
+  auto append = [&](const std::string& text) { std::ofstream(console, std::ios::app) << text; };
+  provium::vm::KernelReportWatch watch(console);
+
+  append("[    1.0] WARNING: CPU: 0 PID: 1 at mm/a.c:1 a+0x1/0x2\n[    1.1] WARNING: CPU: 0 PID: 1 at fs/b");
+  watch.expect("WARNING: .* at mm/");
+  watch.expect("KASAN");
+  auto check = watch.check();
+  ASSERT_THAT(check.expected, SizeIs(1));
+  EXPECT_EQ(check.expected[0].title, "WARNING: CPU: 0 PID: 1 at mm/a.c:1 a+0x1/0x2");
+  EXPECT_THAT(check.unexpected, SizeIs(0));  // the unfinished line waits for the next check
+  EXPECT_THAT(check.missing, ElementsAre("KASAN"));
+  EXPECT_FALSE(check.ok());
+
+  append(".c:2 b+0x1/0x2\n");
+  check = watch.check();  // the expectations are gone
+  ASSERT_THAT(check.unexpected, SizeIs(1));
+  EXPECT_EQ(check.unexpected[0].title, "WARNING: CPU: 0 PID: 1 at fs/b.c:2 b+0x1/0x2");
+  EXPECT_THAT(check.describe(), HasSubstr("the kernel reported a bug that no expect_kernel_report declared:\n"
+                                          "--- kernel report: WARNING: CPU: 0 PID: 1 at fs/b.c:2"));
+
+  append("[    2.0] BUG: KASAN: use-after-free in c+0x1/0x2\n");
+  EXPECT_TRUE(watch.check(false).ok());  // consumed unchecked
+  EXPECT_TRUE(watch.check().ok());
+}
+
+TEST(KernelReportWatchTest, AMalformedExpectationIsRefusedAtOnce) {
+  provium::testing::TempDir dir;
+  provium::vm::KernelReportWatch watch(dir.path() / "console.log");
+  EXPECT_THAT([&] { watch.expect("WARNING: (unclosed"); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("expect_kernel_report(\"WARNING: (unclosed\"): not a regular expression")));
+  EXPECT_TRUE(watch.check().ok());  // nothing was declared
 }
 
 }  // namespace

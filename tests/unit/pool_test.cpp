@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <provium/error.h>
@@ -222,6 +223,40 @@ TEST(PoolTest, AcquireWaitsForARelease) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
   EXPECT_TRUE(second.held());
   releaser.join();
+}
+
+// A spare is polite: admitted only where one more VM of its size still fits after it, never
+// waiting; one that can never fit is refused as any VM is.
+TEST(PoolTest, ASpareLeavesRoomForOneMoreVm) {
+  TempDir dir;
+  const auto pool = dir.path() / "pool";
+  const Budget budget{.memory = 1 * kGiB};
+  auto spare = try_acquire_spare_budget(pool, budget, 512 * kMiB, 1);
+  ASSERT_TRUE(spare.has_value()) << "512M of 1G used after it: room for one more";
+  EXPECT_FALSE(try_acquire_spare_budget(pool, budget, 512 * kMiB, 1).has_value()) << "no room after a second";
+  spare->release();
+  auto test_vm = acquire_vm_budget(pool, budget, 512 * kMiB, 1, "a test's VM");
+  EXPECT_FALSE(try_acquire_spare_budget(pool, budget, 512 * kMiB, 1).has_value());
+  EXPECT_THROW(try_acquire_spare_budget(pool, budget, 2 * kGiB, 1), provium::Error);
+}
+
+// A VM that would wait first asks the process to give back what it holds for later VMs.
+TEST(PoolTest, AWaitingVmReclaimsTheSparesShareFirst) {
+  TempDir dir;
+  const auto pool = dir.path() / "pool";
+  const Budget budget{.memory = 1536 * kMiB};
+  auto first = acquire_vm_budget(pool, budget, 512 * kMiB, 1, "first");
+  std::optional<Lease> spare = try_acquire_spare_budget(pool, budget, 512 * kMiB, 1);
+  ASSERT_TRUE(spare.has_value());
+  int reclaimed = 0;
+  set_budget_reclaimer([&] {
+    ++reclaimed;
+    spare->release();
+  });
+  auto second = acquire_vm_budget(pool, budget, 1 * kGiB, 1, "second");  // fits once the spare is gone
+  set_budget_reclaimer({});
+  EXPECT_TRUE(second.held());
+  EXPECT_EQ(reclaimed, 1);
 }
 
 }  // namespace
