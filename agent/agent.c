@@ -1,7 +1,7 @@
 /* provium-agent: serves the host's requests over the virtio-serial port provium.0, and starts
  * workers that serve on provium.1 ... or, with provium.transport=vsock on the kernel command
- * line, over AF_VSOCK port 5123 with workers on ports of their own. Started in the background
- * by provium-wrapper; runs as root for the life of the guest. */
+ * line (or among its arguments), over AF_VSOCK port 5123 with workers on ports of their own.
+ * Started in the background by provium-wrapper; runs as root for the life of the guest. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,11 @@ static int serve_vsock(void) {
     serve_listener(listener);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    /* Its arguments are read as more kernel command line words (cmdline.h): the vsock e2e test
+     * starts a second agent with provium.transport=vsock in a VM that serves on virtio-serial. */
+    cmdline_add(argv + 1, argc - 1);
+
     /* What commands get when the guest's init set nothing better (the kernel gives init only
      * HOME=/ and TERM=linux). Set once here, so that every child inherits it. */
     setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);

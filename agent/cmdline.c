@@ -21,6 +21,27 @@ static int read_cmdline(char *buf, size_t size) {
     return 0;
 }
 
+static char *const *added;
+static int nadded;
+
+void cmdline_add(char *const *words, int count) {
+    added = words;
+    nadded = count;
+}
+
+/* Copies word's value into out when word is KEY=VALUE: 1 then, 0 when it is another word, -1
+ * when the value does not fit. */
+static int match(const char *word, const char *key, char *out, size_t size) {
+    size_t key_len = strlen(key);
+    if (strncmp(word, key, key_len) != 0 || word[key_len] != '=')
+        return 0;
+    const char *value = word + key_len + 1;
+    if (strlen(value) >= size)
+        return -1;
+    strcpy(out, value);
+    return 1;
+}
+
 int cmdline_get(const char *key, char *out, size_t size) {
     char line[CMDLINE_MAX];
     if (read_cmdline(line, sizeof line) < 0)
@@ -28,7 +49,6 @@ int cmdline_get(const char *key, char *out, size_t size) {
 
     /* The kernel's rules: words split at blanks outside double quotes, quotes removed, and
      * everything after "--" belongs to init. */
-    size_t key_len = strlen(key);
     int found = -1;
     const char *p = line;
     for (;;) {
@@ -48,13 +68,18 @@ int cmdline_get(const char *key, char *out, size_t size) {
         word[n] = '\0';
         if (strcmp(word, "--") == 0)
             break;
-        if (strncmp(word, key, key_len) == 0 && word[key_len] == '=') {
-            const char *value = word + key_len + 1;
-            if (strlen(value) >= size)
-                return -1;
-            strcpy(out, value);
+        int matched = match(word, key, out, size);
+        if (matched < 0)
+            return -1;
+        if (matched)
             found = 0; /* keep going: the last occurrence wins, as for the kernel's own */
-        }
+    }
+    for (int i = 0; i < nadded; i++) {
+        int matched = match(added[i], key, out, size);
+        if (matched < 0)
+            return -1;
+        if (matched)
+            found = 0;
     }
     return found;
 }
