@@ -17,12 +17,15 @@
 
 #include "support/child_process.h"
 #include "support/kernel.h"
+#include "support/lines.h"
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 namespace {
+
+using provium_test::lines_of;
 
 const fs::path kScripts = std::getenv("PROVIUM_CLI_SCRIPTS");
 
@@ -53,13 +56,6 @@ provium_test::ChildRun provium_test_run(std::vector<std::string> args, const Scr
   environment.emplace("PROVIUM_CACHE_DIR", scratch.cache());
   environment.emplace("CLI_TEST_FAIL", "");  // removed unless a test sets it
   return provium_test::ChildProcess(args, environment).wait();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 bool has_line(const std::string& output, const std::string& pattern) {

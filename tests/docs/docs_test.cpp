@@ -27,9 +27,12 @@
 #include "cli/options.h"
 #include "config/config.h"
 #include "support/child_process.h"
+#include "support/lines.h"
 #include "support/temp_dir.h"
 
 namespace {
+
+using provium_test::lines_of;
 
 namespace fs = std::filesystem;
 using provium::testing::TempDir;
@@ -64,13 +67,6 @@ std::vector<Example> examples_in(const std::string& lang) {
   for (const auto& example : examples())
     if (example.lang == lang) result.push_back(example);
   return result;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 std::vector<std::string> words_of(const std::string& text) {

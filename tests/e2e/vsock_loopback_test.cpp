@@ -23,9 +23,12 @@
 #include "config/config.h"
 #include "initramfs/modules.h"
 #include "kernel/release.h"
+#include "support/lines.h"
 #include "support/temp_dir.h"
 
 namespace {
+
+using provium_test::lines_of;
 
 namespace fs = std::filesystem;
 using provium::testing::TempDir;
@@ -47,13 +50,6 @@ std::vector<std::string> loopback_modules(const fs::path& directory) {
     names.push_back(name);
   }
   return names;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 TEST(VsockAgentOverLoopback, ServesEveryOperationOverAfVsock) {
