@@ -27,6 +27,9 @@ options:
                           PATTERN; repeat it to run the files that match any of them
       --fail-fast         after the first failed file start no more files (the running ones
                           finish and are reported)
+      --shard K/N         run the K-th of N disjoint slices of the files (1 <= K <= N): what N
+                          machines of a CI job matrix run, one slice each; without it,
+                          GTEST_TOTAL_SHARDS and GTEST_SHARD_INDEX (0-based) say the same
       --rerun-failed      run only those of PATH's files that failed the last time they ran
       --mem SIZE          a fixed memory budget for all VMs at once, shared with every Provium
                           process of this user (512M, 2G, ...; sets PROVIUM_POOL_MEM)
@@ -67,13 +70,28 @@ More: docs/cli.md.
 
 namespace {
 
-int parse_count(std::string_view option, std::string_view text, int max) {
+int parse_number(std::string_view option, std::string_view text, int min, int max) {
   int value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > max)
-    throw UsageError(
-        fmt::format("{} wants a whole number from 1 to {}, not '{}'", option, max, text));
+  if (error != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    throw UsageError(fmt::format("{} wants a whole number from {} to {}, not '{}'", option, min, max, text));
   return value;
+}
+
+int parse_count(std::string_view option, std::string_view text, int max) {
+  return parse_number(option, text, 1, max);
+}
+
+constexpr int kMaxShards = 100000;
+
+// --shard K/N.
+Shard parse_shard(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos)
+    throw UsageError(fmt::format("--shard wants K/N (the K-th of N slices, 1 <= K <= N), not '{}'", text));
+  const int total = parse_number("--shard's N", text.substr(slash + 1), 1, kMaxShards);
+  const int number = parse_number("--shard's K", text.substr(0, slash), 1, total);
+  return {number - 1, total};
 }
 
 // `value` when the run's settings take it for `variable` (one parse for the option and the
@@ -159,6 +177,8 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
     } else if (in.value_of(arg, "-p", "--parallel", value)) {
       options.parallel = parse_count("-p", value, 1024);
       options.parallel_given = true;
+    } else if (in.value_of(arg, "", "--shard", value)) {
+      options.shard = parse_shard(value);
     } else if (in.value_of(arg, "-f", "--filter", value)) {
       options.patterns.push_back(value);
     } else if (in.value_of(arg, "", "--mem", value)) {
@@ -185,6 +205,16 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
                                  paths[1]));
   options.path = paths[0];
   return options;
+}
+
+std::optional<Shard> shard_from_gtest_variables(const char* total, const char* index) {
+  if (!total && !index) return std::nullopt;
+  if (!total || !index)
+    throw UsageError(fmt::format("{} is set but {} is not: set both to run one shard, or neither",
+                                 total ? "GTEST_TOTAL_SHARDS" : "GTEST_SHARD_INDEX",
+                                 total ? "GTEST_SHARD_INDEX" : "GTEST_TOTAL_SHARDS"));
+  const int count = parse_number("GTEST_TOTAL_SHARDS", total, 1, kMaxShards);
+  return Shard{parse_number("GTEST_SHARD_INDEX", index, 0, count - 1), count};
 }
 
 }  // namespace provium::cli

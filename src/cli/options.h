@@ -18,6 +18,14 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One of N disjoint slices of a suite's files (a CI job matrix of N machines).
+struct Shard {
+  int index = 0;  // 0-based, as GTEST_SHARD_INDEX; --shard K/N gives K - 1
+  int total = 1;
+  // Whether the file at this position of the sorted list of files belongs to the slice.
+  bool has(std::size_t position) const { return position % static_cast<std::size_t>(total) == static_cast<std::size_t>(index); }
+};
+
 struct TestOptions {
   std::filesystem::path path;         // a script, or a directory of scripts
   int parallel = 2;                   // -p: files run at once
@@ -34,6 +42,7 @@ struct TestOptions {
   std::optional<std::string> config;  // PROVIUM_CONFIG (made absolute)
   std::optional<std::string> accel;   // PROVIUM_ACCEL
   std::optional<std::string> kernel_reports;  // PROVIUM_KERNEL_REPORTS
+  std::optional<Shard> shard;                 // --shard K/N
 };
 
 extern const std::string_view kTestUsage;
@@ -41,5 +50,10 @@ extern const std::string_view kTestUsage;
 // `args`: what follows "test". `default_parallel`: -p's value when it is not given.
 // Throws UsageError.
 TestOptions parse_test_options(const std::vector<std::string>& args, int default_parallel);
+
+// GoogleTest's sharding variables, GTEST_TOTAL_SHARDS and GTEST_SHARD_INDEX (null when unset),
+// read as GoogleTest reads them: both or neither. Throws UsageError for one without the other,
+// or values that are not 0 <= index < total.
+std::optional<Shard> shard_from_gtest_variables(const char* total, const char* index);
 
 }  // namespace provium::cli

@@ -1,4 +1,4 @@
-// `provium test`: picks the files (discovery, -f, --rerun-failed), runs up to -p of them at once,
+// `provium test`: picks the files (discovery, -f, --rerun-failed, --shard), runs up to -p of them at once,
 // each in a child process (file_process.h), prints each file's lines as it ends, keeps the logs
 // of failed files, records the outcomes for --rerun-failed and prints the summary.
 #include <poll.h>
@@ -8,6 +8,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <map>
@@ -228,6 +230,27 @@ int test_command(const std::vector<std::string>& args) {
       return 0;
     }
     notes += fmt::format("rerunning {} that failed last time\n", base::plural(jobs.size(), "file", "files"));
+  }
+  if (!options.shard) {
+    try {
+      options.shard = shard_from_gtest_variables(std::getenv("GTEST_TOTAL_SHARDS"), std::getenv("GTEST_SHARD_INDEX"));
+    } catch (const UsageError& error) {
+      std::cerr << fmt::format("provium test: {}\n", error.what());
+      return 2;
+    }
+  }
+  if (options.shard) {
+    // Slices of the files in name order (discovery's): the same on every machine, whatever
+    // else differs, and their union is every file.
+    const std::size_t all = jobs.size();
+    std::vector<Job> slice;
+    for (std::size_t position = 0; position < all; ++position)
+      if (options.shard->has(position)) slice.push_back(std::move(jobs[position]));
+    jobs = std::move(slice);
+    notes += fmt::format("shard {} of {}: {} of {}\n", options.shard->index + 1, options.shard->total, jobs.size(),
+                         base::plural(all, "file", "files"));
+    // GoogleTest's word to a runner that asked (GTEST_SHARD_STATUS_FILE) that sharding is done.
+    if (const char* status = std::getenv("GTEST_SHARD_STATUS_FILE")) std::ofstream{status};
   }
   apply_settings(options);
   if (const auto pool = fixed_pool()) {

@@ -92,9 +92,48 @@ TEST(CliOptions, BadCommandLinesSayWhatIsWrong) {
 
 TEST(CliOptions, UsageNamesEveryOption) {
   for (const char* option : {"-p, --parallel N", "-f, --filter PATTERN", "--fail-fast", "--rerun-failed",
-                             "--mem SIZE", "--cpus N", "--config FILE", "--accel ACCEL", "-v, --verbose",
+                             "--mem SIZE", "--cpus N", "--config FILE", "--accel ACCEL", "-v, --verbose", "--shard K/N",
                              "-h, --help", "Exit status"})
     EXPECT_THAT(std::string(kTestUsage), HasSubstr(option));
+}
+
+TEST(CliOptions, ShardIsOneBasedOnTheCommandLine) {
+  const auto options = parse({"--shard", "2/3", "tests/lua"});
+  ASSERT_TRUE(options.shard.has_value());
+  EXPECT_EQ(options.shard->index, 1);
+  EXPECT_EQ(options.shard->total, 3);
+  EXPECT_EQ(parse({"--shard=1/1", "x"}).shard->index, 0);
+  EXPECT_FALSE(parse({"x"}).shard.has_value());
+  EXPECT_THAT(usage_error({"--shard", "0/3", "x"}), HasSubstr("--shard's K wants a whole number from 1 to 3, not '0'"));
+  EXPECT_THAT(usage_error({"--shard", "4/3", "x"}), HasSubstr("from 1 to 3, not '4'"));
+  EXPECT_THAT(usage_error({"--shard", "3", "x"}), HasSubstr("--shard wants K/N"));
+  EXPECT_THAT(usage_error({"--shard", "1/0", "x"}), HasSubstr("--shard's N wants a whole number from 1"));
+  EXPECT_THAT(usage_error({"--shard", "a/b", "x"}), HasSubstr("not 'b'"));
+}
+
+TEST(CliOptions, GoogleTestShardVariablesAreZeroBasedAndComeInPairs) {
+  EXPECT_FALSE(shard_from_gtest_variables(nullptr, nullptr).has_value());
+  const auto shard = shard_from_gtest_variables("4", "3");
+  ASSERT_TRUE(shard.has_value());
+  EXPECT_EQ(shard->index, 3);
+  EXPECT_EQ(shard->total, 4);
+  EXPECT_THAT([] { shard_from_gtest_variables("4", nullptr); },
+              ::testing::ThrowsMessage<UsageError>(HasSubstr("GTEST_TOTAL_SHARDS is set but GTEST_SHARD_INDEX is not")));
+  EXPECT_THAT([] { shard_from_gtest_variables(nullptr, "0"); },
+              ::testing::ThrowsMessage<UsageError>(HasSubstr("GTEST_SHARD_INDEX is set but GTEST_TOTAL_SHARDS is not")));
+  EXPECT_THROW(shard_from_gtest_variables("4", "4"), UsageError);
+  EXPECT_THROW(shard_from_gtest_variables("0", "0"), UsageError);
+  EXPECT_THROW(shard_from_gtest_variables("x", "0"), UsageError);
+}
+
+TEST(CliOptions, ShardsAreDisjointAndTogetherEveryPosition) {
+  for (int total : {1, 2, 3, 7}) {
+    for (std::size_t position = 0; position < 20; ++position) {
+      int owners = 0;
+      for (int index = 0; index < total; ++index) owners += Shard{index, total}.has(position);
+      EXPECT_EQ(owners, 1) << "position " << position << " of " << total << " shards";
+    }
+  }
 }
 
 BlockResult block(std::string name, BlockResult::Status status, std::string message = "") {
