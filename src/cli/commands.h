@@ -14,6 +14,10 @@ int fixture_list_command();
 int fixture_clean_command();
 // `provium fixture prune [SIZE]`.
 int fixture_prune_command(std::optional<std::string_view> size);
+// `provium fixture export [NAME...] -o FILE` / `provium fixture import FILE`: `args` follow
+// "export" / "import".
+int fixture_export_command(const std::vector<std::string>& args);
+int fixture_import_command(const std::vector<std::string>& args);
 
 #ifdef PROVIUM_HAVE_LUA
 // `provium test [OPTIONS] PATH`: runs Lua scripts, one child process per file.

@@ -25,11 +25,16 @@ commands:
   fixture clean        remove every cached fixture snapshot
   fixture prune [SIZE] remove the least recently used snapshots that no VM runs from, until the
                        cache takes at most SIZE (512M, 20G, ...; default: its limit) on disk
+  fixture export [NAME...] -o FILE
+                       write the cached snapshots of the fixtures named (default: all) into one
+                       archive (tar, zstd) for other machines
+  fixture import FILE  check an archive of `fixture export` whole, then put its snapshots into
+                       this machine's cache
 
 The fixture cache is $PROVIUM_CACHE_DIR, else $XDG_CACHE_HOME/provium, else ~/.cache/provium.
 Its limit is $PROVIUM_CACHE_SIZE, else provium.toml's [cache] size, else 20G: each build
 removes what is over it.
-More: docs/cli.md.
+More: docs/cli.md; fixtures built once for a CI job matrix: docs/ci.md.
 )";
 
 int test(const std::vector<std::string>& args) {
@@ -59,6 +64,10 @@ int run(int argc, char** argv) {
     }
     if (command == "fixture" && sub == "list") return provium::cli::fixture_list_command();
     if (command == "fixture" && sub == "clean") return provium::cli::fixture_clean_command();
+    if (command == "fixture" && sub == "export")
+      return provium::cli::fixture_export_command({argv + 3, argv + argc});
+    if (command == "fixture" && sub == "import")
+      return provium::cli::fixture_import_command({argv + 3, argv + argc});
     if (command == "fixture" && sub == "prune" && argc <= 4)
       return provium::cli::fixture_prune_command(argc == 4 ? std::optional<std::string_view>(argv[3]) : std::nullopt);
     if (command == "--help" || command == "-h" || command == "help") {
