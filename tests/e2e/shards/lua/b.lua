@@ -1,0 +1,5 @@
+local vm = provium.fixture("alpha")
+
+test("b reads the fixture's file", function()
+  assert_eq("alpha\n", vm:read_file("/srv-alpha"))
+end)

@@ -1,0 +1,3 @@
+test("e needs no VM", function()
+  assert_eq(42, 6 * 7)
+end)
