@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Takes every fenced code block out of README.md and docs/*.md, so that tests check them all.
 
-usage: doc_examples.py SOURCE_ROOT OUT_CPP OUT_JSON
+usage: doc_examples.py SOURCE_ROOT OUT_CPP OUT_JSON PAGE...
+
+PAGE: README.md and docs/*.md, as the build lists them when meson configures (so that a page
+changed is a page extracted again); the test says when a page is missing from that list.
 
 OUT_CPP: the ```cpp blocks as one C++ source that the build compiles (tests/docs/meson.build).
 Each document gets a namespace, each block a #line directive, so a compiler error names the
@@ -10,9 +13,10 @@ scope (a test may use a fixture of an earlier block of the same document); any o
 fragment of a test body and is compiled inside a function of its own that has a
 `provium::Vm& vm`. Its #include lines move to the top of the source.
 
-OUT_JSON: every block as {"file", "line", "lang", "text"}, for the test program that compiles
-the Lua blocks, parses the TOML blocks, parses the `provium` command lines of the sh blocks,
-configures the meson blocks and runs the Lua examples that are whole files (tests/docs).
+OUT_JSON: {"pages": the documents read, "blocks": every block as {"file", "line", "lang", "text"}}, for the test program that compiles
+the Lua blocks, parses the TOML blocks, checks the commands of the sh blocks and of the CI
+workflows (yaml), configures the meson blocks and runs the Lua examples that are whole files
+(tests/docs).
 
 A block without a language is sample output, not an example; any other language is refused, so
 that no example slips past the checks unnoticed.
@@ -22,7 +26,7 @@ import pathlib
 import re
 import sys
 
-CHECKED = {"cpp", "lua", "toml", "sh", "meson"}
+CHECKED = {"cpp", "lua", "toml", "sh", "meson", "yaml"}
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 # What a namespace-scope block has at the start of a line (a fragment of a test body has none).
 TOP_LEVEL = re.compile(r"^(PROVIUM_FIXTURE\w*|TEST_F|TEST)\(", re.M)
@@ -44,9 +48,8 @@ using namespace doc_examples_user;
 """
 
 
-def blocks(root):
-    documents = [root / "README.md"] + sorted((root / "docs").glob("*.md"))
-    for document in documents:
+def blocks(root, pages):
+    for document in pages:
         name = str(document.relative_to(root))
         lines = document.read_text().splitlines()
         index = 0
@@ -95,9 +98,11 @@ def cpp_source(root, examples):
 
 def main():
     root, out_cpp, out_json = pathlib.Path(sys.argv[1]).resolve(), sys.argv[2], sys.argv[3]
-    every = list(blocks(root))
+    pages = [pathlib.Path(page).resolve() for page in sys.argv[4:]]
+    every = list(blocks(root, pages))
     pathlib.Path(out_cpp).write_text(cpp_source(root, [b for b in every if b["lang"] == "cpp"]))
-    pathlib.Path(out_json).write_text(json.dumps(every, indent=1) + "\n")
+    read = [str(page.relative_to(root)) for page in pages]
+    pathlib.Path(out_json).write_text(json.dumps({"pages": read, "blocks": every}, indent=1) + "\n")
 
 
 main()

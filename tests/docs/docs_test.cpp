@@ -4,8 +4,10 @@
 //   lua    compiled by Lua 5.4; whole files (a first line `-- PATH.lua`) run with `provium test`
 //          on a real VM, and the sample output that follows them matches the run's
 //   toml   parsed by the provium.toml parser, which must accept it
-//   sh     each `provium` command line accepted by the command's own option parser; each script
-//          of this project that a line runs exists
+//   sh     each `provium test` line accepted by its option parser; any other `provium` line run
+//          against an empty cache in a scratch directory, where it must not be a usage error;
+//          each script of this project that a line runs exists
+//   yaml   CI workflows: parsed by PyYAML; their commands (`run:`, `script:`) checked as sh
 //   meson  configured by meson in a project of its own, with provium and provium-gtest on PATH
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,10 +16,12 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -51,15 +55,33 @@ std::string env(const char* name) {
   return value;
 }
 
+const nlohmann::json& extracted() {
+  static const nlohmann::json json = [] {
+    std::ifstream in(env("PROVIUM_DOC_EXAMPLES"));
+    return nlohmann::json::parse(in);
+  }();
+  return json;
+}
+
 const std::vector<Example>& examples() {
   static const std::vector<Example> all = [] {
-    std::ifstream in(env("PROVIUM_DOC_EXAMPLES"));
     std::vector<Example> result;
-    for (const auto& block : nlohmann::json::parse(in))
+    for (const auto& block : extracted().at("blocks"))
       result.push_back({block.at("file"), block.at("line"), block.at("lang"), block.at("text")});
     return result;
   }();
   return all;
+}
+
+// The build lists the documents when meson configures: a page added since is not extracted.
+TEST(DocExamples, EveryPageIsRead) {
+  const fs::path root = env("PROVIUM_SOURCE_ROOT");
+  std::set<std::string> read;
+  for (const auto& page : extracted().at("pages")) read.insert(page.get<std::string>());
+  std::set<std::string> pages = {"README.md"};
+  for (const auto& page : fs::directory_iterator(root / "docs"))
+    if (page.path().extension() == ".md") pages.insert("docs/" + page.path().filename().string());
+  EXPECT_EQ(read, pages) << "the build has not read every page: meson setup --reconfigure BUILD_DIR";
 }
 
 std::vector<Example> examples_in(const std::string& lang) {
@@ -78,7 +100,7 @@ std::vector<std::string> words_of(const std::string& text) {
 
 // The examples exist: an extraction that found nothing would make every check below pass.
 TEST(DocExamples, EveryKindIsThere) {
-  for (const std::string lang : {"cpp", "lua", "toml", "sh", "meson"})
+  for (const std::string lang : {"cpp", "lua", "toml", "sh", "meson", "yaml"})
     EXPECT_FALSE(examples_in(lang).empty()) << "no " << lang << " example found";
 }
 
@@ -105,8 +127,8 @@ TEST(DocExamples, TomlParses) {
   }
 }
 
-// A shell example's commands, one per entry: continuation lines joined, comments and the
-// environment assignments and `sudo` before the program left out.
+// A shell example's commands, one per entry: continuation lines joined, lists (`&&`, `;`) and
+// pipes split, comments and the environment assignments and `sudo` before the program left out.
 std::vector<std::vector<std::string>> shell_commands(const std::string& text) {
   std::vector<std::vector<std::string>> commands;
   std::string pending;
@@ -116,40 +138,95 @@ std::vector<std::vector<std::string>> shell_commands(const std::string& text) {
     pending += line + " ";
     if (continues) continue;
     const auto comment = pending.find('#');
-    auto words = words_of(comment == std::string::npos ? pending : pending.substr(0, comment));
+    const auto words = words_of(comment == std::string::npos ? pending : pending.substr(0, comment));
     pending.clear();
-    auto program = words.begin();
-    while (program != words.end() && (program->find('=') != std::string::npos || *program == "sudo"))
-      ++program;
-    if (program != words.end()) commands.emplace_back(program, words.end());
+    // `a && b`, `a; b`, `a | b`: each its own command.
+    for (auto start = words.begin(); start != words.end();) {
+      auto end = std::find_if(start, words.end(), [](const std::string& word) {
+        return word == "&&" || word == "||" || word == ";" || word == "|";
+      });
+      auto program = start;
+      while (program != end && (program->find('=') != std::string::npos || *program == "sudo")) ++program;
+      if (program != end) commands.emplace_back(program, end);
+      start = end == words.end() ? end : end + 1;
+    }
   }
   return commands;
 }
 
-TEST(DocExamples, ShellCommandsAreAccepted) {
+// Checks one shell command of `example`; counts the `provium` ones.
+void check_command(const Example& example, const std::vector<std::string>& command, int& provium_lines) {
   const fs::path root = env("PROVIUM_SOURCE_ROOT");
-  int provium_lines = 0;
-  for (const auto& example : examples_in("sh")) {
-    for (const auto& command : shell_commands(example.text)) {
-      const std::string& program = command[0];
-      if (program == "provium") {
-        ++provium_lines;
-        ASSERT_GE(command.size(), 2u) << example.where();
-        ASSERT_EQ(command[1], "test") << example.where() << ": no check for `provium " << command[1]
-                                      << "` lines yet; add one here";
-        try {
-          provium::cli::parse_test_options({command.begin() + 2, command.end()}, 2);
-        } catch (const std::exception& error) {
-          ADD_FAILURE() << example.where() << ": `provium test` refuses the documented command line: "
-                        << error.what();
-        }
-      } else if (program.find('/') != std::string::npos && !program.starts_with("build/")) {
-        // A script of this project (what the build makes, build/..., depends on its options).
-        EXPECT_TRUE(fs::exists(root / program)) << example.where() << ": " << program << " does not exist";
+  const std::string& program = command[0];
+  if (program == "provium" || program.ends_with("/provium")) {
+    ++provium_lines;
+    if (command.size() >= 2 && command[1] == "test") {
+      try {
+        provium::cli::parse_test_options({command.begin() + 2, command.end()}, 2);
+      } catch (const std::exception& error) {
+        ADD_FAILURE() << example.where() << ": `provium test` refuses the documented command line: " << error.what();
       }
+      return;
+    }
+    // The other commands are quick and touch only the cache: run for real, with an empty one.
+    TempDir scratch;
+    std::vector<std::string> argv = {"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", scratch.path().string(),
+                                     env("PROVIUM_CLI")};
+    argv.insert(argv.end(), command.begin() + 1, command.end());
+    const auto run = provium_test::ChildProcess(argv, {{"PROVIUM_CACHE_DIR", (scratch.path() / "cache").string()}}).wait();
+    EXPECT_NE(run.exit_code, 2) << example.where() << ": provium refuses the documented command line:\n" << run.output;
+    return;
+  }
+  // A script of this project (what the build makes, build/..., depends on its options).
+  if (program.find('/') != std::string::npos && !program.starts_with("build/") && !program.starts_with("$"))
+    EXPECT_TRUE(fs::exists(root / program)) << example.where() << ": " << program << " does not exist";
+}
+
+TEST(DocExamples, ShellCommandsAreAccepted) {
+  int provium_lines = 0;
+  for (const auto& example : examples_in("sh"))
+    for (const auto& command : shell_commands(example.text)) check_command(example, command, provium_lines);
+  EXPECT_GT(provium_lines, 0) << "no `provium` command line found in the sh examples";
+}
+
+// The shell commands of a CI workflow (GitHub's `run:`, GitLab's `script:` lists), by PyYAML,
+// which must parse the whole workflow.
+constexpr const char* kWorkflowCommands = R"(
+import json, sys, yaml
+commands = []
+def walk(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "run" and isinstance(value, str):
+                commands.append(value)
+            elif key in ("script", "before_script", "after_script") and isinstance(value, list):
+                commands.extend(str(item) for item in value)
+            else:
+                walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            walk(item)
+walk(yaml.safe_load(sys.stdin))
+print(json.dumps(commands))
+)";
+
+TEST(DocExamples, WorkflowsParseAndTheirCommandsAreAccepted) {
+  int provium_lines = 0;
+  for (const auto& example : examples_in("yaml")) {
+    TempDir scratch;
+    const auto workflow = scratch.write("workflow.yaml", example.text);
+    const auto parsed = provium_test::ChildProcess(
+        {"/bin/sh", "-c", "exec python3 -c \"$0\" < \"$1\"", kWorkflowCommands, workflow.string()}, {}).wait();
+    ASSERT_EQ(parsed.exit_code, 0) << example.where() << ": the workflow does not parse:\n" << parsed.output;
+    for (std::string text : nlohmann::json::parse(parsed.output)) {
+      // What the CI puts into a job, as one job of a matrix of four would have it.
+      for (const auto& [variable, sample] : std::map<std::string, std::string>{
+               {"${{ matrix.shard }}", "2"}, {"$CI_NODE_INDEX", "2"}, {"$CI_NODE_TOTAL", "4"}})
+        for (std::size_t at; (at = text.find(variable)) != std::string::npos;) text.replace(at, variable.size(), sample);
+      for (const auto& command : shell_commands(text)) check_command(example, command, provium_lines);
     }
   }
-  EXPECT_GT(provium_lines, 0) << "no `provium` command line found in the sh examples";
+  EXPECT_GT(provium_lines, 0) << "no `provium` command found in the workflows";
 }
 
 TEST(DocExamples, MesonConfigures) {
