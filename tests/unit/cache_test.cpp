@@ -1,15 +1,23 @@
-// The fixture cache without VMs: keys, entry checks, publishing and the build lock.
+// The fixture cache without VMs: keys, entry checks, publishing, the build lock and fixture
+// archives (made by hand where they must be damaged).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <thread>
 
 #include <provium/error.h>
 
 #include "base/files.h"
+#include "cache/archive.h"
 #include "cache/cache.h"
 #include "cache/key.h"
 #include "support/temp_dir.h"
@@ -169,3 +177,149 @@ TEST(PrivateDirectoryTest, SymlinkOrFileInItsPlaceIsRefused) {
 }
 
 }  // namespace
+
+// ---- fixture archives (cache/archive.h) ----
+
+namespace {
+
+// A tar.zst of the given members, in order, made the way any tar tool would.
+void write_tar_zst(const fs::path& file, const std::vector<std::pair<std::string, std::string>>& members) {
+  archive* out = archive_write_new();
+  archive_write_add_filter_zstd(out);
+  archive_write_set_format_pax_restricted(out);
+  ASSERT_EQ(archive_write_open_filename(out, file.c_str()), ARCHIVE_OK);
+  for (const auto& [name, data] : members) {
+    archive_entry* entry = archive_entry_new();
+    archive_entry_set_pathname(entry, name.c_str());
+    archive_entry_set_filetype(entry, AE_IFREG);
+    archive_entry_set_perm(entry, 0600);
+    archive_entry_set_size(entry, static_cast<la_int64_t>(data.size()));
+    archive_write_header(out, entry);
+    archive_write_data(out, data.data(), data.size());
+    archive_entry_free(entry);
+  }
+  archive_write_close(out);
+  archive_write_free(out);
+}
+
+std::string import_error(Cache& cache, const fs::path& file) {
+  try {
+    provium::cache::import_entries(cache, file);
+  } catch (const provium::Error& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+std::string read_all(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST(FixtureArchiveTest, RoundTripKeepsEveryByteAndTheHoles) {
+  TempDir dir;
+  Cache source(dir.path() / "source");
+  constexpr uint64_t kRam = 64u << 20;
+  auto build = source.begin_build("f", "k");
+  {
+    std::ofstream ram(build.ram(), std::ios::binary);
+    ram << std::string(4096, 'a');
+    ram.seekp(32u << 20);
+    ram << std::string(4096, 'b');
+  }
+  fs::resize_file(build.ram(), kRam);
+  write(build.state(), std::string(100, 's'));
+  write(build.initrd(), "initrd");
+  write(build.dir / "disk0.qcow2", "an overlay");
+  const auto entry = source.publish(build, EntryMeta{"f", "k", kRam, 100, "", 1.5, ""});
+  publish(source, "g", "k2");
+
+  const fs::path archive_file = dir.path() / "f.tar.zst";
+  const auto exported = provium::cache::export_entries(source, {"f"}, archive_file);
+  ASSERT_EQ(exported.size(), 1u);
+  EXPECT_LT(fs::file_size(archive_file), 1u << 20) << "the RAM file's zeros are stored as they compress";
+
+  Cache target(dir.path() / "target");
+  const auto imported = provium::cache::import_entries(target, archive_file);
+  ASSERT_EQ(imported.size(), 1u);
+  EXPECT_FALSE(imported[0].already_cached);
+  const auto found = target.find("f", "k");
+  ASSERT_TRUE(found);
+  EXPECT_NE(found->id, entry.id) << "an import is a build of this cache";
+  for (const char* name : {"ram", "state", "initrd", "disk0.qcow2"})
+    EXPECT_EQ(read_all(found->dir / name), read_all(entry.dir / name)) << name;
+  struct stat st {};
+  ASSERT_EQ(::stat(found->ram().c_str(), &st), 0);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 1u << 20) << "the RAM file's zeros became holes again";
+  EXPECT_FALSE(target.find("g", "k2")) << "only the fixture named was exported";
+
+  const auto again = provium::cache::import_entries(target, archive_file);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_TRUE(again[0].already_cached);
+}
+
+TEST(FixtureArchiveTest, ExportSaysWhatIsNotCached) {
+  TempDir dir;
+  Cache cache(dir.path() / "cache");
+  EXPECT_THAT([&] { provium::cache::export_entries(cache, {}, dir.path() / "a.tar.zst"); },
+              ::testing::ThrowsMessage<provium::Error>(::testing::HasSubstr("holds no snapshot to export")));
+  publish(cache, "f", "k");
+  EXPECT_THAT([&] { provium::cache::export_entries(cache, {"nope"}, dir.path() / "a.tar.zst"); },
+              ::testing::ThrowsMessage<provium::Error>(
+                  ::testing::HasSubstr("no cached snapshot of fixture 'nope' in " + cache.root().string() + " (it holds: f)")));
+  EXPECT_FALSE(fs::exists(dir.path() / "a.tar.zst"));
+}
+
+TEST(FixtureArchiveTest, ForeignTamperedAndIncompleteArchivesAreRefusedAndLeaveNothing) {
+  TempDir dir;
+  Cache source(dir.path() / "source");
+  publish(source, "f", "k");
+  const fs::path good = dir.path() / "good.tar.zst";
+  provium::cache::export_entries(source, {}, good);
+  // The good archive's manifest, to build damaged ones around it.
+  std::string manifest;
+  {
+    archive* in = archive_read_new();
+    archive_read_support_filter_zstd(in);
+    archive_read_support_format_tar(in);
+    ASSERT_EQ(archive_read_open_filename(in, good.c_str(), 1 << 16), ARCHIVE_OK);
+    archive_entry* entry = nullptr;
+    while (archive_read_next_header(in, &entry) == ARCHIVE_OK)
+      if (std::string(archive_entry_pathname(entry)) == "provium-fixtures/manifest.json") {
+        manifest.resize(static_cast<std::size_t>(archive_entry_size(entry)));
+        archive_read_data(in, manifest.data(), manifest.size());
+      }
+    archive_read_free(in);
+  }
+  ASSERT_FALSE(manifest.empty());
+  const std::string dir_name = "provium-fixtures/f-k/";
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {dir_name + "initrd", "initrd"}, {dir_name + "ram", std::string(4096, 'r')}, {dir_name + "state", std::string(100, 's')}};
+
+  const std::map<std::string, std::pair<std::vector<std::pair<std::string, std::string>>, std::string>> cases = {
+      {"escape", {{{"provium-fixtures/../evil", "x"}}, "its member 'provium-fixtures/../evil' is not a file of a fixture entry"}},
+      {"foreign", {{{"etc/passwd", "root"}}, "is not a file of a fixture entry"}},
+      {"no manifest", {files, "holds no manifest"}},
+      {"tampered", {{files[0], files[1], {dir_name + "state", std::string(100, 't')}, {"provium-fixtures/manifest.json", manifest}},
+                    "state of fixture 'f' has other contents than when it was exported"}},
+      {"missing file", {{files[0], files[1], {"provium-fixtures/manifest.json", manifest}}, "state of fixture 'f' is missing"}},
+      {"extra file", {{files[0], files[1], files[2], {dir_name + "more", "x"}, {"provium-fixtures/manifest.json", manifest}},
+                      "its file 'f-k/more' is not in the manifest"}},
+      {"not json", {{files[0], {"provium-fixtures/manifest.json", "{"}}, "its manifest is not a JSON object"}},
+      {"after manifest", {{{"provium-fixtures/manifest.json", manifest}, files[0]}, "comes after the manifest"}},
+  };
+  for (const auto& [name, archive_case] : cases) {
+    const fs::path file = dir.path() / (name + ".tar.zst");
+    write_tar_zst(file, archive_case.first);
+    Cache target(dir.path() / ("target-" + name));
+    EXPECT_THAT(import_error(target, file), ::testing::HasSubstr(archive_case.second)) << name;
+    EXPECT_TRUE(target.list().empty()) << name;
+    for (const auto& item : fs::directory_iterator(target.root()))
+      ADD_FAILURE() << name << ": left behind: " << item.path();
+  }
+  // The archive the cases were made from is good.
+  Cache target(dir.path() / "target-good");
+  EXPECT_EQ(provium::cache::import_entries(target, good).size(), 1u);
+}
