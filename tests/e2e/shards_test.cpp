@@ -100,6 +100,14 @@ std::map<std::string, std::string> shard_variables(int index) {
 
 const std::string kBuilding = "building fixture";
 
+// Each test's machines live in a directory of their own; the builder is the one that builds and
+// exports the fixtures.
+class Shards : public ::testing::Test {
+ protected:
+  TempDir root;
+  const Machine builder{root, "builder"};
+};
+
 std::string fmt_shard(int index) {
   return "shard " + std::to_string(index + 1) + " of " + std::to_string(kShards) + ":";
 }
@@ -113,10 +121,8 @@ std::string fmt_seconds(const char* what, double unsharded, double slowest, doub
   return line;
 }
 
-TEST(Shards, CppSuiteOnThreeMachinesFromOneExport) {
-  TempDir root;
+TEST_F(Shards, CppSuiteOnThreeMachinesFromOneExport) {
   const std::string suite = env("PROVIUM_SHARDS_SUITE");
-  const Machine builder(root, "builder");
   const auto whole = builder.run({suite, "--gtest_output=json:" + (root.path() / "whole.json").string()});
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   const double unsharded = builder.seconds();
@@ -147,10 +153,8 @@ TEST(Shards, CppSuiteOnThreeMachinesFromOneExport) {
   std::cout << fmt_seconds("C++ suite", unsharded, slowest, total);
 }
 
-TEST(Shards, LuaSuiteOnThreeMachinesFromOneExport) {
-  TempDir root;
+TEST_F(Shards, LuaSuiteOnThreeMachinesFromOneExport) {
   const std::string suite = env("PROVIUM_SHARDS_LUA");
-  const Machine builder(root, "builder");
   const auto whole = builder.provium({"test", suite});
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   const double unsharded = builder.seconds();
@@ -201,10 +205,8 @@ TEST(Shards, LuaSuiteOnThreeMachinesFromOneExport) {
   std::cout << fmt_seconds("Lua suite", unsharded, slowest, total);
 }
 
-TEST(Shards, DamagedTruncatedAndForeignArchivesAreRefusedAndTheTestsStillPass) {
-  TempDir root;
+TEST_F(Shards, DamagedTruncatedAndForeignArchivesAreRefusedAndTheTestsStillPass) {
   const std::string suite = env("PROVIUM_SHARDS_SUITE");
-  const Machine builder(root, "builder");
   ASSERT_EQ(builder.run({suite, "--gtest_filter=alpha.One"}).exit_code, 0);
   const fs::path archive = root.path() / "fixtures.tar.zst";
   ASSERT_EQ(builder.provium({"fixture", "export", "-o", archive.string()}).exit_code, 0);
@@ -240,8 +242,7 @@ TEST(Shards, DamagedTruncatedAndForeignArchivesAreRefusedAndTheTestsStillPass) {
   }
 }
 
-TEST(Shards, AnArchiveMadeForAnotherKernelIsIgnoredAndSaidSo) {
-  TempDir root;
+TEST_F(Shards, AnArchiveMadeForAnotherKernelIsIgnoredAndSaidSo) {
   const std::string suite = env("PROVIUM_SHARDS_SUITE");
   // Another kernel, as far as a key can tell: the same image with one byte more.
   const fs::path kernel = root.path() / "vmlinuz-other";
@@ -250,7 +251,6 @@ TEST(Shards, AnArchiveMadeForAnotherKernelIsIgnoredAndSaidSo) {
   const fs::path config = root.path() / "provium.toml";
   std::ofstream(config) << "[profile.default]\nkernel = \"" << kernel.string() << "\"\n";
 
-  const Machine builder(root, "builder");
   const auto built = builder.run({suite, "--gtest_filter=alpha.One"}, {{"PROVIUM_CONFIG", config.string()}});
   ASSERT_EQ(built.exit_code, 0) << built.output;
   const fs::path archive = root.path() / "fixtures.tar.zst";
