@@ -92,6 +92,10 @@ struct ExecOptions {
   // Also show the output live, line by line, on this process's stdout, each line prefixed with
   // the VM's name ("[vm-x1Yz2Q] ..."); PROVIUM_STREAM=1 does it for every exec of a run.
   bool stream = false;
+  // Called with each piece of output as it arrives (stream 1: stdout, 2: stderr), on Provium's
+  // own thread, for output that goes somewhere of the caller's choosing (`provium run` writes it
+  // to its own stdout and stderr as it is). exec still returns the whole output.
+  std::function<void(int stream, std::string_view bytes)> on_output{};
 };
 
 // Options of the other calls that can take long (read_file, write_file).

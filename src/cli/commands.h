@@ -19,6 +19,9 @@ int fixture_prune_command(std::optional<std::string_view> size);
 int fixture_export_command(const std::vector<std::string>& args);
 int fixture_import_command(const std::vector<std::string>& args);
 
+// `provium run [OPTIONS] [--] CMD [ARGS...]`: one command in a fresh VM.
+int run_command(const std::vector<std::string>& args);
+
 #ifdef PROVIUM_HAVE_LUA
 // `provium test [OPTIONS] PATH`: runs Lua scripts, one child process per file.
 int test_command(const std::vector<std::string>& args);

@@ -20,6 +20,8 @@ constexpr std::string_view kUsage = R"(usage: provium COMMAND
 commands:
   test [OPTIONS] PATH  run Provium Lua test scripts: a file, or every *.lua below a directory
                        (provium test --help says more)
+  run [OPTIONS] -- CMD run one command in a fresh VM and exit with its status (provium run
+                       --help says more)
   version              print the version
   fixture list         list the cached fixture snapshots (name, key, sizes, build time)
   fixture clean        remove every cached fixture snapshot
@@ -55,6 +57,7 @@ int run(int argc, char** argv) {
   const std::vector<std::string> rest(argv + std::min(argc, 2), argv + argc);
   try {
     if (command == "test") return test(rest);
+    if (command == "run") return provium::cli::run_command({argv + 2, argv + argc});
 #ifdef PROVIUM_HAVE_LUA
     if (command == "__run-file") return provium::cli::run_file_command(rest);
 #endif

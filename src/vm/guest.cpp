@@ -154,7 +154,8 @@ ExecResult Guest::exec(std::string_view cmd, const ExecOptions& options) {
   const auto operation = vm::describe_operation("exec", cmd);
   const milliseconds deadline = std::clamp(options.timeout.value_or(timeout_), milliseconds(1),
                                            milliseconds(std::numeric_limits<uint32_t>::max()));
-  const bool stream = options.stream || base::settings()->stream_output;
+  const bool show = options.stream || base::settings()->stream_output;
+  const bool stream = show || options.on_output;
   auto& connection = session();
   vm::CallExpect expect{
       .missed_deadline = fmt::format(
@@ -162,12 +163,13 @@ ExecResult Guest::exec(std::string_view cmd, const ExecOptions& options) {
           "command: the guest no longer answers, and this connection is not used again.",
           kKillMargin, std::chrono::duration<double>(deadline))};
   std::shared_ptr<LivePrinter> printer;
+  if (show) printer = std::make_shared<LivePrinter>(connection.name());
   if (stream) {
-    printer = std::make_shared<LivePrinter>(connection.name());
     expect.interim = transport::Channel::Interim{
-        PROVIUM_EXEC_OUTPUT, [printer](protocol::Frame frame) {
+        PROVIUM_EXEC_OUTPUT, [printer, on_output = options.on_output](protocol::Frame frame) {
           const auto chunk = protocol::decode_exec_output(frame.payload);
-          printer->add(chunk.stream, chunk.bytes);
+          if (printer) printer->add(chunk.stream, chunk.bytes);
+          if (on_output) on_output(chunk.stream, chunk.bytes);
         }};
   }
   // The answer comes before the last printed line: what the printer still holds ends the show.

@@ -1,0 +1,73 @@
+// `provium run` end to end, as a user runs it: real VMs, the real provium executable. Its output
+// is the command's, its exit status the command's, and what goes wrong in the VM (a panic, a
+// deadline, a kernel report) is a non-zero status with the reason.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "support/child_process.h"
+#include "support/kernel.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+provium_test::ChildRun provium_run(std::vector<std::string> args) {
+  args.insert(args.begin(), {std::getenv("PROVIUM_CLI"), "run"});
+  return provium_test::ChildProcess(args, {}).wait();
+}
+
+TEST(ProviumRun, PrintsTheCommandsOutputAndExitsWithItsStatus) {
+  const auto ok = provium_run({"--", "echo", "out;", "echo", "err", ">&2;", "uname", "-s"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_THAT(ok.output, HasSubstr("out\n"));
+  EXPECT_THAT(ok.output, HasSubstr("err\n"));
+  EXPECT_THAT(ok.output, HasSubstr("Linux\n"));
+
+  const auto failing = provium_run({"--memory", "256M", "sh", "-c", "'exit 7'"});
+  EXPECT_EQ(failing.exit_code, 7) << failing.output;
+  EXPECT_THAT(failing.output, Not(HasSubstr("provium run:")));
+}
+
+TEST(ProviumRun, AKernelPanicExitsWithTheReason) {
+  const auto panic = provium_run({"--", "echo c > /proc/sysrq-trigger"});
+  EXPECT_EQ(panic.exit_code, 125) << panic.output;
+  EXPECT_THAT(panic.output, HasSubstr("provium run:"));
+  EXPECT_THAT(panic.output, HasSubstr("Kernel panic")) << panic.output;
+}
+
+TEST(ProviumRun, ADeadlineExitsWith124) {
+  const auto late = provium_run({"--timeout", "2", "--", "sleep", "30"});
+  EXPECT_EQ(late.exit_code, 124) << late.output;
+  EXPECT_THAT(late.output, HasSubstr("not done within its deadline"));
+}
+
+TEST(ProviumRun, AKernelReportFailsACommandThatSucceeded) {
+  const auto warned = provium_run({"--", "echo '<4>WARNING: CPU: 0 PID: 1 at drivers/provium/run.c:1 probe+0x1/0x2' > /dev/kmsg"});
+  EXPECT_EQ(warned.exit_code, 125) << warned.output;
+  EXPECT_THAT(warned.output, HasSubstr("drivers/provium/run.c:1"));
+}
+
+TEST(ProviumRun, KernelBootsAnImageWithoutAConfigFile) {
+  const auto kernel = provium_test::newest_kernel();
+  ASSERT_FALSE(kernel.empty()) << "no /boot/vmlinuz-* on this host";
+  const auto run = provium_run({"--kernel", kernel.string(), "--", "cat", "/proc/version"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("Linux version"));
+}
+
+TEST(ProviumRun, BadCommandLinesExitTwoWithTheUsage) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{}, {"--"}, {"--cpus", "0", "--", "true"}, {"--nope", "true"},
+        {"--kernel", "/x", "--profile", "p", "--", "true"}}) {
+    const auto run = provium_run(args);
+    EXPECT_EQ(run.exit_code, 2) << run.output;
+    EXPECT_THAT(run.output, HasSubstr("usage: provium run"));
+  }
+}
+
+}  // namespace
