@@ -30,18 +30,21 @@ char *command_line(const struct frame *req, char *err, size_t errlen) {
     return cmd;
 }
 
-/* In the child: undo what the agent changed for itself (SIGIO is blocked; what it inherited
- * may ignore signals), wire up stdio, and become the shell. */
-static _Noreturn void run_child(const char *cmd, int out_w, int err_w) {
-    /* A process group of its own, so that the command and its children can be signalled
-     * together. */
-    setpgid(0, 0);
+void command_reset_signals(void) {
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     for (int sig = 1; sig < _NSIG; sig++)
         sigaction(sig, &dfl, NULL); /* fails, harmlessly, for SIGKILL, SIGSTOP and libc's own */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* In the child: undo what the agent changed for itself, wire up stdio, and become the shell. */
+static _Noreturn void run_child(const char *cmd, int out_w, int err_w) {
+    /* A process group of its own, so that the command and its children can be signalled
+     * together. */
+    setpgid(0, 0);
+    command_reset_signals();
 
     /* dup2 clears close-on-exec on the copies; the originals close at exec. */
     if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0)

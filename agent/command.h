@@ -16,6 +16,10 @@ char *command_line(const struct frame *req, char *err, size_t errlen);
  * set. */
 pid_t command_start(const char *cmd, int out_w, int err_w);
 
+/* In a child of the agent: every signal's action back to the default and none blocked (the
+ * agent blocks SIGIO and catches SIGHUP and SIGPIPE for itself). */
+void command_reset_signals(void);
+
 /* The shell's convention for a wait status: the exit status, or 128 + the signal that killed
  * the command. */
 int command_exit_code(int status);

@@ -1,6 +1,6 @@
 /* Request handlers: one per request type, each in its own file, listed in serve.c's table.
- * A handler answers with exactly one frame (a streamed EXEC sends its EXEC_OUTPUT frames
- * first) and returns that write's result: 0, or -1 when
+ * A handler answers with exactly one frame (a streamed EXEC and a PTY session send their
+ * EXEC_OUTPUT frames first) and returns that write's result: 0, or -1 when
  * the host went away. req->payload is req->len bytes, already bounded by the frame limit. */
 #ifndef PROVIUM_HANDLERS_H
 #define PROVIUM_HANDLERS_H
@@ -19,5 +19,8 @@ int handle_job_wait(int fd, const struct frame *req);
 int handle_job_kill(int fd, const struct frame *req);
 int handle_shutdown(int fd, const struct frame *req);
 int handle_spawn_worker(int fd, const struct frame *req);
+int handle_pty(int fd, const struct frame *req);
+/* PTY_INPUT and PTY_RESIZE when no PTY session runs on the connection. */
+int handle_pty_outside_session(int fd, const struct frame *req);
 
 #endif

@@ -28,6 +28,9 @@ static const handler handlers[] = {
     [PROVIUM_IOCTL_BUF] = handle_ioctl_buf,
     [PROVIUM_SPAWN_WORKER] = handle_spawn_worker,
     [PROVIUM_SYSCALL_PTR] = handle_syscall_ptr,
+    [PROVIUM_PTY] = handle_pty,
+    [PROVIUM_PTY_INPUT] = handle_pty_outside_session,
+    [PROVIUM_PTY_RESIZE] = handle_pty_outside_session,
 };
 
 /* answer()'s result for QUIESCE: the connection is over by the agent's choice. */

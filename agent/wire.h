@@ -34,6 +34,9 @@ enum provium_request {
     PROVIUM_SPAWN_WORKER = 0x0B,
     PROVIUM_SYSCALL_PTR = 0x0C,
     PROVIUM_QUIESCE = 0x0D,      /* empty; READY, then the agent waits for a new connection */
+    PROVIUM_PTY = 0x0E,          /* [rows u16][cols u16][command line]: a PTY session, EXEC_OUTPUTs then EXEC_RESULT */
+    PROVIUM_PTY_INPUT = 0x0F,    /* bytes typed into the session's terminal; no answer */
+    PROVIUM_PTY_RESIZE = 0x10,   /* [rows u16][cols u16]; no answer */
 };
 
 /* Agent -> host. */
@@ -79,6 +82,9 @@ static inline const char *provium_request_name(unsigned type) {
     case PROVIUM_SPAWN_WORKER: return "SPAWN_WORKER";
     case PROVIUM_SYSCALL_PTR: return "SYSCALL_PTR";
     case PROVIUM_QUIESCE: return "QUIESCE";
+    case PROVIUM_PTY: return "PTY";
+    case PROVIUM_PTY_INPUT: return "PTY_INPUT";
+    case PROVIUM_PTY_RESIZE: return "PTY_RESIZE";
     default: return NULL;
     }
 }

@@ -21,6 +21,8 @@ int fixture_import_command(const std::vector<std::string>& args);
 
 // `provium run [OPTIONS] [--] CMD [ARGS...]`: one command in a fresh VM.
 int run_command(const std::vector<std::string>& args);
+// `provium shell [OPTIONS] [-- CMD [ARGS...]]`: a login shell (or CMD) on a terminal of a fresh VM.
+int shell_command(const std::vector<std::string>& args);
 
 #ifdef PROVIUM_HAVE_LUA
 // `provium test [OPTIONS] PATH`: runs Lua scripts, one child process per file.

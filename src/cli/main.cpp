@@ -22,6 +22,8 @@ commands:
                        (provium test --help says more)
   run [OPTIONS] -- CMD run one command in a fresh VM and exit with its status (provium run
                        --help says more)
+  shell [OPTIONS]      a login shell in a fresh VM, on a terminal of the guest (provium shell
+                       --help says more)
   version              print the version
   fixture list         list the cached fixture snapshots (name, key, sizes, build time)
   fixture clean        remove every cached fixture snapshot
@@ -58,6 +60,7 @@ int run(int argc, char** argv) {
   try {
     if (command == "test") return test(rest);
     if (command == "run") return provium::cli::run_command({argv + 2, argv + argc});
+    if (command == "shell") return provium::cli::shell_command({argv + 2, argv + argc});
 #ifdef PROVIUM_HAVE_LUA
     if (command == "__run-file") return provium::cli::run_file_command(rest);
 #endif

@@ -170,4 +170,19 @@ WorkerStarted decode_worker_started(std::string_view payload) {
   return started;
 }
 
+namespace {
+
+std::string terminal_size(uint16_t rows, uint16_t cols) {
+  if (rows == 0 || cols == 0) throw Error(fmt::format("a terminal of {} rows and {} columns", rows, cols));
+  return pack<uint16_t, uint16_t>(rows, cols);
+}
+
+}  // namespace
+
+Request encode_pty(std::string_view command, uint16_t rows, uint16_t cols) {
+  return {PROVIUM_PTY, terminal_size(rows, cols).append(command)};
+}
+
+Request encode_pty_resize(uint16_t rows, uint16_t cols) { return {PROVIUM_PTY_RESIZE, terminal_size(rows, cols)}; }
+
 }  // namespace provium::protocol

@@ -48,6 +48,10 @@ EncodedSyscall encode_ioctl_buf(int fd, unsigned long cmd, const Arg& structure)
 // EXEC: the agent kills the command's process group after deadline_ms (0: never); with
 // `stream` it also sends the output as it arrives.
 Request encode_exec(std::string_view command, uint32_t deadline_ms, bool stream);
+// PTY: `command` (empty: a login shell) on a new terminal of rows x cols; PTY_RESIZE. Throws
+// Error for a size of 0.
+Request encode_pty(std::string_view command, uint16_t rows, uint16_t cols);
+Request encode_pty_resize(uint16_t rows, uint16_t cols);
 
 // How much of a job's stdout and stderr the host has: a JOB_RESULT carries what follows.
 struct OutputOffsets {

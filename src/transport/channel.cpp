@@ -40,6 +40,10 @@ void Channel::request(std::string frame, Answer answer, std::optional<Interim> i
   stream_->write(std::move(frame));
 }
 
+void Channel::send(std::string frame) {
+  if (!failure_) stream_->write(std::move(frame));
+}
+
 void Channel::on_data(std::string_view bytes) {
   try {
     decoder_.feed(bytes);

@@ -43,6 +43,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // next but `interim`'s).
   void request(std::string frame, Answer answer, std::optional<Interim> interim = std::nullopt);
 
+  // Sends a frame (already encoded) that the agent does not answer (PTY_INPUT, PTY_RESIZE);
+  // dropped once the connection has failed.
+  void send(std::string frame);
+
   // Fails every waiting request with `reason` and closes the connection; later requests fail
   // at once with the same reason.
   void fail(const std::string& reason);

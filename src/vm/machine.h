@@ -75,6 +75,8 @@ class Machine : public std::enable_shared_from_this<Machine> {
   bool death_told() const;
   // Its run directory's name, which messages and its sessions call it by.
   std::string name() const { return run_dir_.path().filename().string(); }
+  // The file the guest's console goes to, as it comes.
+  std::filesystem::path console_log() const { return run_dir_ / "console.log"; }
   // The accelerator and the console tail, for error messages.
   std::string context() const;
 

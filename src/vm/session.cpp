@@ -54,6 +54,12 @@ protocol::Frame Session::send(std::string frame, std::optional<uint8_t> answer_t
   }
 }
 
+void Session::post(const protocol::Request& request) {
+  loop::Loop::instance().post([channel = channel_, frame = protocol::encode_frame(request.type, request.payload)]() mutable {
+    channel->send(std::move(frame));
+  });
+}
+
 protocol::Frame await_answer(transport::Channel::Answer& answer, std::string_view operation,
                              std::chrono::milliseconds timeout, const Session::Owner& owner,
                              std::optional<uint8_t> answer_type, std::string_view missed_deadline) {

@@ -54,6 +54,10 @@ class Session {
   protocol::Frame call_frame(std::string frame, std::string_view operation,
                              std::chrono::milliseconds timeout);
 
+  // Sends a request that gets no answer (PTY_INPUT, PTY_RESIZE), also while a call waits: they
+  // belong to the call in progress, a PTY session.
+  void post(const protocol::Request& request);
+
   // Closes the connection from the caller's side (fails waiting requests with `reason`).
   void close(std::string reason);
 

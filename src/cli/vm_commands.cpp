@@ -1,0 +1,364 @@
+// `provium run` and `provium shell`: a fresh VM for a person at a terminal (docs/cli.md). `run`
+// runs one command, streams its output and exits with its status; `shell` opens a login shell
+// (or a command) on a pseudo-terminal of the guest, through a worker of the agent.
+#include <poll.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <provium/error.h>
+#include <provium/vm.h>
+
+#include "base/settings.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "vm/guest_access.h"
+#include "vm/terminal.h"
+#include "vm/vm_access.h"
+
+namespace provium::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kRunUsage = R"(usage: provium run [OPTIONS] [--] CMD [ARGS...]
+
+Boots a fresh VM, runs CMD ARGS (joined with spaces and run by the guest's /bin/sh -c, as ssh
+does), shows its output as it comes and exits with its exit status.
+
+options:
+      --profile NAME      the provium.toml profile to boot (default: default)
+      --kernel PATH       boot this kernel image with the built-in userspace, without a
+                          provium.toml (its modules from /lib/modules/RELEASE)
+      --config FILE       use this provium.toml (default: the first found from here upward)
+      --memory SIZE       the VM's memory (default 512M)
+      --cpus N            the VM's CPUs (default 1)
+      --timeout SECONDS   the command's deadline (default 3600)
+      --accel ACCEL       auto, kvm or tcg
+  -h, --help              this text
+
+Exit status: the command's; 124 when it passed its deadline; 125 when the VM failed (it did not
+boot, the kernel panicked, the guest stopped answering) or the kernel reported a bug (a WARNING,
+BUG, KASAN, ... report) while the command succeeded. The reason is on stderr.
+More: docs/cli.md.
+)";
+
+constexpr std::string_view kShellUsage = R"(usage: provium shell [OPTIONS] [-- CMD [ARGS...]]
+
+Boots a fresh VM and opens a login shell in it (or runs CMD) on a pseudo-terminal of the guest:
+what you type goes to the guest (Ctrl-C to its foreground job), the window's size follows
+yours. `exit` or Ctrl-D ends the shell and the VM; the exit status is the shell's.
+
+options:
+      --profile NAME      the provium.toml profile to boot (default: default)
+      --kernel PATH       boot this kernel image with the built-in userspace, without a
+                          provium.toml (its modules from /lib/modules/RELEASE)
+      --config FILE       use this provium.toml (default: the first found from here upward)
+      --memory SIZE       the VM's memory (default 512M)
+      --cpus N            the VM's CPUs (default 1)
+      --accel ACCEL       auto, kvm or tcg
+  -h, --help              this text
+
+The first line names the file the guest's console goes to: `tail -f` it in another terminal.
+Exit status: the shell's; 125 when the VM failed. More: docs/cli.md.
+)";
+
+constexpr int kDeadline = 124;
+constexpr int kVmFailed = 125;
+
+struct RunOptions {
+  std::string profile = "default";
+  std::optional<fs::path> kernel;
+  BootOptions boot;
+  std::chrono::seconds timeout{3600};
+  std::vector<std::string> command;
+  bool help = false;
+};
+
+int parse_int(std::string_view option, std::string_view text, int max) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > max)
+    throw UsageError(fmt::format("{} wants a whole number from 1 to {}, not '{}'", option, max, text));
+  return value;
+}
+
+// The options of both commands; the settings ones go into `settings` at once (they are checked
+// where they are parsed). `provium run` needs a command, `provium shell` takes one.
+RunOptions parse_run_options(const std::vector<std::string>& args, base::Settings& settings, bool command_needed) {
+  RunOptions options;
+  std::size_t i = 0;
+  auto value = [&](std::string_view option) -> std::string {
+    if (++i >= args.size()) throw UsageError(fmt::format("{} needs a value", option));
+    return args[i];
+  };
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.empty() || arg[0] != '-') break;  // the command
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return options;
+    } else if (arg == "--profile") {
+      options.profile = value(arg);
+    } else if (arg == "--kernel") {
+      options.kernel = fs::absolute(value(arg));
+    } else if (arg == "--config") {
+      settings.set("PROVIUM_CONFIG", fs::absolute(value(arg)).string(), "--config");
+    } else if (arg == "--accel") {
+      settings.set("PROVIUM_ACCEL", value(arg), "--accel");
+    } else if (arg == "--memory") {
+      options.boot.memory = value(arg);
+    } else if (arg == "--cpus") {
+      options.boot.cpus = parse_int("--cpus", value(arg), 1024);
+    } else if (arg == "--timeout") {
+      options.timeout = std::chrono::seconds(parse_int("--timeout", value(arg), 30 * 24 * 3600));
+    } else {
+      throw UsageError(fmt::format("unknown option '{}'", arg));
+    }
+  }
+  options.command.assign(args.begin() + static_cast<std::ptrdiff_t>(std::min(i, args.size())), args.end());
+  if (options.command.empty() && command_needed)
+    throw UsageError("no command given: provium run [OPTIONS] -- CMD [ARGS...]");
+  if (options.kernel && options.profile != "default")
+    throw UsageError("--kernel and --profile name two kernels: give one of them");
+  return options;
+}
+
+// A provium.toml of one profile, 'default', that boots `kernel`: what --kernel means. Removed
+// with the object.
+class KernelOnlyConfig {
+ public:
+  explicit KernelOnlyConfig(const fs::path& kernel) {
+    std::string pattern = (fs::temp_directory_path() / "provium-run-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw Error("cannot create a temporary directory for --kernel");
+    dir_ = pattern;
+    const toml::table config{{"profile", toml::table{{"default", toml::table{{"kernel", kernel.string()}}}}}};
+    std::ofstream(file()) << config << "\n";
+  }
+  ~KernelOnlyConfig() {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  KernelOnlyConfig(const KernelOnlyConfig&) = delete;
+  KernelOnlyConfig& operator=(const KernelOnlyConfig&) = delete;
+  fs::path file() const { return dir_ / "provium.toml"; }
+
+ private:
+  fs::path dir_;
+};
+
+void write_out(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
+    if (wrote <= 0) return;  // a closed pipe: the output has nowhere to go
+    bytes.remove_prefix(static_cast<std::size_t>(wrote));
+  }
+}
+
+// A command line parsed and its settings applied; `prepare` returns false after printing the
+// usage (or the help), with the exit status in `status`.
+struct Prepared {
+  RunOptions options;
+  std::optional<KernelOnlyConfig> kernel_config;
+};
+
+bool prepare(const std::vector<std::string>& args, std::string_view name, std::string_view usage, bool command_needed,
+             Prepared& prepared, int& status) {
+  base::Settings settings = *base::settings();
+  try {
+    prepared.options = parse_run_options(args, settings, command_needed);
+  } catch (const Error& error) {  // UsageError, or a setting's value
+    std::cerr << fmt::format("provium {}: {}\n\n", name, error.what()) << usage;
+    status = 2;
+    return false;
+  }
+  if (prepared.options.help) {
+    std::cout << usage;
+    status = 0;
+    return false;
+  }
+  if (prepared.options.kernel) {
+    prepared.kernel_config.emplace(*prepared.options.kernel);
+    settings.set("PROVIUM_CONFIG", prepared.kernel_config->file().string(), "--kernel");
+  }
+  base::replace_settings(std::move(settings));
+  return true;
+}
+
+// The host's terminal in raw mode while it lives (every key goes to the guest's terminal, whose
+// line discipline does the editing and the signals), restored after.
+class RawMode {
+ public:
+  explicit RawMode(int fd) : fd_(fd) {
+    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) != 0) return;
+    termios raw = saved_;
+    ::cfmakeraw(&raw);
+    active_ = ::tcsetattr(fd, TCSAFLUSH, &raw) == 0;
+  }
+  ~RawMode() {
+    if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+  }
+  RawMode(const RawMode&) = delete;
+  RawMode& operator=(const RawMode&) = delete;
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+vm::TerminalSize window_size() {
+  winsize size{};
+  for (int fd : {STDIN_FILENO, STDOUT_FILENO})
+    if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_row > 0 && size.ws_col > 0) return {size.ws_row, size.ws_col};
+  return {};
+}
+
+// SIGWINCH, as a byte on a pipe that the input thread polls.
+int window_changed_fd = -1;
+void on_window_change(int) {
+  const char byte = 'w';
+  [[maybe_unused]] const ssize_t ignored = ::write(window_changed_fd, &byte, 1);
+}
+
+// Carries the keys typed here, and the window's new sizes, to the guest's terminal until told
+// to stop.
+class Keyboard {
+ public:
+  explicit Keyboard(vm::Terminal& terminal) : terminal_(terminal) {
+    if (::pipe2(stop_, O_CLOEXEC) != 0 || ::pipe2(window_, O_CLOEXEC | O_NONBLOCK) != 0)
+      throw Error("cannot create a pipe for the terminal");
+    window_changed_fd = window_[1];
+    struct sigaction action {};
+    action.sa_handler = on_window_change;
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGWINCH, &action, nullptr);
+    thread_ = std::thread([this] { carry(); });
+  }
+  ~Keyboard() {
+    const char byte = 's';
+    [[maybe_unused]] const ssize_t ignored = ::write(stop_[1], &byte, 1);
+    thread_.join();
+    ::signal(SIGWINCH, SIG_DFL);
+    for (int fd : {stop_[0], stop_[1], window_[0], window_[1]}) ::close(fd);
+  }
+  Keyboard(const Keyboard&) = delete;
+  Keyboard& operator=(const Keyboard&) = delete;
+
+ private:
+  void carry() {
+    bool input_open = true;
+    for (;;) {
+      pollfd fds[3] = {{stop_[0], POLLIN, 0}, {window_[0], POLLIN, 0}, {input_open ? STDIN_FILENO : -1, POLLIN, 0}};
+      if (::poll(fds, 3, -1) < 0) continue;  // EINTR
+      if (fds[0].revents) return;
+      if (fds[1].revents) {
+        char drained[64];
+        while (::read(window_[0], drained, sizeof drained) > 0) {
+        }
+        terminal_.resize(window_size());
+      }
+      if (fds[2].revents) {
+        char keys[4096];
+        const ssize_t n = ::read(STDIN_FILENO, keys, sizeof keys);
+        if (n > 0) {
+          terminal_.type({keys, static_cast<std::size_t>(n)});
+        } else if (n == 0 || errno != EINTR) {
+          // Input that ends (not a terminal: a pipe, a file) ends like Ctrl-D at a prompt.
+          terminal_.type("\x04");
+          input_open = false;
+        }
+      }
+    }
+  }
+
+  vm::Terminal& terminal_;
+  int stop_[2] = {-1, -1};
+  int window_[2] = {-1, -1};
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run_command(const std::vector<std::string>& args) {
+  Prepared prepared;
+  int status = 0;
+  if (!prepare(args, "run", kRunUsage, true, prepared, status)) return status;
+  const RunOptions& options = prepared.options;
+  try {
+    Vm vm = create(options.profile);
+    vm.boot(options.boot);
+    ExecOptions exec{.timeout = options.timeout,
+                     .stream = false,
+                     .on_output = [](int stream, std::string_view bytes) { write_out(stream == 2 ? 2 : 1, bytes); }};
+    ExecResult result;
+    try {
+      result = vm.exec(fmt::format("{}", fmt::join(options.command, " ")), exec);
+    } catch (const TimeoutError& error) {
+      std::cerr << fmt::format("provium run: {}\n", error.what());
+      return kDeadline;
+    }
+    const auto reports = vm.check_kernel_reports();
+    vm.kill();
+    if (!reports.ok()) {
+      std::cerr << "provium run: " << reports.describe() << "\n";
+      return result.exit_code != 0 ? result.exit_code : kVmFailed;
+    }
+    return result.exit_code;
+  } catch (const Error& error) {
+    std::cerr << fmt::format("provium run: {}\n", error.what());
+    return kVmFailed;
+  }
+}
+
+int shell_command(const std::vector<std::string>& args) {
+  Prepared prepared;
+  int status = 0;
+  if (!prepare(args, "shell", kShellUsage, false, prepared, status)) return status;
+  const RunOptions& options = prepared.options;
+  try {
+    Vm vm = create(options.profile);
+    vm.boot(options.boot);
+    vm.mount_vfs();  // /proc, /sys, /dev, /dev/pts, ...: what a shell user expects to find
+    // The shell holds its connection until it exits: a worker's, so that the VM's own stays free.
+    Worker worker = vm.spawn();
+    vm::Terminal terminal(vm::GuestAccess::session(worker));
+    std::cerr << fmt::format("provium shell: VM {} of profile '{}'; its console: {}\r\n",
+                             vm::VmAccess::machine(vm).name(), options.profile,
+                             vm::VmAccess::machine(vm).console_log().string());
+    {
+      RawMode raw(STDIN_FILENO);
+      Keyboard keyboard(terminal);
+      status = terminal.run(fmt::format("{}", fmt::join(options.command, " ")), window_size(),
+                            [](std::string_view bytes) { write_out(STDOUT_FILENO, bytes); });
+    }
+    vm.kill();
+    return status;
+  } catch (const Error& error) {
+    std::cerr << fmt::format("provium shell: {}\n", error.what());
+    return kVmFailed;
+  }
+}
+
+}  // namespace provium::cli

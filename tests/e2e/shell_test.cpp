@@ -1,0 +1,125 @@
+// `provium shell` driven through a real pseudo-terminal, as a person at a terminal drives it:
+// the test is the terminal emulator (forkpty), provium shell its program, on real VMs.
+#include <pty.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+using ::testing::HasSubstr;
+
+// provium shell on the slave side of a new pseudo-terminal of rows x cols.
+class TerminalWindow {
+ public:
+  TerminalWindow(unsigned short rows, unsigned short cols) {
+    winsize size{rows, cols, 0, 0};
+    pid_ = ::forkpty(&master_, nullptr, nullptr, &size);
+    if (pid_ == 0) {
+      const char* program = std::getenv("PROVIUM_CLI");
+      ::execl(program, "provium", "shell", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~TerminalWindow() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (master_ >= 0) ::close(master_);
+  }
+
+  bool started() const { return pid_ > 0; }
+  void type(const std::string& keys) { ASSERT_EQ(::write(master_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size())); }
+  void resize(unsigned short rows, unsigned short cols) {
+    winsize size{rows, cols, 0, 0};
+    ::ioctl(master_, TIOCSWINSZ, &size);  // the kernel tells provium shell with SIGWINCH
+  }
+
+  // Reads what the screen shows until `text` appears (true), the program ends or a minute
+  // passes (false: the screen's text is in screen()). What was read before `text` is dropped
+  // from the next wait.
+  bool wait_for(const std::string& text) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (std::chrono::steady_clock::now() < end) {
+      if (const auto at = screen_.find(text, seen_); at != std::string::npos) {
+        seen_ = at + text.size();
+        return true;
+      }
+      fd_set readable;
+      FD_ZERO(&readable);
+      FD_SET(master_, &readable);
+      timeval step{0, 200000};
+      if (::select(master_ + 1, &readable, nullptr, nullptr, &step) <= 0) continue;
+      char buffer[4096];
+      const ssize_t n = ::read(master_, buffer, sizeof buffer);
+      if (n <= 0) return false;  // EIO: the program closed the terminal
+      screen_.append(buffer, static_cast<std::size_t>(n));
+    }
+    return false;
+  }
+
+  // Its exit status once it ends (-1 when a signal ended it).
+  int exit_status() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  const std::string& screen() const { return screen_; }
+
+ private:
+  int master_ = -1;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::string screen_;
+  std::size_t seen_ = 0;
+};
+
+// busybox's prompt; markers below are what the shell prints only when it runs the line (the
+// typed line, which the terminal echoes, holds $(...) instead).
+constexpr const char* kPrompt = "# ";
+
+TEST(ProviumShell, TypedCommandsRunOnTheGuestsTerminalWhoseSizeFollowsTheWindow) {
+  TerminalWindow window(40, 100);
+  ASSERT_TRUE(window.started());
+  ASSERT_TRUE(window.wait_for("its console: ")) << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  window.type("echo mark-$((6*7)); tty\r");
+  EXPECT_TRUE(window.wait_for("mark-42")) << window.screen();
+  EXPECT_TRUE(window.wait_for("/dev/pts/")) << "the shell's stdin is not a terminal:\n" << window.screen();
+  window.type("echo size-$(stty size | tr ' ' x)\r");
+  EXPECT_TRUE(window.wait_for("size-40x100")) << window.screen();
+  // The kernel signals provium shell at once, so the new size goes out before the next keys.
+  window.resize(30, 90);
+  window.type("echo resized-$(stty size | tr ' ' x)\r");
+  EXPECT_TRUE(window.wait_for("resized-30x90")) << window.screen();
+  window.type("exit 3\r");
+  EXPECT_EQ(window.exit_status(), 3) << window.screen();
+}
+
+TEST(ProviumShell, CtrlCInterruptsTheForegroundJobAndCtrlDEndsTheShell) {
+  TerminalWindow window(24, 80);
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  // The marker comes from the job itself: the shell has left its line editing (where Ctrl-C is
+  // a key, as on any terminal) and the job is in the foreground.
+  window.type("sh -c 'echo sleeping-$((6*7)); exec sleep 600'\r");
+  ASSERT_TRUE(window.wait_for("sleeping-42")) << window.screen();
+  window.type("\x03");  // Ctrl-C: the guest's terminal sends SIGINT to its foreground job
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  window.type("echo status-$?\r");
+  EXPECT_TRUE(window.wait_for("status-130")) << "sleep did not end by SIGINT:\n" << window.screen();
+  window.type("\x04");  // Ctrl-D at the prompt: end of input, the shell exits
+  EXPECT_EQ(window.exit_status(), 0) << window.screen();
+}
+
+}  // namespace
