@@ -10,6 +10,8 @@
 #include "wire.h"
 
 using namespace provium;
+using protocol::encode_pty;
+using protocol::encode_pty_resize;
 using protocol::ProtocolError;
 using ::testing::ElementsAre;
 
@@ -140,3 +142,15 @@ TEST(WriteFileRequestTest, PathLengthThenPathThenData) {
 }
 
 }  // namespace
+
+TEST(PtyRequestTest, SizeThenCommandLineAndResizeAlone) {
+  const auto pty = encode_pty("top -d 1", 24, 300);
+  EXPECT_EQ(pty.type, PROVIUM_PTY);
+  EXPECT_EQ(pty.payload, std::string("\x18\x00\x2c\x01", 4) + "top -d 1");
+  EXPECT_EQ(encode_pty("", 1, 1).payload, std::string("\x01\x00\x01\x00", 4));
+  const auto resize = encode_pty_resize(50, 132);
+  EXPECT_EQ(resize.type, PROVIUM_PTY_RESIZE);
+  EXPECT_EQ(resize.payload, std::string("\x32\x00\x84\x00", 4));
+  EXPECT_THROW(encode_pty("sh", 0, 80), provium::Error);
+  EXPECT_THROW(encode_pty_resize(24, 0), provium::Error);
+}
