@@ -18,6 +18,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -38,47 +39,42 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kRunUsage = R"(usage: provium run [OPTIONS] [--] CMD [ARGS...]
-
-Boots a fresh VM, runs CMD ARGS (joined with spaces and run by the guest's /bin/sh -c, as ssh
-does), shows its output as it comes and exits with its exit status.
-
-options:
+// The options both commands take, in their usage texts.
+constexpr std::string_view kVmOptions = R"(options:
       --profile NAME      the provium.toml profile to boot (default: default)
       --kernel PATH       boot this kernel image with the built-in userspace, without a
                           provium.toml (its modules from /lib/modules/RELEASE)
       --config FILE       use this provium.toml (default: the first found from here upward)
       --memory SIZE       the VM's memory (default 512M)
       --cpus N            the VM's CPUs (default 1)
-      --timeout SECONDS   the command's deadline (default 3600)
       --accel ACCEL       auto, kvm or tcg
+)";
+
+const std::string kRunUsage = fmt::format(R"(usage: provium run [OPTIONS] [--] CMD [ARGS...]
+
+Boots a fresh VM, runs CMD ARGS (joined with spaces and run by the guest's /bin/sh -c, as ssh
+does), shows its output as it comes and exits with its exit status.
+
+{}      --timeout SECONDS   the command's deadline (default 3600)
   -h, --help              this text
 
 Exit status: the command's; 124 when it passed its deadline; 125 when the VM failed (it did not
 boot, the kernel panicked, the guest stopped answering) or the kernel reported a bug (a WARNING,
 BUG, KASAN, ... report) while the command succeeded. The reason is on stderr.
 More: docs/cli.md.
-)";
+)", kVmOptions);
 
-constexpr std::string_view kShellUsage = R"(usage: provium shell [OPTIONS] [-- CMD [ARGS...]]
+const std::string kShellUsage = fmt::format(R"(usage: provium shell [OPTIONS] [-- CMD [ARGS...]]
 
 Boots a fresh VM and opens a login shell in it (or runs CMD) on a pseudo-terminal of the guest:
 what you type goes to the guest (Ctrl-C to its foreground job), the window's size follows
 yours. `exit` or Ctrl-D ends the shell and the VM; the exit status is the shell's.
 
-options:
-      --profile NAME      the provium.toml profile to boot (default: default)
-      --kernel PATH       boot this kernel image with the built-in userspace, without a
-                          provium.toml (its modules from /lib/modules/RELEASE)
-      --config FILE       use this provium.toml (default: the first found from here upward)
-      --memory SIZE       the VM's memory (default 512M)
-      --cpus N            the VM's CPUs (default 1)
-      --accel ACCEL       auto, kvm or tcg
-  -h, --help              this text
+{}  -h, --help              this text
 
 The first line names the file the guest's console goes to: `tail -f` it in another terminal.
 Exit status: the shell's; 125 when the VM failed. More: docs/cli.md.
-)";
+)", kVmOptions);
 
 constexpr int kDeadline = 124;
 constexpr int kVmFailed = 125;
@@ -188,7 +184,7 @@ bool prepare(const std::vector<std::string>& args, std::string_view name, std::s
   base::Settings settings = *base::settings();
   try {
     prepared.options = parse_run_options(args, settings, command_needed);
-  } catch (const Error& error) {  // UsageError, or a setting's value
+  } catch (const std::exception& error) {  // UsageError, or provium::Error for a setting's value
     std::cerr << fmt::format("provium {}: {}\n\n", name, error.what()) << usage;
     status = 2;
     return false;
@@ -299,16 +295,29 @@ class Keyboard {
   std::thread thread_;
 };
 
+// Parses the command line, boots the VM and hands it to `use`; the exit status is use's, 2 for
+// a bad command line, 125 when the VM failed (with the reason on stderr).
+int with_fresh_vm(const std::vector<std::string>& args, std::string_view name, std::string_view usage,
+                  bool command_needed, const std::function<int(Vm&, const RunOptions&)>& use) {
+  Prepared prepared;
+  int status = 0;
+  if (!prepare(args, name, usage, command_needed, prepared, status)) return status;
+  try {
+    Vm vm = create(prepared.options.profile);
+    vm.boot(prepared.options.boot);
+    status = use(vm, prepared.options);
+    vm.kill();
+    return status;
+  } catch (const Error& error) {
+    std::cerr << fmt::format("provium {}: {}\n", name, error.what());
+    return kVmFailed;
+  }
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string>& args) {
-  Prepared prepared;
-  int status = 0;
-  if (!prepare(args, "run", kRunUsage, true, prepared, status)) return status;
-  const RunOptions& options = prepared.options;
-  try {
-    Vm vm = create(options.profile);
-    vm.boot(options.boot);
+  return with_fresh_vm(args, "run", kRunUsage, true, [](Vm& vm, const RunOptions& options) {
     ExecOptions exec{.timeout = options.timeout,
                      .stream = false,
                      .on_output = [](int stream, std::string_view bytes) { write_out(stream == 2 ? 2 : 1, bytes); }};
@@ -320,26 +329,16 @@ int run_command(const std::vector<std::string>& args) {
       return kDeadline;
     }
     const auto reports = vm.check_kernel_reports();
-    vm.kill();
     if (!reports.ok()) {
       std::cerr << "provium run: " << reports.describe() << "\n";
       return result.exit_code != 0 ? result.exit_code : kVmFailed;
     }
     return result.exit_code;
-  } catch (const Error& error) {
-    std::cerr << fmt::format("provium run: {}\n", error.what());
-    return kVmFailed;
-  }
+  });
 }
 
 int shell_command(const std::vector<std::string>& args) {
-  Prepared prepared;
-  int status = 0;
-  if (!prepare(args, "shell", kShellUsage, false, prepared, status)) return status;
-  const RunOptions& options = prepared.options;
-  try {
-    Vm vm = create(options.profile);
-    vm.boot(options.boot);
+  return with_fresh_vm(args, "shell", kShellUsage, false, [](Vm& vm, const RunOptions& options) {
     vm.mount_vfs();  // /proc, /sys, /dev, /dev/pts, ...: what a shell user expects to find
     // The shell holds its connection until it exits: a worker's, so that the VM's own stays free.
     Worker worker = vm.spawn();
@@ -347,18 +346,11 @@ int shell_command(const std::vector<std::string>& args) {
     std::cerr << fmt::format("provium shell: VM {} of profile '{}'; its console: {}\r\n",
                              vm::VmAccess::machine(vm).name(), options.profile,
                              vm::VmAccess::machine(vm).console_log().string());
-    {
-      RawMode raw(STDIN_FILENO);
-      Keyboard keyboard(terminal);
-      status = terminal.run(fmt::format("{}", fmt::join(options.command, " ")), window_size(),
-                            [](std::string_view bytes) { write_out(STDOUT_FILENO, bytes); });
-    }
-    vm.kill();
-    return status;
-  } catch (const Error& error) {
-    std::cerr << fmt::format("provium shell: {}\n", error.what());
-    return kVmFailed;
-  }
+    RawMode raw(STDIN_FILENO);
+    Keyboard keyboard(terminal);
+    return terminal.run(fmt::format("{}", fmt::join(options.command, " ")), window_size(),
+                        [](std::string_view bytes) { write_out(STDOUT_FILENO, bytes); });
+  });
 }
 
 }  // namespace provium::cli

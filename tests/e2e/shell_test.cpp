@@ -44,11 +44,11 @@ class TerminalWindow {
     ::ioctl(master_, TIOCSWINSZ, &size);  // the kernel tells provium shell with SIGWINCH
   }
 
-  // Reads what the screen shows until `text` appears (true), the program ends or a minute
+  // Reads what the screen shows until `text` appears (true), the program ends or `patience`
   // passes (false: the screen's text is in screen()). What was read before `text` is dropped
   // from the next wait.
-  bool wait_for(const std::string& text) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  bool wait_for(const std::string& text, std::chrono::milliseconds patience = std::chrono::minutes(1)) {
+    const auto end = std::chrono::steady_clock::now() + patience;
     while (std::chrono::steady_clock::now() < end) {
       if (const auto at = screen_.find(text, seen_); at != std::string::npos) {
         seen_ = at + text.size();
@@ -61,7 +61,10 @@ class TerminalWindow {
       if (::select(master_ + 1, &readable, nullptr, nullptr, &step) <= 0) continue;
       char buffer[4096];
       const ssize_t n = ::read(master_, buffer, sizeof buffer);
-      if (n <= 0) return false;  // EIO: the program closed the terminal
+      if (n <= 0) {  // EIO: the program closed the terminal
+        closed_ = true;
+        return false;
+      }
       screen_.append(buffer, static_cast<std::size_t>(n));
     }
     return false;
@@ -74,6 +77,8 @@ class TerminalWindow {
     exited_ = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  // Whether the program has closed the terminal (it is ending).
+  bool closed() const { return closed_; }
 
   const std::string& screen() const { return screen_; }
 
@@ -81,11 +86,12 @@ class TerminalWindow {
   int master_ = -1;
   pid_t pid_ = -1;
   bool exited_ = false;
+  bool closed_ = false;
   std::string screen_;
   std::size_t seen_ = 0;
 };
 
-// busybox's prompt; markers below are what the shell prints only when it runs the line (the
+// busybox's prompt. Markers below are what the shell prints only when it runs the line (the
 // typed line, which the terminal echoes, holds $(...) instead).
 constexpr const char* kPrompt = "# ";
 
@@ -97,12 +103,15 @@ TEST(ProviumShell, TypedCommandsRunOnTheGuestsTerminalWhoseSizeFollowsTheWindow)
   window.type("echo mark-$((6*7)); tty\r");
   EXPECT_TRUE(window.wait_for("mark-42")) << window.screen();
   EXPECT_TRUE(window.wait_for("/dev/pts/")) << "the shell's stdin is not a terminal:\n" << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
   window.type("echo size-$(stty size | tr ' ' x)\r");
   EXPECT_TRUE(window.wait_for("size-40x100")) << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
   // The kernel signals provium shell at once, so the new size goes out before the next keys.
   window.resize(30, 90);
   window.type("echo resized-$(stty size | tr ' ' x)\r");
   EXPECT_TRUE(window.wait_for("resized-30x90")) << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
   window.type("exit 3\r");
   EXPECT_EQ(window.exit_status(), 3) << window.screen();
 }
@@ -118,7 +127,15 @@ TEST(ProviumShell, CtrlCInterruptsTheForegroundJobAndCtrlDEndsTheShell) {
   ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
   window.type("echo status-$?\r");
   EXPECT_TRUE(window.wait_for("status-130")) << "sleep did not end by SIGINT:\n" << window.screen();
-  window.type("\x04");  // Ctrl-D at the prompt: end of input, the shell exits
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  // Ctrl-D at the prompt: end of input, the shell exits. A Ctrl-D that comes while the shell
+  // switches its terminal into line editing is lost, on any terminal: press it again, as a
+  // person would.
+  for (int press = 0; press < 50 && !window.closed(); ++press) {
+    window.type("\x04");
+    window.wait_for("(the end)", std::chrono::milliseconds(500));  // a moment, or until it ends
+  }
+  EXPECT_TRUE(window.closed()) << window.screen();
   EXPECT_EQ(window.exit_status(), 0) << window.screen();
 }
 
