@@ -33,6 +33,12 @@ void ShowGuestContext(const ::provium::Vm& vm);
 // vm.expect_kernel_report declared, with its text, and each declared one that never came.
 void CheckKernelReports(::provium::Vm& vm);
 
+// With PROVIUM_KEEP_FAILED=1 (--provium_keep_failed): keeps a failed test's VM for a look
+// instead of letting it be killed at once. Prints the command that opens a shell in it
+// (provium shell --attach NAME) and waits for that shell to end, 10 minutes at most. A
+// debugging switch, never for CI.
+void KeepFailedVm(::provium::Vm& vm);
+
 // The base of the test classes PROVIUM_FIXTURE defines: each test gets `vm`, a fresh VM
 // resumed from the fixture's snapshot, killed after the test. A kernel report during the test
 // fails it (CheckKernelReports); a failed test ends with its VM's console (ShowGuestContext).
@@ -42,7 +48,10 @@ class FixtureTest : public ::testing::Test {
   void SetUp() override { vm = ::provium::fixture(fixture_); }
   void TearDown() override {
     CheckKernelReports(vm);
-    if (HasFailure()) ShowGuestContext(vm);
+    if (HasFailure()) {
+      ShowGuestContext(vm);
+      KeepFailedVm(vm);
+    }
     vm.kill();
   }
 

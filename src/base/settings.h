@@ -40,6 +40,9 @@ struct Settings {
   // PROVIUM_KERNEL_REPORTS: "check" (the default) fails a test during which the kernel
   // reported a bug (a WARNING, a KASAN report, ...) that it did not expect; "ignore" does not.
   bool check_kernel_reports = true;
+  // PROVIUM_KEEP_FAILED=1: a failed TEST_F's VM is kept for `provium shell --attach` instead of
+  // killed, and the program waits for that shell (a debugging switch, never for CI).
+  bool keep_failed = false;
   // PROVIUM_RUN_DIR, else $XDG_RUNTIME_DIR/provium, else /tmp/provium-UID: run directories of
   // VMs, the resource pool's ledger, provium test's logs.
   std::filesystem::path run_root;

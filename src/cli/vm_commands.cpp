@@ -30,6 +30,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "vm/guest_access.h"
+#include "vm/handoff.h"
 #include "vm/terminal.h"
 #include "vm/vm_access.h"
 
@@ -65,12 +66,16 @@ More: docs/cli.md.
 )", kVmOptions);
 
 const std::string kShellUsage = fmt::format(R"(usage: provium shell [OPTIONS] [-- CMD [ARGS...]]
+       provium shell --attach NAME
 
 Boots a fresh VM and opens a login shell in it (or runs CMD) on a pseudo-terminal of the guest:
 what you type goes to the guest (Ctrl-C to its foreground job), the window's size follows
 yours. `exit` or Ctrl-D ends the shell and the VM; the exit status is the shell's.
 
-{}  -h, --help              this text
+{}      --attach NAME       a shell in the VM NAME that a test program kept for a look
+                          (--provium_keep_failed, PROVIUM_KEEP_FAILED=1), instead of a fresh
+                          VM; that program goes on when the shell ends
+  -h, --help              this text
 
 The first line names the file the guest's console goes to: `tail -f` it in another terminal.
 Exit status: the shell's; 125 when the VM failed. More: docs/cli.md.
@@ -85,6 +90,7 @@ struct RunOptions {
   BootOptions boot;
   std::chrono::seconds timeout{3600};
   std::vector<std::string> command;
+  std::optional<std::string> attach;  // shell --attach NAME
   bool help = false;
 };
 
@@ -115,6 +121,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
     if (arg == "-h" || arg == "--help") {
       options.help = true;
       return options;
+    } else if (arg == "--attach") {
+      options.attach = value(arg);
     } else if (arg == "--profile") {
       options.profile = value(arg);
     } else if (arg == "--kernel") {
@@ -295,17 +303,13 @@ class Keyboard {
   std::thread thread_;
 };
 
-// Parses the command line, boots the VM and hands it to `use`; the exit status is use's, 2 for
-// a bad command line, 125 when the VM failed (with the reason on stderr).
-int with_fresh_vm(const std::vector<std::string>& args, std::string_view name, std::string_view usage,
-                  bool command_needed, const std::function<int(Vm&, const RunOptions&)>& use) {
-  Prepared prepared;
-  int status = 0;
-  if (!prepare(args, name, usage, command_needed, prepared, status)) return status;
+// Boots the VM and hands it to `use`; the exit status is use's, 125 when the VM failed (with
+// the reason on stderr).
+int on_fresh_vm(const RunOptions& options, std::string_view name, const std::function<int(Vm&)>& use) {
   try {
-    Vm vm = create(prepared.options.profile);
-    vm.boot(prepared.options.boot);
-    status = use(vm, prepared.options);
+    Vm vm = create(options.profile);
+    vm.boot(options.boot);
+    const int status = use(vm);
     vm.kill();
     return status;
   } catch (const Error& error) {
@@ -314,10 +318,26 @@ int with_fresh_vm(const std::vector<std::string>& args, std::string_view name, s
   }
 }
 
+// The host's terminal joined to `terminal` until the command on it exits; its exit status.
+int at_the_keyboard(vm::Terminal& terminal, const std::vector<std::string>& command) {
+  RawMode raw(STDIN_FILENO);
+  Keyboard keyboard(terminal);
+  return terminal.run(fmt::format("{}", fmt::join(command, " ")), window_size(),
+                      [](std::string_view bytes) { write_out(STDOUT_FILENO, bytes); });
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string>& args) {
-  return with_fresh_vm(args, "run", kRunUsage, true, [](Vm& vm, const RunOptions& options) {
+  Prepared prepared;
+  int status = 0;
+  if (!prepare(args, "run", kRunUsage, true, prepared, status)) return status;
+  if (prepared.options.attach) {
+    std::cerr << "provium run: --attach is provium shell's\n\n" << kRunUsage;
+    return 2;
+  }
+  const RunOptions& options = prepared.options;
+  return on_fresh_vm(options, "run", [&](Vm& vm) {
     ExecOptions exec{.timeout = options.timeout,
                      .stream = false,
                      .on_output = [](int stream, std::string_view bytes) { write_out(stream == 2 ? 2 : 1, bytes); }};
@@ -338,7 +358,28 @@ int run_command(const std::vector<std::string>& args) {
 }
 
 int shell_command(const std::vector<std::string>& args) {
-  return with_fresh_vm(args, "shell", kShellUsage, false, [](Vm& vm, const RunOptions& options) {
+  Prepared prepared;
+  int status = 0;
+  if (!prepare(args, "shell", kShellUsage, false, prepared, status)) return status;
+  const RunOptions& options = prepared.options;
+  if (options.attach) {
+    // A VM that a test program kept for a look (PROVIUM_KEEP_FAILED): the program owns it and
+    // goes on when this shell ends.
+    try {
+      auto session = vm::attach(base::settings()->run_root, *options.attach);
+      vm::Terminal terminal(*session);
+      std::cerr << fmt::format("provium shell: attached to VM {}; exit or Ctrl-D ends the shell, and its test "
+                               "program goes on\r\n",
+                               *options.attach);
+      status = at_the_keyboard(terminal, options.command);
+      session->close("the shell ended");
+      return status;
+    } catch (const Error& error) {
+      std::cerr << fmt::format("provium shell: {}\n", error.what());
+      return kVmFailed;
+    }
+  }
+  return on_fresh_vm(options, "shell", [&](Vm& vm) {
     vm.mount_vfs();  // /proc, /sys, /dev, /dev/pts, ...: what a shell user expects to find
     // The shell holds its connection until it exits: a worker's, so that the VM's own stays free.
     Worker worker = vm.spawn();
@@ -346,10 +387,7 @@ int shell_command(const std::vector<std::string>& args) {
     std::cerr << fmt::format("provium shell: VM {} of profile '{}'; its console: {}\r\n",
                              vm::VmAccess::machine(vm).name(), options.profile,
                              vm::VmAccess::machine(vm).console_log().string());
-    RawMode raw(STDIN_FILENO);
-    Keyboard keyboard(terminal);
-    return terminal.run(fmt::format("{}", fmt::join(options.command, " ")), window_size(),
-                        [](std::string_view bytes) { write_out(STDOUT_FILENO, bytes); });
+    return at_the_keyboard(terminal, options.command);
   });
 }
 

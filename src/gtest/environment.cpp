@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <iostream>
 #include <limits>
 #include <set>
@@ -21,6 +22,7 @@
 #include "base/text.h"
 #include "gtest/lua_tests.h"
 #include "transport/selection.h"
+#include "vm/handoff.h"
 
 namespace provium::testing {
 
@@ -86,6 +88,10 @@ constexpr std::string_view kUsage = R"(Provium flags:
                          a kernel report (WARNING, BUG, KASAN, ...) during a test does not fail
                          it; the reports are named on stderr (also $PROVIUM_KERNEL_REPORTS;
                          default: check)
+  --provium_keep_failed  a failed TEST_F's VM is kept, not killed: the program prints the
+                         command that opens a shell in it (provium shell --attach NAME) and
+                         waits for that shell to end, 10 minutes at most (also
+                         $PROVIUM_KEEP_FAILED=1; for debugging, never for CI)
   --provium_help         this text
 Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
 )";
@@ -108,13 +114,17 @@ void Init(int* argc, char** argv) {
       {"--provium_transport", "PROVIUM_TRANSPORT"}, {"--provium_mem", "PROVIUM_POOL_MEM"},
       {"--provium_cpus", "PROVIUM_POOL_CPUS"}, {"--provium_lua", "PROVIUM_LUA"},
       {"--provium_lua_root", "PROVIUM_LUA_ROOT"}, {"--provium_stream", "PROVIUM_STREAM"},
-      {"--provium_kernel_reports", "PROVIUM_KERNEL_REPORTS"},
+      {"--provium_kernel_reports", "PROVIUM_KERNEL_REPORTS"}, {"--provium_keep_failed", "PROVIUM_KEEP_FAILED"},
   };
   int kept = 1;
   try {
     base::Settings settings = *base::settings();
     for (int i = 1; i < *argc; ++i) {
       const char* arg = argv[i];
+      if (std::strcmp(arg, "--provium_keep_failed") == 0) {  // a switch: the flag alone says 1
+        settings.set("PROVIUM_KEEP_FAILED", "1", "--provium_keep_failed");
+        continue;
+      }
       if (std::strcmp(arg, "--provium_help") == 0) {
         std::cout << kUsage;
         std::exit(0);
@@ -184,6 +194,31 @@ void ShowGuestContext(const ::provium::Vm& vm) {
             << ") ---\n"
             << (console.empty() ? "(empty)" : base::last_lines(console, kShownLines)) << "\n--- end of console ---\n"
             << std::flush;
+}
+
+void KeepFailedVm(::provium::Vm& vm) {
+  if (!base::settings()->keep_failed || !vm.running()) return;
+  // As long as a person may take to come and look; then the tests go on.
+  constexpr auto kPatience = std::chrono::minutes(10);
+  vm::HandOff handed;
+  try {
+    handed = vm::hand_off(vm);
+  } catch (const Error& error) {
+    std::cerr << "provium: cannot keep this test's VM for a look: " << error.what() << "\n";
+    return;
+  }
+  std::cerr << "provium: this test's VM is kept for a look (PROVIUM_KEEP_FAILED): open a shell in it with\n"
+            << "    provium shell --attach " << handed.vm_name << "\n"
+            << "  (with this program's PROVIUM_RUN_DIR); the tests go on when that shell ends, or in "
+            << std::chrono::duration_cast<std::chrono::minutes>(kPatience).count() << " minutes\n"
+            << std::flush;
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  try {
+    while (std::chrono::steady_clock::now() < deadline && !vm::hand_off_ended(vm, handed))
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  } catch (const Error& error) {
+    std::cerr << "provium: the kept VM went: " << error.what() << "\n";
+  }
 }
 
 bool RegisterFixture(const char* name, ::provium::FixtureOptions options,

@@ -275,7 +275,7 @@ std::filesystem::path Machine::initrd() const {
   return start_.initrd().empty() ? run_dir_ / "initrd" : start_.initrd();
 }
 
-std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::milliseconds timeout) {
+transport::SocketAddress Machine::worker_address(uint32_t port) const {
   // The port number comes from the guest: check it before it names a file. vsock: a port the
   // guest kernel picked (above the reserved 0..1023), never the agent's own.
   if (transport_ == transport::Kind::vsock) {
@@ -285,9 +285,13 @@ std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::mil
     throw Error(fmt::format("the agent reported worker port {}, outside 1..{}", port,
                             port_count_ - 1));
   }
+  return agent_address(port);
+}
+
+std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::milliseconds timeout) {
   auto channel = transport::Channel::create();
   transport::Channel::Answer greeting;
-  loop::Loop::instance().post([runtime = runtime_, channel, greeting, address = agent_address(port)] {
+  loop::Loop::instance().post([runtime = runtime_, channel, greeting, address = worker_address(port)] {
     std::lock_guard lock(runtime->mutex);
     if (runtime->death) {
       channel->fail(*runtime->death);

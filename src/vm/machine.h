@@ -55,6 +55,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
 
   // Connects to the worker the agent reported on `port` and waits for its READY.
   std::shared_ptr<Session> connect_worker(uint32_t port, std::chrono::milliseconds timeout);
+  // Where a worker that the agent reported on `port` waits for its host; the port comes from
+  // the guest and is checked first (Error).
+  transport::SocketAddress worker_address(uint32_t port) const;
 
   // Quiesces the agent, stops the guest, writes its device state to `state` (the RAM stays in
   // the shared RAM file; without one, the whole RAM goes into `state`) and kills QEMU.
@@ -75,6 +78,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   bool death_told() const;
   // Its run directory's name, which messages and its sessions call it by.
   std::string name() const { return run_dir_.path().filename().string(); }
+  const std::filesystem::path& run_directory() const { return run_dir_.path(); }
   // The file the guest's console goes to, as it comes.
   std::filesystem::path console_log() const { return run_dir_ / "console.log"; }
   // The accelerator and the console tail, for error messages.

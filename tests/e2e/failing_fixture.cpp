@@ -1,11 +1,13 @@
 // Run by fixture_test's AFailedTestEndsWithItsVmsConsoleAndKeepsItsLog: one test that fails
-// after its guest wrote to the console, and one that passes.
+// after its guest wrote to the console, and one that passes. shell_test attaches to the failed
+// test's VM (--provium_keep_failed) and finds the file it left.
 #include <provium/gtest.h>
 
 PROVIUM_FIXTURE(context) {}
 
 TEST_F(context, FailsAfterTheGuestSpoke) {
   vm.exec("echo guest-said-this > /dev/console");
+  vm.write_file("/tmp/left-by-the-failed-test", "left-here\n");
   ADD_FAILURE() << "failing on purpose";
 }
 

@@ -10,8 +10,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <regex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -20,12 +24,15 @@ using ::testing::HasSubstr;
 // provium shell on the slave side of a new pseudo-terminal of rows x cols.
 class TerminalWindow {
  public:
-  TerminalWindow(unsigned short rows, unsigned short cols) {
+  TerminalWindow(unsigned short rows, unsigned short cols, std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"provium", "shell"});
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     winsize size{rows, cols, 0, 0};
     pid_ = ::forkpty(&master_, nullptr, nullptr, &size);
     if (pid_ == 0) {
-      const char* program = std::getenv("PROVIUM_CLI");
-      ::execl(program, "provium", "shell", static_cast<char*>(nullptr));
+      ::execv(std::getenv("PROVIUM_CLI"), argv.data());
       ::_exit(127);
     }
   }
@@ -137,6 +144,51 @@ TEST(ProviumShell, CtrlCInterruptsTheForegroundJobAndCtrlDEndsTheShell) {
   }
   EXPECT_TRUE(window.closed()) << window.screen();
   EXPECT_EQ(window.exit_status(), 0) << window.screen();
+}
+
+// --provium_keep_failed: the failed test's VM stays for `provium shell --attach`, and the
+// program goes on, and ends the VM, once that shell ends.
+TEST(ProviumShell, AttachOpensAShellInTheVmThatAFailedTestKept) {
+  const std::string command =
+      std::string(std::getenv("PROVIUM_FAILING_FIXTURE_PROGRAM")) +
+      " --gtest_filter=context.FailsAfterTheGuestSpoke --provium_keep_failed 2>&1";
+  FILE* program = ::popen(command.c_str(), "r");
+  ASSERT_NE(program, nullptr);
+  std::string output, name;
+  static const std::regex attach(R"(provium shell --attach (vm-\S+))");
+  char line[4096];
+  while (name.empty() && std::fgets(line, sizeof line, program)) {
+    output += line;
+    std::smatch match;
+    const std::string text = line;
+    if (std::regex_search(text, match, attach)) name = match[1];
+  }
+  ASSERT_FALSE(name.empty()) << "the program did not offer its VM:\n" << output;
+  const std::filesystem::path run_dir = std::filesystem::path(std::getenv("PROVIUM_RUN_DIR")) / name;
+  EXPECT_TRUE(std::filesystem::exists(run_dir));
+
+  TerminalWindow window(24, 80, {"--attach", name});
+  ASSERT_TRUE(window.wait_for("attached to VM " + name)) << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  // What the failed test left is there: its VM, not a fresh one.
+  window.type("echo kept-$((6*7)); cat /tmp/left-by-the-failed-test\r");
+  EXPECT_TRUE(window.wait_for("kept-42")) << window.screen();
+  EXPECT_TRUE(window.wait_for("left-here")) << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  window.type("exit\r");
+  EXPECT_EQ(window.exit_status(), 0) << window.screen();
+
+  while (std::fgets(line, sizeof line, program)) output += line;
+  const int status = ::pclose(program);
+  EXPECT_EQ(WEXITSTATUS(status), 1) << "its test failed:\n" << output;
+  EXPECT_THAT(output, HasSubstr("[  FAILED  ] context.FailsAfterTheGuestSpoke"));
+  EXPECT_FALSE(std::filesystem::exists(run_dir)) << "the kept VM outlived its program";
+}
+
+TEST(ProviumShell, AttachSaysWhatIsMissing) {
+  TerminalWindow nobody(24, 80, {"--attach", "vm-nosuch"});
+  EXPECT_TRUE(nobody.wait_for("no VM vm-nosuch runs here")) << nobody.screen();
+  EXPECT_EQ(nobody.exit_status(), 125);
 }
 
 }  // namespace
