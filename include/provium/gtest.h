@@ -33,6 +33,11 @@ void ShowGuestContext(const ::provium::Vm& vm);
 // vm.expect_kernel_report declared, with its text, and each declared one that never came.
 void CheckKernelReports(::provium::Vm& vm);
 
+// --provium_shell=NAME: a login shell in a fresh VM of fixture NAME on this process's terminal,
+// instead of the tests (Init calls it and exits with the shell's status; 125 when the VM or
+// the fixture failed).
+int ShellInFixture(const std::string& name);
+
 // With PROVIUM_KEEP_FAILED=1 (--provium_keep_failed): keeps a failed test's VM for a look
 // instead of letting it be killed at once. Prints the command that opens a shell in it
 // (provium shell --attach NAME) and waits for that shell to end, 10 minutes at most. A

@@ -1,19 +1,14 @@
 // `provium run` and `provium shell`: a fresh VM for a person at a terminal (docs/cli.md). `run`
 // runs one command, streams its output and exits with its status; `shell` opens a login shell
 // (or a command) on a pseudo-terminal of the guest, through a worker of the agent.
-#include <poll.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -21,7 +16,6 @@
 #include <functional>
 #include <iostream>
 #include <optional>
-#include <thread>
 
 #include <provium/error.h>
 #include <provium/vm.h>
@@ -210,99 +204,6 @@ bool prepare(const std::vector<std::string>& args, std::string_view name, std::s
   return true;
 }
 
-// The host's terminal in raw mode while it lives (every key goes to the guest's terminal, whose
-// line discipline does the editing and the signals), restored after.
-class RawMode {
- public:
-  explicit RawMode(int fd) : fd_(fd) {
-    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) != 0) return;
-    termios raw = saved_;
-    ::cfmakeraw(&raw);
-    active_ = ::tcsetattr(fd, TCSAFLUSH, &raw) == 0;
-  }
-  ~RawMode() {
-    if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
-  }
-  RawMode(const RawMode&) = delete;
-  RawMode& operator=(const RawMode&) = delete;
-
- private:
-  int fd_;
-  termios saved_{};
-  bool active_ = false;
-};
-
-vm::TerminalSize window_size() {
-  winsize size{};
-  for (int fd : {STDIN_FILENO, STDOUT_FILENO})
-    if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_row > 0 && size.ws_col > 0) return {size.ws_row, size.ws_col};
-  return {};
-}
-
-// SIGWINCH, as a byte on a pipe that the input thread polls.
-int window_changed_fd = -1;
-void on_window_change(int) {
-  const char byte = 'w';
-  [[maybe_unused]] const ssize_t ignored = ::write(window_changed_fd, &byte, 1);
-}
-
-// Carries the keys typed here, and the window's new sizes, to the guest's terminal until told
-// to stop.
-class Keyboard {
- public:
-  explicit Keyboard(vm::Terminal& terminal) : terminal_(terminal) {
-    if (::pipe2(stop_, O_CLOEXEC) != 0 || ::pipe2(window_, O_CLOEXEC | O_NONBLOCK) != 0)
-      throw Error("cannot create a pipe for the terminal");
-    window_changed_fd = window_[1];
-    struct sigaction action {};
-    action.sa_handler = on_window_change;
-    action.sa_flags = SA_RESTART;
-    ::sigaction(SIGWINCH, &action, nullptr);
-    thread_ = std::thread([this] { carry(); });
-  }
-  ~Keyboard() {
-    const char byte = 's';
-    [[maybe_unused]] const ssize_t ignored = ::write(stop_[1], &byte, 1);
-    thread_.join();
-    ::signal(SIGWINCH, SIG_DFL);
-    for (int fd : {stop_[0], stop_[1], window_[0], window_[1]}) ::close(fd);
-  }
-  Keyboard(const Keyboard&) = delete;
-  Keyboard& operator=(const Keyboard&) = delete;
-
- private:
-  void carry() {
-    bool input_open = true;
-    for (;;) {
-      pollfd fds[3] = {{stop_[0], POLLIN, 0}, {window_[0], POLLIN, 0}, {input_open ? STDIN_FILENO : -1, POLLIN, 0}};
-      if (::poll(fds, 3, -1) < 0) continue;  // EINTR
-      if (fds[0].revents) return;
-      if (fds[1].revents) {
-        char drained[64];
-        while (::read(window_[0], drained, sizeof drained) > 0) {
-        }
-        terminal_.resize(window_size());
-      }
-      if (fds[2].revents) {
-        char keys[4096];
-        const ssize_t n = ::read(STDIN_FILENO, keys, sizeof keys);
-        if (n > 0) {
-          terminal_.type({keys, static_cast<std::size_t>(n)});
-        } else if (n == 0 || errno != EINTR) {
-          // Input that ends (not a terminal: a pipe, a file) ends like Ctrl-D at a prompt.
-          terminal_.type("\x04");
-          input_open = false;
-        }
-      }
-    }
-  }
-
-  vm::Terminal& terminal_;
-  int stop_[2] = {-1, -1};
-  int window_[2] = {-1, -1};
-  std::thread thread_;
-};
-
 // Boots the VM and hands it to `use`; the exit status is use's, 125 when the VM failed (with
 // the reason on stderr).
 int on_fresh_vm(const RunOptions& options, std::string_view name, const std::function<int(Vm&)>& use) {
@@ -316,14 +217,6 @@ int on_fresh_vm(const RunOptions& options, std::string_view name, const std::fun
     std::cerr << fmt::format("provium {}: {}\n", name, error.what());
     return kVmFailed;
   }
-}
-
-// The host's terminal joined to `terminal` until the command on it exits; its exit status.
-int at_the_keyboard(vm::Terminal& terminal, const std::vector<std::string>& command) {
-  RawMode raw(STDIN_FILENO);
-  Keyboard keyboard(terminal);
-  return terminal.run(fmt::format("{}", fmt::join(command, " ")), window_size(),
-                      [](std::string_view bytes) { write_out(STDOUT_FILENO, bytes); });
 }
 
 }  // namespace
@@ -371,7 +264,7 @@ int shell_command(const std::vector<std::string>& args) {
       std::cerr << fmt::format("provium shell: attached to VM {}; exit or Ctrl-D ends the shell, and its test "
                                "program goes on\r\n",
                                *options.attach);
-      status = at_the_keyboard(terminal, options.command);
+      status = vm::run_at_this_terminal(terminal, fmt::format("{}", fmt::join(options.command, " ")));
       session->close("the shell ended");
       return status;
     } catch (const Error& error) {
@@ -387,7 +280,7 @@ int shell_command(const std::vector<std::string>& args) {
     std::cerr << fmt::format("provium shell: VM {} of profile '{}'; its console: {}\r\n",
                              vm::VmAccess::machine(vm).name(), options.profile,
                              vm::VmAccess::machine(vm).console_log().string());
-    return at_the_keyboard(terminal, options.command);
+    return vm::run_at_this_terminal(terminal, fmt::format("{}", fmt::join(options.command, " ")));
   });
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,7 +23,9 @@
 #include "base/text.h"
 #include "gtest/lua_tests.h"
 #include "transport/selection.h"
+#include "vm/guest_access.h"
 #include "vm/handoff.h"
+#include "vm/terminal.h"
 
 namespace provium::testing {
 
@@ -88,6 +91,9 @@ constexpr std::string_view kUsage = R"(Provium flags:
                          a kernel report (WARNING, BUG, KASAN, ...) during a test does not fail
                          it; the reports are named on stderr (also $PROVIUM_KERNEL_REPORTS;
                          default: check)
+  --provium_shell=NAME   instead of the tests, a login shell in a fresh VM of this program's
+                         fixture NAME (built first where it is not cached); exits with the
+                         shell's status
   --provium_keep_failed  a failed TEST_F's VM is kept, not killed: the program prints the
                          command that opens a shell in it (provium shell --attach NAME) and
                          waits for that shell to end, 10 minutes at most (also
@@ -117,10 +123,15 @@ void Init(int* argc, char** argv) {
       {"--provium_kernel_reports", "PROVIUM_KERNEL_REPORTS"}, {"--provium_keep_failed", "PROVIUM_KEEP_FAILED"},
   };
   int kept = 1;
+  std::optional<std::string> shell_fixture;
   try {
     base::Settings settings = *base::settings();
     for (int i = 1; i < *argc; ++i) {
       const char* arg = argv[i];
+      if (const char* name = flag_value(arg, "--provium_shell")) {
+        shell_fixture = name;
+        continue;
+      }
       if (std::strcmp(arg, "--provium_keep_failed") == 0) {  // a switch: the flag alone says 1
         settings.set("PROVIUM_KEEP_FAILED", "1", "--provium_keep_failed");
         continue;
@@ -149,6 +160,12 @@ void Init(int* argc, char** argv) {
     std::cerr << "PROVIUM_FIXTURE(" << name << ") is defined twice in this program: a fixture's name is its "
               << "identity, so the second would replace the first; rename one of them\n";
     std::exit(2);
+  }
+  if (shell_fixture) {
+    // A shell instead of the tests: the program's own fixtures are resumed only here.
+    const int status = ShellInFixture(*shell_fixture);
+    ::provium::shutdown_all();
+    std::exit(status);
   }
   *argc = kept;
   argv[kept] = nullptr;
@@ -194,6 +211,22 @@ void ShowGuestContext(const ::provium::Vm& vm) {
             << ") ---\n"
             << (console.empty() ? "(empty)" : base::last_lines(console, kShownLines)) << "\n--- end of console ---\n"
             << std::flush;
+}
+
+int ShellInFixture(const std::string& name) {
+  try {
+    Vm vm = ::provium::fixture(name);
+    vm.mount_vfs();  // what a shell user expects to find, where the fixture did not mount it
+    Worker worker = vm.spawn();
+    vm::Terminal terminal(vm::GuestAccess::session(worker));
+    std::cerr << "provium: a shell in a fresh VM of fixture '" << name << "'; exit or Ctrl-D ends it\r\n";
+    const int status = vm::run_at_this_terminal(terminal, "");
+    vm.kill();
+    return status;
+  } catch (const Error& error) {
+    std::cerr << "provium: --provium_shell=" << name << ": " << error.what() << "\n";
+    return 125;
+  }
 }
 
 void KeepFailedVm(::provium::Vm& vm) {

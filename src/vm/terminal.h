@@ -1,5 +1,6 @@
 // A command on a pseudo-terminal of the guest, driven live over one connection (PTY,
-// docs/protocol.md): what `provium shell` runs. Not part of the public API.
+// docs/protocol.md), and this process's own terminal joined to it: what `provium shell` runs.
+// Not part of the public API.
 #pragma once
 
 #include <cstdint>
@@ -32,5 +33,10 @@ class Terminal {
  private:
   Session& session_;
 };
+
+// Joins this process's terminal to `terminal` while `command` runs there: the keys typed here go
+// to the guest (this terminal in raw mode, restored after), the window's size follows, the
+// output shows here. Its exit status. `provium shell` and a test program's --provium_shell.
+int run_at_this_terminal(Terminal& terminal, std::string_view command);
 
 }  // namespace provium::vm

@@ -24,15 +24,18 @@ using ::testing::HasSubstr;
 // provium shell on the slave side of a new pseudo-terminal of rows x cols.
 class TerminalWindow {
  public:
-  TerminalWindow(unsigned short rows, unsigned short cols, std::vector<std::string> args = {}) {
-    args.insert(args.begin(), {"provium", "shell"});
+  // `provium shell ARGS`, or with `program` that program and ARGS.
+  TerminalWindow(unsigned short rows, unsigned short cols, std::vector<std::string> args = {},
+                 std::string program = std::getenv("PROVIUM_CLI")) {
+    if (program == std::getenv("PROVIUM_CLI")) args.insert(args.begin(), {"provium", "shell"});
+    else args.insert(args.begin(), program);
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     winsize size{rows, cols, 0, 0};
     pid_ = ::forkpty(&master_, nullptr, nullptr, &size);
     if (pid_ == 0) {
-      ::execv(std::getenv("PROVIUM_CLI"), argv.data());
+      ::execv(program.c_str(), argv.data());
       ::_exit(127);
     }
   }
@@ -189,6 +192,23 @@ TEST(ProviumShell, AttachSaysWhatIsMissing) {
   TerminalWindow nobody(24, 80, {"--attach", "vm-nosuch"});
   EXPECT_TRUE(nobody.wait_for("no VM vm-nosuch runs here")) << nobody.screen();
   EXPECT_EQ(nobody.exit_status(), 125);
+}
+
+// A test program's --provium_shell=NAME: a shell in a fresh VM of its fixture NAME.
+TEST(ProviumShell, ATestProgramOpensAShellInItsFixture) {
+  TerminalWindow window(24, 80, {"--provium_shell=context"}, std::getenv("PROVIUM_FAILING_FIXTURE_PROGRAM"));
+  ASSERT_TRUE(window.wait_for("a shell in a fresh VM of fixture 'context'")) << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  window.type("echo fixture-$((6*7)); test -e /tmp/left-by-the-failed-test || echo fresh-$((6*7))\r");
+  EXPECT_TRUE(window.wait_for("fixture-42")) << window.screen();
+  EXPECT_TRUE(window.wait_for("fresh-42")) << "not a fresh VM of the fixture:\n" << window.screen();
+  ASSERT_TRUE(window.wait_for(kPrompt)) << window.screen();
+  window.type("exit 4\r");
+  EXPECT_EQ(window.exit_status(), 4) << window.screen();
+
+  TerminalWindow unknown(24, 80, {"--provium_shell=nosuch"}, std::getenv("PROVIUM_FAILING_FIXTURE_PROGRAM"));
+  EXPECT_TRUE(unknown.wait_for("--provium_shell=nosuch: ")) << unknown.screen();
+  EXPECT_EQ(unknown.exit_status(), 125) << unknown.screen();
 }
 
 }  // namespace
