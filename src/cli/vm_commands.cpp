@@ -23,6 +23,10 @@
 #include "base/settings.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#ifdef PROVIUM_HAVE_LUA
+#include "lua/context.h"
+#include "lua/vm_boot.h"
+#endif
 #include "vm/guest_access.h"
 #include "vm/handoff.h"
 #include "vm/terminal.h"
@@ -37,6 +41,8 @@ namespace {
 // The options both commands take, in their usage texts.
 constexpr std::string_view kVmOptions = R"(options:
       --profile NAME      the provium.toml profile to boot (default: default)
+      --fixture NAME      a VM resumed from the Lua fixture NAME (fixtures/NAME.lua or
+                          tests/fixtures/NAME.lua here; built first where it is not cached)
       --kernel PATH       boot this kernel image with the built-in userspace, without a
                           provium.toml (its modules from /lib/modules/RELEASE)
       --config FILE       use this provium.toml (default: the first found from here upward)
@@ -84,7 +90,8 @@ struct RunOptions {
   BootOptions boot;
   std::chrono::seconds timeout{3600};
   std::vector<std::string> command;
-  std::optional<std::string> attach;  // shell --attach NAME
+  std::optional<std::string> attach;   // shell --attach NAME
+  std::optional<std::string> fixture;  // --fixture NAME: a Lua fixture of the working directory
   bool help = false;
 };
 
@@ -115,6 +122,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
     if (arg == "-h" || arg == "--help") {
       options.help = true;
       return options;
+    } else if (arg == "--fixture") {
+      options.fixture = value(arg);
     } else if (arg == "--attach") {
       options.attach = value(arg);
     } else if (arg == "--profile") {
@@ -140,6 +149,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
     throw UsageError("no command given: provium run [OPTIONS] -- CMD [ARGS...]");
   if (options.kernel && options.profile != "default")
     throw UsageError("--kernel and --profile name two kernels: give one of them");
+  if (options.fixture && (options.kernel || options.profile != "default"))
+    throw UsageError("--fixture's VM is the fixture's own: no --kernel or --profile with it");
   return options;
 }
 
@@ -204,12 +215,29 @@ bool prepare(const std::vector<std::string>& args, std::string_view name, std::s
   return true;
 }
 
-// Boots the VM and hands it to `use`; the exit status is use's, 125 when the VM failed (with
+// The VM of the command: a fresh one of the profile, or one resumed from the Lua fixture named
+// (fixtures/NAME.lua or tests/fixtures/NAME.lua of the working directory, built first where it
+// is not cached).
+Vm fresh_vm(const RunOptions& options) {
+  if (options.fixture) {
+#ifdef PROVIUM_HAVE_LUA
+    lua::FileContext context;
+    context.locate(fs::current_path() / "(command line)", fs::current_path());
+    return std::move(lua::resume_fixture(context, *options.fixture).vm);
+#else
+    throw Error("--fixture: this provium was built without Lua (meson -Dlua=disabled), which runs fixture scripts");
+#endif
+  }
+  Vm vm = create(options.profile);
+  vm.boot(options.boot);
+  return vm;
+}
+
+// Brings up the VM and hands it to `use`; the exit status is use's, 125 when the VM failed (with
 // the reason on stderr).
 int on_fresh_vm(const RunOptions& options, std::string_view name, const std::function<int(Vm&)>& use) {
   try {
-    Vm vm = create(options.profile);
-    vm.boot(options.boot);
+    Vm vm = fresh_vm(options);
     const int status = use(vm);
     vm.kill();
     return status;

@@ -10,14 +10,16 @@
 
 #include "support/child_process.h"
 #include "support/kernel.h"
+#include "support/temp_dir.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-provium_test::ChildRun provium_run(std::vector<std::string> args) {
-  args.insert(args.begin(), {std::getenv("PROVIUM_CLI"), "run"});
+// `provium run ARGS` in `directory` (default: this process's).
+provium_test::ChildRun provium_run(std::vector<std::string> args, const std::string& directory = ".") {
+  args.insert(args.begin(), {"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory, std::getenv("PROVIUM_CLI"), "run"});
   return provium_test::ChildProcess(args, {}).wait();
 }
 
@@ -60,10 +62,23 @@ TEST(ProviumRun, KernelBootsAnImageWithoutAConfigFile) {
   EXPECT_THAT(run.output, HasSubstr("Linux version"));
 }
 
+TEST(ProviumRun, FixtureResumesALuaFixtureOfTheWorkingDirectory) {
+  provium::testing::TempDir project;
+  project.write("tests/fixtures/warm.lua",
+                "local vm = provium.create(\"default\")\nvm:boot()\nvm:write_file(\"/tmp/warm\", \"prepared\\n\")\n");
+  const auto run = provium_run({"--fixture", "warm", "--", "cat", "/tmp/warm"}, project.path().string());
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("prepared\n"));
+  const auto missing = provium_run({"--fixture", "cold", "--", "true"}, project.path().string());
+  EXPECT_EQ(missing.exit_code, 125) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("cold"));
+}
+
 TEST(ProviumRun, BadCommandLinesExitTwoWithTheUsage) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{}, {"--"}, {"--cpus", "0", "--", "true"}, {"--nope", "true"},
-        {"--kernel", "/x", "--profile", "p", "--", "true"}}) {
+        {"--kernel", "/x", "--profile", "p", "--", "true"}, {"--fixture", "f", "--kernel", "/x", "--", "true"},
+        {"--attach", "vm-x", "--", "true"}}) {
     const auto run = provium_run(args);
     EXPECT_EQ(run.exit_code, 2) << run.output;
     EXPECT_THAT(run.output, HasSubstr("usage: provium run"));
