@@ -91,4 +91,13 @@ std::string file_identity(const std::filesystem::path& file) {
                      status.st_mtim.tv_nsec);
 }
 
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return;
+    bytes.remove_prefix(static_cast<std::size_t>(wrote));
+  }
+}
+
 }  // namespace provium::base

@@ -29,4 +29,8 @@ bool is_file_at(int fd, const std::filesystem::path& path);
 // has another one; so has a file only touched.
 std::string file_identity(const std::filesystem::path& file);
 
+// Writes all of `bytes` to `fd` (a terminal, a pipe), blocking as it must; stops where the
+// other side went away (what has nowhere to go is dropped).
+void write_all(int fd, std::string_view bytes);
+
 }  // namespace provium::base

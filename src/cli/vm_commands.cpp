@@ -20,6 +20,7 @@
 #include <provium/error.h>
 #include <provium/vm.h>
 
+#include "base/files.h"
 #include "base/settings.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -177,14 +178,6 @@ class KernelOnlyConfig {
   fs::path dir_;
 };
 
-void write_out(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
-    if (wrote <= 0) return;  // a closed pipe: the output has nowhere to go
-    bytes.remove_prefix(static_cast<std::size_t>(wrote));
-  }
-}
-
 // A command line parsed and its settings applied; `prepare` returns false after printing the
 // usage (or the help), with the exit status in `status`.
 struct Prepared {
@@ -261,7 +254,7 @@ int run_command(const std::vector<std::string>& args) {
   return on_fresh_vm(options, "run", [&](Vm& vm) {
     ExecOptions exec{.timeout = options.timeout,
                      .stream = false,
-                     .on_output = [](int stream, std::string_view bytes) { write_out(stream == 2 ? 2 : 1, bytes); }};
+                     .on_output = [](int stream, std::string_view bytes) { base::write_all(stream == 2 ? 2 : 1, bytes); }};
     ExecResult result;
     try {
       result = vm.exec(fmt::format("{}", fmt::join(options.command, " ")), exec);

@@ -13,6 +13,7 @@
 
 #include <provium/error.h>
 
+#include "base/files.h"
 #include "protocol/messages.h"
 #include "protocol/requests.h"
 #include "wire.h"
@@ -20,14 +21,6 @@
 namespace provium::vm {
 
 namespace {
-
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
-    if (wrote <= 0) return;  // a closed terminal: the output has nowhere to go
-    bytes.remove_prefix(static_cast<std::size_t>(wrote));
-  }
-}
 
 // The host's terminal in raw mode while it lives (every key goes to the guest's terminal, whose
 // line discipline does the editing and the signals), restored after.
@@ -127,7 +120,7 @@ class Keyboard {
 int run_at_this_terminal(Terminal& terminal, std::string_view command) {
   RawMode raw(STDIN_FILENO);
   Keyboard keyboard(terminal);
-  return terminal.run(command, window_size(), [](std::string_view bytes) { write_all(STDOUT_FILENO, bytes); });
+  return terminal.run(command, window_size(), [](std::string_view bytes) { base::write_all(STDOUT_FILENO, bytes); });
 }
 
 int Terminal::run(std::string_view command, TerminalSize size, std::function<void(std::string_view)> output) {

@@ -3,8 +3,8 @@
 // a second agent with provium.transport=vsock on its command line, and a guest program
 // (vsock_loopback/client.c) drives that agent over AF_VSOCK as the host library would over
 // vhost-vsock: READY, exec, a file round trip, a fork and a thread worker on ports of their own,
-// the worker limit, EOF and the next accept, a host gone mid-answer, QUIESCE and the connection
-// after it.
+// the worker limit, a terminal (PTY, as provium shell runs it), EOF and the next accept, a host
+// gone mid-answer, QUIESCE and the connection after it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -75,7 +75,7 @@ TEST(VsockAgentOverLoopback, ServesEveryOperationOverAfVsock) {
                                  << agent_output.out << agent_output.err;
   EXPECT_THAT(lines_of(client.out),
               ElementsAre("ok READY", "ok exec", "ok file round trip", "ok fork worker", "ok thread worker",
-                          "ok workers end with their connection", "ok EOF and the next accept", "ok a host gone mid-answer",
+                          "ok workers end with their connection", "ok a terminal", "ok EOF and the next accept", "ok a host gone mid-answer",
                           "ok QUIESCE"))
       << client.err << "\nthe vsock agent's output:\n" << agent_output.out << agent_output.err;
 

@@ -232,6 +232,39 @@ int main(int argc, char **argv) {
         close(again_fd[i]);
     passed();
 
+    step = "a terminal";
+    /* PTY on a fork worker's connection, as provium shell runs it: the terminal's output comes
+     * as EXEC_OUTPUT frames, then EXEC_RESULT. */
+    unsigned tty_port;
+    int32_t tty_pid;
+    int tty_fd = worker(fd, 0, &tty_port, &tty_pid);
+    static const char tty_command[] = "echo pty-$((6*7)); tty; exit 5";
+    unsigned char terminal_size[4] = {24, 0, 80, 0}; /* rows, cols: u16 each */
+    send_frame(tty_fd, PROVIUM_PTY, terminal_size, sizeof terminal_size, tty_command, sizeof tty_command - 1);
+    char screen[4096];
+    size_t shown = 0;
+    for (;;) {
+        struct frame f;
+        if (frame_read(tty_fd, &f) != FRAME_OK)
+            fail("the connection ended during the terminal's session");
+        if (f.type == PROVIUM_EXEC_OUTPUT && f.len >= 4) {
+            size_t n = f.len - 4 < sizeof screen - 1 - shown ? f.len - 4 : sizeof screen - 1 - shown;
+            memcpy(screen + shown, f.payload + 4, n);
+            shown += n;
+            free(f.payload);
+            continue;
+        }
+        if (f.type != PROVIUM_EXEC_RESULT || f.len < 4)
+            fail("frame type 0x%02X of %u bytes during the terminal's session", f.type, f.len);
+        screen[shown] = '\0';
+        if ((int32_t)provium_get_u32(f.payload) != 5 || !strstr(screen, "pty-42") || !strstr(screen, "/dev/pts/"))
+            fail("the terminal's command exited %d and showed \"%s\"", (int32_t)provium_get_u32(f.payload), screen);
+        free(f.payload);
+        break;
+    }
+    close(tty_fd);
+    passed();
+
     step = "EOF and the next accept";
     close(fd);
     fd = greeted(port);
