@@ -68,8 +68,6 @@ examples:
 More: docs/cli.md.
 )";
 
-namespace {
-
 int parse_number(std::string_view option, std::string_view text, int min, int max) {
   int value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -77,6 +75,8 @@ int parse_number(std::string_view option, std::string_view text, int min, int ma
     throw UsageError(fmt::format("{} wants a whole number from {} to {}, not '{}'", option, min, max, text));
   return value;
 }
+
+namespace {
 
 int parse_count(std::string_view option, std::string_view text, int max) {
   return parse_number(option, text, 1, max);

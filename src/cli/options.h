@@ -47,6 +47,9 @@ struct TestOptions {
 
 extern const std::string_view kTestUsage;
 
+// `text` as a whole number from min to max; UsageError naming `option` otherwise.
+int parse_number(std::string_view option, std::string_view text, int min, int max);
+
 // `args`: what follows "test". `default_parallel`: -p's value when it is not given.
 // Throws UsageError.
 TestOptions parse_test_options(const std::vector<std::string>& args, int default_parallel);

@@ -9,7 +9,6 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
-#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -96,14 +95,6 @@ struct RunOptions {
   bool help = false;
 };
 
-int parse_int(std::string_view option, std::string_view text, int max) {
-  int value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > max)
-    throw UsageError(fmt::format("{} wants a whole number from 1 to {}, not '{}'", option, max, text));
-  return value;
-}
-
 // The options of both commands; the settings ones go into `settings` at once (they are checked
 // where they are parsed). `provium run` needs a command, `provium shell` takes one.
 RunOptions parse_run_options(const std::vector<std::string>& args, base::Settings& settings, bool command_needed) {
@@ -138,9 +129,9 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
     } else if (arg == "--memory") {
       options.boot.memory = value(arg);
     } else if (arg == "--cpus") {
-      options.boot.cpus = parse_int("--cpus", value(arg), 1024);
+      options.boot.cpus = parse_number("--cpus", value(arg), 1, 1024);
     } else if (arg == "--timeout") {
-      options.timeout = std::chrono::seconds(parse_int("--timeout", value(arg), 30 * 24 * 3600));
+      options.timeout = std::chrono::seconds(parse_number("--timeout", value(arg), 1, 30 * 24 * 3600));
     } else {
       throw UsageError(fmt::format("unknown option '{}'", arg));
     }

@@ -60,6 +60,17 @@ TEST_F(BadInputTest, ExecAndJobRequestsOfTheWrongShape) {
   EXPECT_THAT(error_for(frame(PROVIUM_JOB_KILL, pack<uint32_t>(1))), HasSubstr("JOB_KILL: payload of 4 bytes, expected 20"));
 }
 
+// PTY takes a size of neither 0 rows nor 0 columns; its input and resize frames belong to a
+// running session.
+TEST_F(BadInputTest, TerminalRequestsOfTheWrongShapeOrOutsideASession) {
+  EXPECT_THAT(error_for(frame(PROVIUM_PTY, "ab")), HasSubstr("PTY takes [rows u16][cols u16][command line]"));
+  EXPECT_THAT(error_for(frame(PROVIUM_PTY, pack<uint16_t, uint16_t>(0, 80) + "sh")),
+              HasSubstr("rows and cols not 0"));
+  EXPECT_THAT(error_for(frame(PROVIUM_PTY_INPUT, "ls\r")), HasSubstr("PTY_INPUT is only taken during a PTY session"));
+  EXPECT_THAT(error_for(frame(PROVIUM_PTY_RESIZE, pack<uint16_t, uint16_t>(24, 80))),
+              HasSubstr("PTY_RESIZE is only taken during a PTY session"));
+}
+
 TEST_F(BadInputTest, LengthOverTheLimit) {
   std::string header(PROVIUM_FRAME_HEADER_SIZE, '\0');
   header[0] = static_cast<char>(PROVIUM_EXEC);

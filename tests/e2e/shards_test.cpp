@@ -263,4 +263,22 @@ TEST_F(Shards, AnArchiveMadeForAnotherKernelIsIgnoredAndSaidSo) {
   EXPECT_THAT(run.output, HasSubstr("the cache holds it only for other keys")) << run.output;
 }
 
+TEST_F(Shards, BadFixtureCommandLinesExitTwoAndSayWhy) {
+  const std::map<std::vector<std::string>, std::string> refusals = {
+      {{"fixture", "export"}, "say where the archive goes: -o FILE"},
+      {{"fixture", "export", "-o"}, "-o needs a file"},
+      {{"fixture", "export", "--nope", "-o", "x"}, "unknown option '--nope'"},
+      {{"fixture", "import"}, "name one archive"},
+      {{"fixture", "import", "a", "b"}, "name one archive"},
+  };
+  for (const auto& [args, why] : refusals) {
+    const auto run = builder.provium(args);
+    EXPECT_EQ(run.exit_code, 2) << run.output;
+    EXPECT_THAT(run.output, HasSubstr(why));
+  }
+  const auto missing = builder.provium({"fixture", "import", (root.path() / "none.tar.zst").string()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("is not a Provium fixture archive"));
+}
+
 }  // namespace
