@@ -100,4 +100,16 @@ void write_all(int fd, std::string_view bytes) {
   }
 }
 
+TemporaryDirectory::TemporaryDirectory(const std::filesystem::path& parent, std::string_view prefix) {
+  std::string pattern = (parent / (std::string(prefix) + "XXXXXX")).string();
+  if (!::mkdtemp(pattern.data()))
+    throw Error(fmt::format("cannot create a directory in {}: {}", parent.string(), std::strerror(errno)));
+  path_ = pattern;
+}
+
+TemporaryDirectory::~TemporaryDirectory() {
+  std::error_code ignored;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+}
+
 }  // namespace provium::base

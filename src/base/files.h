@@ -33,4 +33,19 @@ std::string file_identity(const std::filesystem::path& file);
 // other side went away (what has nowhere to go is dropped).
 void write_all(int fd, std::string_view bytes);
 
+// A new directory `parent/PREFIXxxxxxx` (mkdtemp), removed with its contents when the object
+// goes unless released. Throws Error when it cannot be made.
+class TemporaryDirectory {
+ public:
+  TemporaryDirectory(const std::filesystem::path& parent, std::string_view prefix);
+  ~TemporaryDirectory();
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  void release() { path_.clear(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace provium::base

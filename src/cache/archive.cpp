@@ -76,23 +76,6 @@ bool safe_component(std::string_view name) {
   });
 }
 
-// Removes a directory tree when it goes, unless released.
-class RemovedAtEnd {
- public:
-  explicit RemovedAtEnd(fs::path path) : path_(std::move(path)) {}
-  ~RemovedAtEnd() {
-    std::error_code ignored;
-    if (!path_.empty()) fs::remove_all(path_, ignored);
-  }
-  RemovedAtEnd(const RemovedAtEnd&) = delete;
-  RemovedAtEnd& operator=(const RemovedAtEnd&) = delete;
-  const fs::path& path() const { return path_; }
-  void release() { path_.clear(); }
-
- private:
-  fs::path path_;
-};
-
 // ---- export ----
 
 class ArchiveWriter {
@@ -351,8 +334,9 @@ std::vector<EntryMeta> export_entries(Cache& cache, const std::vector<std::strin
   }
   if (chosen.empty()) throw Error(fmt::format("the fixture cache {} holds no snapshot to export", cache.root().string()));
 
-  const fs::path partial = file.string() + fmt::format(".partial-{}", ::getpid());
-  RemovedAtEnd cleanup(partial);
+  // Written in a directory beside it, then renamed: the archive appears only once it is whole.
+  base::TemporaryDirectory scratch(fs::absolute(file).parent_path(), fmt::format(".{}.partial-", file.filename().string()));
+  const fs::path partial = scratch.path() / "archive";
   ArchiveWriter writer(partial);
   nlohmann::json entries = nlohmann::json::array();
   for (const auto& [meta, entry, held] : chosen) {
@@ -374,7 +358,6 @@ std::vector<EntryMeta> export_entries(Cache& cache, const std::vector<std::strin
   std::error_code error;
   fs::rename(partial, file, error);
   if (error) throw Error(fmt::format("cannot write {}: {}", file.string(), error.message()));
-  cleanup.release();
   std::vector<EntryMeta> exported;
   for (const auto& item : chosen) exported.push_back(item.meta);
   return exported;
@@ -383,10 +366,7 @@ std::vector<EntryMeta> export_entries(Cache& cache, const std::vector<std::strin
 std::vector<Imported> import_entries(Cache& cache, const fs::path& file) {
   ArchiveReader reader(file);
   base::ensure_private_directory(cache.root());
-  std::string pattern = (cache.root() / ".import-XXXXXX").string();
-  if (!::mkdtemp(pattern.data()))
-    throw Error(fmt::format("cannot create a directory in {}: {}", cache.root().string(), std::strerror(errno)));
-  RemovedAtEnd staging(pattern);
+  base::TemporaryDirectory staging(cache.root(), ".import-");
 
   const auto refused = [&](const std::string& why) {
     return Error(fmt::format("{} is not a Provium fixture archive: {}", file.string(), why));

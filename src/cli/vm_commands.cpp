@@ -150,23 +150,14 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
 // with the object.
 class KernelOnlyConfig {
  public:
-  explicit KernelOnlyConfig(const fs::path& kernel) {
-    std::string pattern = (fs::temp_directory_path() / "provium-run-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw Error("cannot create a temporary directory for --kernel");
-    dir_ = pattern;
+  explicit KernelOnlyConfig(const fs::path& kernel) : dir_(fs::temp_directory_path(), "provium-run-") {
     const toml::table config{{"profile", toml::table{{"default", toml::table{{"kernel", kernel.string()}}}}}};
     std::ofstream(file()) << config << "\n";
   }
-  ~KernelOnlyConfig() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  KernelOnlyConfig(const KernelOnlyConfig&) = delete;
-  KernelOnlyConfig& operator=(const KernelOnlyConfig&) = delete;
-  fs::path file() const { return dir_ / "provium.toml"; }
+  fs::path file() const { return dir_.path() / "provium.toml"; }
 
  private:
-  fs::path dir_;
+  base::TemporaryDirectory dir_;
 };
 
 // A command line parsed and its settings applied; `prepare` returns false after printing the
