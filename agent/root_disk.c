@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -13,6 +15,8 @@
 
 #define NEW_ROOT "/newroot"
 #define AGENT_IN_DEV "/dev/.provium-agent"
+/* The boot options' files of a disk boot wait here in the shim (kRootFilesDir on the host). */
+#define ROOT_FILES_DIR "/provium/root-files"
 
 /* The block device appears once its driver probed it (virtio_blk, loaded just before). */
 static int wait_for(const char *device) {
@@ -53,10 +57,13 @@ static int mount_any(const char *device, const char *target) {
     return mounted;
 }
 
-static int copy_file(const char *from, const char *to) {
+/* Copies `from` to a new file `to` (one there is replaced) with permission bits `mode`. */
+static int copy_file(const char *from, const char *to, mode_t mode) {
     int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-    int result = in < 0 || out < 0 ? -1 : 0;
+    if (in >= 0 && unlink(to) < 0 && errno != ENOENT)
+        log_msg("cannot replace %s: %s", to, strerror(errno));
+    int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int result = in < 0 || out < 0 || fchmod(out, mode) < 0 ? -1 : 0;
     char buffer[65536];
     ssize_t n = 0;
     while (result == 0 && (n = read(in, buffer, sizeof buffer)) != 0) {
@@ -75,6 +82,58 @@ static int copy_file(const char *from, const char *to) {
     if (out >= 0)
         close(out);
     return result;
+}
+
+/* nftw passes no context: the tree being copied into the new root. */
+static size_t root_files_prefix;
+
+/* One entry of the boot options' files, put at its guest path in the new root as the initramfs
+ * would have had it: a directory made when missing (an existing one keeps its mode), a file or
+ * a symlink replacing what the disk had. */
+static int copy_root_file(const char *path, const struct stat *st, int type, struct FTW *walk) {
+    (void)walk;
+    const char *guest = path + root_files_prefix;
+    if (*guest == '\0')
+        return 0; /* the root itself */
+    char target[PATH_MAX];
+    if (snprintf(target, sizeof target, NEW_ROOT "%s", guest) >= (int)sizeof target) {
+        log_msg("cannot put %s into the root disk: the path is too long", guest);
+        return -1;
+    }
+    switch (type) {
+    case FTW_D:
+        if (mkdir(target, st->st_mode & 07777) == 0 || errno == EEXIST)
+            return 0;
+        break;
+    case FTW_F:
+        return copy_file(path, target, st->st_mode & 07777);
+    case FTW_SL: {
+        char link[PATH_MAX];
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n < 0)
+            break;
+        link[n] = '\0';
+        if ((unlink(target) == 0 || errno == ENOENT) && symlink(link, target) == 0)
+            return 0;
+        break;
+    }
+    default:
+        errno = EINVAL;
+        break;
+    }
+    log_msg("cannot put %s into the root disk: %s", guest, strerror(errno));
+    return -1;
+}
+
+/* The boot options' files, into the mounted root (writes go to the VM's overlay, never to the
+ * image). A root disk that does not take them fails the boot: a test must not run without the
+ * files it was given. */
+static int copy_root_files(void) {
+    struct stat st;
+    if (lstat(ROOT_FILES_DIR, &st) < 0)
+        return 0; /* none given */
+    root_files_prefix = strlen(ROOT_FILES_DIR);
+    return nftw(ROOT_FILES_DIR, copy_root_file, 16, FTW_PHYS) == 0 ? 0 : -1;
 }
 
 static int move_mount(const char *dir) {
@@ -96,7 +155,7 @@ int switch_to_root_disk(const char *device, const char *agent, char *agent_out, 
         return -1;
     /* The agent runs from the moved /dev (a tmpfs the guest's init leaves mounted), so that it
      * sees the disk's root as its own. */
-    if (copy_file(agent, AGENT_IN_DEV) < 0)
+    if (copy_root_files() < 0 || copy_file(agent, AGENT_IN_DEV, 0755) < 0)
         return -1;
     if (move_mount("/dev") < 0 || move_mount("/proc") < 0 || move_mount("/sys") < 0)
         return -1;

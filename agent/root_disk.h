@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* Mounts `device` (waiting for it to appear, trying each filesystem the kernel knows), moves
+/* Mounts `device` (waiting for it to appear, trying each filesystem the kernel knows), copies
+ * the boot options' files into it (the shim keeps them in /provium/root-files), moves
  * /dev, /proc and /sys onto it, copies the agent at `agent` into the moved /dev (the agent's
  * new path goes to agent_out, size bytes) and makes the disk the root. Returns 0, or -1 with
  * the reason on the console; the initramfs stays the root then. */

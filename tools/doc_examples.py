@@ -20,6 +20,10 @@ workflows (yaml), configures the meson blocks and runs the Lua examples that are
 
 A block without a language is sample output, not an example; any other language is refused, so
 that no example slips past the checks unnoticed.
+
+A table's code spans that use Provium's macros (`PROVIUM_FIXTURE(name, "profile") { ... }`) are
+C++ usage forms: they are compiled too, each in a namespace of its own, with `...` (elided
+code) left out. The other spans of tables are signatures (`vm:exec(cmd, opts?)`), not code.
 """
 import json
 import pathlib
@@ -30,6 +34,11 @@ CHECKED = {"cpp", "lua", "toml", "sh", "meson", "yaml"}
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 # What a namespace-scope block has at the start of a line (a fragment of a test body has none).
 TOP_LEVEL = re.compile(r"^(PROVIUM_FIXTURE\w*|TEST_F|TEST)\(", re.M)
+
+# A table row's code span that is a usage form of a macro.
+TABLE_ROW = re.compile(r"^\s*\|")
+MACRO_SPAN = re.compile(r"`((?:PROVIUM_[A-Z_]+|TEST_F|TEST)\([^`]*)`")
+ELIDED = re.compile(r"(,\s*)?\.\.\.")
 
 # Names that the examples use for what a user brings: their device's descriptor and their
 # driver's ioctl number.
@@ -73,6 +82,17 @@ def blocks(root, pages):
             index = end + 1
 
 
+def table_forms(root, pages):
+    """The macro usage forms in tables, as cpp examples at namespace scope (elided code removed)."""
+    for document in pages:
+        name = str(document.relative_to(root))
+        for number, line in enumerate(document.read_text().splitlines(), start=1):
+            if TABLE_ROW.match(line):
+                for span in MACRO_SPAN.findall(line):
+                    yield {"file": name, "line": number, "lang": "cpp", "table": True,
+                           "text": ELIDED.sub("", span) + "\n"}
+
+
 def cpp_source(root, examples):
     includes, bodies = [], []
     for number, example in enumerate(examples):
@@ -88,7 +108,10 @@ def cpp_source(root, examples):
         # A document's examples build on each other, as its reader reads them: a test in one
         # uses the fixture of an earlier one.
         namespace = "doc_" + re.sub(r"\W", "_", example["file"])
-        if TOP_LEVEL.search(text):
+        if example.get("table"):
+            # Each form on its own: a table shows the same name in several forms.
+            bodies.append(f"namespace {namespace}_table_{number} {{\n{where}\n{text}\n}}\n")
+        elif TOP_LEVEL.search(text):
             bodies.append(f"namespace {namespace} {{\n{where}\n{text}\n}}\n")
         else:
             bodies.append(f"namespace {namespace} {{\n[[maybe_unused]] void example_{number}("
@@ -100,7 +123,8 @@ def main():
     root, out_cpp, out_json = pathlib.Path(sys.argv[1]).resolve(), sys.argv[2], sys.argv[3]
     pages = [pathlib.Path(page).resolve() for page in sys.argv[4:]]
     every = list(blocks(root, pages))
-    pathlib.Path(out_cpp).write_text(cpp_source(root, [b for b in every if b["lang"] == "cpp"]))
+    cpp = [b for b in every if b["lang"] == "cpp"] + list(table_forms(root, pages))
+    pathlib.Path(out_cpp).write_text(cpp_source(root, cpp))
     read = [str(page.relative_to(root)) for page in pages]
     pathlib.Path(out_json).write_text(json.dumps({"pages": read, "blocks": every}, indent=1) + "\n")
 

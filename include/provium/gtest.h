@@ -105,8 +105,8 @@ MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, ex
 
 #define PROVIUM_FIXTURE_PICK_(_1, _2, chosen, ...) chosen
 #define PROVIUM_FIXTURE_DEFAULT_(name) PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions{})
-#define PROVIUM_FIXTURE_ON_PROFILE_(name, profile) \
-  PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions{.profile = profile})
+#define PROVIUM_FIXTURE_ON_PROFILE_(name, profile_name) \
+  PROVIUM_FIXTURE_DEFINE_(name, ::provium::FixtureOptions{.profile = profile_name})
 // The options are variadic: the commas inside their braces ({.profile = "p", .boot = ...}) split
 // them into several macro arguments, which go back together where they are used.
 #define PROVIUM_FIXTURE_DEFINE_(name, ...)                                                    \

@@ -29,6 +29,7 @@
 #endif
 #include "vm/guest_access.h"
 #include "vm/handoff.h"
+#include "vm/launch_plan.h"
 #include "vm/terminal.h"
 #include "vm/vm_access.h"
 
@@ -49,6 +50,10 @@ constexpr std::string_view kVmOptions = R"(options:
       --memory SIZE       the VM's memory (default 512M)
       --cpus N            the VM's CPUs (default 1)
       --accel ACCEL       auto, kvm or tcg
+      --file HOST:GUEST   put the host file or directory HOST at GUEST (an absolute path) in
+                          the guest, on any profile; repeatable
+      --disk IMAGE[:ro]   attach a disk image (raw, or qcow2 by its magic) as the next
+                          /dev/vdX, read-only with :ro; repeatable. Writes reach the image
 )";
 
 const std::string kRunUsage = fmt::format(R"(usage: provium run [OPTIONS] [--] CMD [ARGS...]
@@ -130,6 +135,18 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
       options.boot.memory = value(arg);
     } else if (arg == "--cpus") {
       options.boot.cpus = parse_number("--cpus", value(arg), 1, 1024);
+    } else if (arg == "--file") {
+      const std::string spec = value(arg);
+      const std::size_t colon = spec.rfind(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
+        throw UsageError(fmt::format("--file {}: give HOST:GUEST, the host path and the guest's absolute path", spec));
+      options.boot.files[spec.substr(colon + 1)] = fs::absolute(spec.substr(0, colon)).string();
+    } else if (arg == "--disk") {
+      std::string image = value(arg);
+      const bool readonly = image.ends_with(":ro");
+      if (readonly) image.resize(image.size() - 3);
+      const std::string path = fs::absolute(image).string();
+      options.boot.disks.push_back({path, vm::disk_format(path, "--disk"), readonly});
     } else if (arg == "--timeout") {
       options.timeout = std::chrono::seconds(parse_number("--timeout", value(arg), 1, 30 * 24 * 3600));
     } else {
@@ -143,6 +160,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
     throw UsageError("--kernel and --profile name two kernels: give one of them");
   if (options.fixture && (options.kernel || options.profile != "default"))
     throw UsageError("--fixture's VM is the fixture's own: no --kernel or --profile with it");
+  if (options.fixture && (!options.boot.files.empty() || !options.boot.disks.empty()))
+    throw UsageError("--fixture's VM is resumed from its snapshot: its files and disks are the fixture's");
   return options;
 }
 

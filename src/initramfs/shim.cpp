@@ -76,11 +76,12 @@ uint32_t permission_bits(const fs::file_status& status) {
   return static_cast<uint32_t>(status.permissions()) & 07777;
 }
 
-// Adds host path `host` as guest path `guest` (stored form; empty for the root). The top path
-// is followed when it is a symlink, as cp does; symlinks inside directories stay symlinks, as
-// with cp -r.
-void add_host_path(ShimArchive& archive, const std::string& guest, const fs::path& host,
+// Adds host path `host` as guest path `guest` (stored form; empty for the root) at `prefix`
+// (empty, or a directory of the shim ending in '/'). The top path is followed when it is a
+// symlink, as cp does; symlinks inside directories stay symlinks, as with cp -r.
+void add_host_path(ShimArchive& archive, const std::string& prefix, const std::string& guest, const fs::path& host,
                    bool follow_symlink) {
+  const std::string stored = guest.empty() && !prefix.empty() ? prefix.substr(0, prefix.size() - 1) : prefix + guest;
   auto fail = [&](std::string_view what) {
     // In the words of the boot option the user wrote: files = {guest path -> host path}.
     return Error(fmt::format("files: guest path /{} from host path {}: {}", guest, host.string(), what));
@@ -94,17 +95,17 @@ void add_host_path(ShimArchive& archive, const std::string& guest, const fs::pat
     case fs::file_type::regular: {
       if (guest.empty()) throw fail("only a directory can be the guest's root");
       std::string what = fmt::format("files: guest path /{} from host path", guest);
-      archive.cpio.add_file(guest, base::read_file(host, what), permission_bits(status));
+      archive.cpio.add_file(stored, base::read_file(host, what), permission_bits(status));
       return;
     }
     case fs::file_type::symlink: {
       fs::path target = fs::read_symlink(host, error);
       if (error) throw fail(error.message());
-      archive.cpio.add_symlink(guest, target.string());
+      archive.cpio.add_symlink(stored, target.string());
       return;
     }
     case fs::file_type::directory: {
-      if (!guest.empty()) archive.add_directory(guest, permission_bits(status));
+      if (!stored.empty()) archive.add_directory(stored, permission_bits(status));
       // Sorted: directory order is arbitrary, and the same input must give the same archive.
       std::vector<fs::path> children;
       for (fs::directory_iterator it(host, error), end; !error && it != end; it.increment(error)) {
@@ -114,7 +115,7 @@ void add_host_path(ShimArchive& archive, const std::string& guest, const fs::pat
       std::sort(children.begin(), children.end());
       for (const fs::path& child : children) {
         std::string name = child.filename().string();
-        add_host_path(archive, guest.empty() ? name : guest + '/' + name, child, false);
+        add_host_path(archive, prefix, guest.empty() ? name : guest + '/' + name, child, false);
       }
       return;
     }
@@ -174,9 +175,10 @@ std::string build_shim(const ShimSpec& spec) {
   archive.cpio.add_file("provium-init", embed::init.view(), 0755);
   add_modules(archive, spec.modules);
 
+  const std::string prefix = spec.root_disk ? std::string(kRootFilesDir) + '/' : "";
   for (const auto& [guest, host] : files) {
-    archive.add_parents(guest);
-    add_host_path(archive, guest, host, true);
+    archive.add_parents(prefix + guest);
+    add_host_path(archive, prefix, guest, host, true);
   }
   return archive.cpio.finish();
 }

@@ -50,13 +50,15 @@ void check_boot_options(const config::Profile& profile, const BootOptions& optio
                               key, file->string(), profile.describe()));
 }
 
+std::string disk_format(const std::filesystem::path& image, std::string_view what) {
+  return base::read_file(image, what, 4) == "QFI\xfb" ? "qcow2" : "raw";
+}
+
 std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& options) {
   std::vector<Disk> disks;
-  if (profile.rootfs) {
-    // qcow2 by its magic, else raw.
-    const std::string head = base::read_file(*profile.rootfs, fmt::format("rootfs of {}", profile.describe()), 4);
-    disks.push_back({profile.rootfs->string(), head == "QFI\xfb" ? "qcow2" : "raw", false});
-  }
+  if (profile.rootfs)
+    disks.push_back(
+        {profile.rootfs->string(), disk_format(*profile.rootfs, fmt::format("rootfs of {}", profile.describe())), false});
   disks.insert(disks.end(), options.disks.begin(), options.disks.end());
   return disks;
 }

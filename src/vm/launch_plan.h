@@ -42,6 +42,9 @@ struct LaunchPlan {
   uint32_t port_count = 0;     // virtio-serial ports: the agent's and one per worker; 0 with vsock
 };
 
+// A disk image's format by its magic: "qcow2", else "raw". `what` names the file in an error.
+std::string disk_format(const std::filesystem::path& image, std::string_view what);
+
 // The disks a VM of `profile` gets: the profile's root disk (rootfs) first, as /dev/vda, then
 // the boot options' own.
 std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& options);

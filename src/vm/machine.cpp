@@ -93,7 +93,8 @@ std::string Machine::build_initrd() const {
     initrd = base::read_file(*profile_.initrd, fmt::format("initrd of {}", profile_.describe()));
     initrd.resize((initrd.size() + 3) & ~std::size_t{3}, '\0');  // archives start 4-aligned
   }
-  initrd += initramfs::build_shim({initramfs::resolve_modules(modules_dir, wanted), options_.files});
+  initrd += initramfs::build_shim(
+      {initramfs::resolve_modules(modules_dir, wanted), options_.files, profile_.rootfs.has_value()});
   return initrd;
 }
 

@@ -197,6 +197,44 @@ TEST_F(DiskBootTest, TheDiskIsTheRootAndItsInitRuns) {
   expect_clean(image_);
 }
 
+// Boot files reach a disk root as they reach an initramfs: at their guest paths, replacing what
+// the image has there, with their modes; the image itself stays untouched.
+TEST_F(DiskBootTest, BootFilesArePutIntoTheRootDisk) {
+  use_config();
+  const auto before = fs::last_write_time(image_);
+  std::ofstream(dir_ / "m.txt") << "mine\n";
+  fs::create_directories(dir_ / "tool/bin");
+  std::ofstream(dir_ / "tool/bin/run") << "#!/bin/sh\necho tool ran\n";
+  fs::permissions(dir_ / "tool/bin/run", fs::perms::owner_all);
+  fs::create_symlink("run", dir_ / "tool/bin/again");
+  std::ofstream(dir_ / "root-marker") << "replaced\n";
+  auto vm = provium::create("diskroot");
+  vm.boot({.files = {{"/opt/m.txt", (dir_ / "m.txt").string()},
+                     {"/opt/tool", (dir_ / "tool").string()},
+                     {"/etc/provium-root", (dir_ / "root-marker").string()}}});
+  EXPECT_THAT(vm.read_file("/proc/mounts"), HasSubstr("/dev/vda / ext4"));
+  EXPECT_EQ(vm.read_file("/opt/m.txt"), "mine\n");
+  EXPECT_EQ(vm.read_file("/etc/provium-root"), "replaced\n");
+  EXPECT_THAT(vm.exec("/opt/tool/bin/again"), ::provium::ExecOutputIs("tool ran\n"));
+  EXPECT_THAT(vm.exec("ls -l /opt/tool/bin/run"), ::provium::ExecOutputIs(::testing::StartsWith("-rwx------")));
+  EXPECT_THAT(vm.exec("test -e /provium/root-files"), ::provium::ExecExitsWith(::testing::Ne(0)))
+      << "the shim's staging directory is the initramfs's, not the root's";
+  vm.shutdown();
+  EXPECT_EQ(fs::last_write_time(image_), before);
+  expect_clean(image_);
+}
+
+// A fixture's boot files on a disk root are in its snapshot: every test sees them.
+TEST_F(DiskBootTest, AFixturesBootFilesOnADiskRootAreInItsSnapshot) {
+  use_config();
+  std::ofstream(dir_ / "m.txt") << "fixture file\n";
+  provium::define_fixture("disk_files", {.profile = "diskroot", .boot = {.files = {{"/opt/m.txt", (dir_ / "m.txt").string()}}}},
+                          [](provium::Vm& vm) { vm.exec("cp /opt/m.txt /prepared && sync"); });
+  auto vm = provium::fixture("disk_files");
+  EXPECT_EQ(vm.read_file("/opt/m.txt"), "fixture file\n");
+  EXPECT_EQ(vm.read_file("/prepared"), "fixture file\n");
+}
+
 // A root disk that no filesystem of the kernel takes: the wrapper's reason comes first.
 TEST_F(DiskBootTest, ARootDiskWithoutAFilesystemSaysSo) {
   std::ofstream(image_, std::ios::trunc) << std::string(1 << 20, '\0');

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -74,11 +75,29 @@ TEST(ProviumRun, FixtureResumesALuaFixtureOfTheWorkingDirectory) {
   EXPECT_THAT(missing.output, HasSubstr("cold"));
 }
 
+TEST(ProviumRun, FileAndDiskOptionsPutThemIntoTheVm) {
+  provium::testing::TempDir dir;
+  const auto file = dir.write("tool/data.txt", "from the host\n");
+  const auto image = dir.write("ro.img", "read-only disk" + std::string(1 << 20, '\0'));
+  const auto writable = dir.write("rw.img", std::string(1 << 20, '\0'));
+  const auto run = provium_run({"--file", file.string() + ":/opt/data.txt", "--file", (dir.path() / "tool").string() + ":/opt/tool",
+                                "--disk", image.string() + ":ro", "--disk", writable.string(), "--",
+                                "cat /opt/data.txt /opt/tool/data.txt && head -c 14 /dev/vda && echo && "
+                                "printf written > /dev/vdb && sync && ! printf x > /dev/vda"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("from the host\nfrom the host\nread-only disk\n"));
+  std::ifstream in(writable, std::ios::binary);
+  std::string head(7, '\0');
+  in.read(head.data(), 7);
+  EXPECT_EQ(head, "written") << "a writable --disk is the image itself";
+}
+
 TEST(ProviumRun, BadCommandLinesExitTwoWithTheUsage) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{}, {"--"}, {"--cpus", "0", "--", "true"}, {"--nope", "true"},
         {"--kernel", "/x", "--profile", "p", "--", "true"}, {"--fixture", "f", "--kernel", "/x", "--", "true"},
-        {"--attach", "vm-x", "--", "true"}}) {
+        {"--attach", "vm-x", "--", "true"}, {"--file", "no-guest-path", "--", "true"}, {"--file", "/etc/hosts:", "--", "true"},
+        {"--disk", "/nonexistent.img", "--", "true"}, {"--fixture", "f", "--file", "/etc/hosts:/h", "--", "true"}}) {
     const auto run = provium_run(args);
     EXPECT_EQ(run.exit_code, 2) << run.output;
     EXPECT_THAT(run.output, HasSubstr("usage: provium run"));

@@ -228,6 +228,26 @@ TEST(Shim, AHostDirectoryCanFillTheGuestRoot) {
   EXPECT_FALSE(by_name.contains(""));
 }
 
+// A disk root replaces the initramfs as the guest's root, so the files wait in the shim for the
+// wrapper to copy them in (agent/root_disk.c): none stands at its guest path.
+TEST(Shim, ADiskRootsFilesWaitUnderRootFiles) {
+  TempDir dir;
+  fs::path host = dir.write("m.txt", "m");
+  set_mode(host, 0640);
+  dir.write("overlay/etc/motd", "hello");
+
+  auto by_name = newc_by_name(build_shim(
+      {.modules = {}, .files = {{"/opt/m.txt", host}, {"/", dir.path() / "overlay"}}, .root_disk = true}));
+
+  EXPECT_EQ(by_name["provium/root-files"].mode, S_IFDIR | 0755u);
+  EXPECT_EQ(by_name["provium/root-files/opt"].mode, S_IFDIR | 0755u);
+  EXPECT_EQ(by_name["provium/root-files/opt/m.txt"].mode, S_IFREG | 0640u);
+  EXPECT_EQ(by_name["provium/root-files/opt/m.txt"].data, "m");
+  EXPECT_EQ(by_name["provium/root-files/etc/motd"].data, "hello");
+  EXPECT_FALSE(by_name.contains("opt/m.txt"));
+  EXPECT_FALSE(by_name.contains("etc/motd"));
+}
+
 // In the words of the boot option: `files`, the guest path, the host path; never "shim".
 TEST(Shim, MissingHostFileNamesTheOptionAndBothPaths) {
   TempDir dir;
