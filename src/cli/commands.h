@@ -19,6 +19,9 @@ int fixture_prune_command(std::optional<std::string_view> size);
 int fixture_export_command(const std::vector<std::string>& args);
 int fixture_import_command(const std::vector<std::string>& args);
 
+// `provium kconfig [OPTIONS] [DIR]`: a kernel tree's .config made one that boots under Provium.
+int kconfig_command(const std::vector<std::string>& args);
+
 // `provium run [OPTIONS] [--] CMD [ARGS...]`: one command in a fresh VM.
 int run_command(const std::vector<std::string>& args);
 // `provium shell [OPTIONS] [-- CMD [ARGS...]]`: a login shell (or CMD) on a terminal of a fresh VM.

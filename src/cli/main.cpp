@@ -24,6 +24,8 @@ commands:
                        --help says more)
   shell [OPTIONS]      a login shell in a fresh VM, on a terminal of the guest (provium shell
                        --help says more)
+  kconfig [DIR]        make a kernel tree's .config one that boots under Provium (provium
+                       kconfig --help says more)
   version              print the version
   fixture list         list the cached fixture snapshots (name, key, sizes, build time)
   fixture clean        remove every cached fixture snapshot
@@ -60,6 +62,7 @@ int run(int argc, char** argv) {
   try {
     if (command == "test") return test(rest);
     if (command == "run") return provium::cli::run_command({argv + 2, argv + argc});
+    if (command == "kconfig") return provium::cli::kconfig_command({argv + 2, argv + argc});
     if (command == "shell") return provium::cli::shell_command({argv + 2, argv + argc});
 #ifdef PROVIUM_HAVE_LUA
     if (command == "__run-file") return provium::cli::run_file_command(rest);

@@ -43,7 +43,7 @@ constexpr std::array<std::string_view, 3> kTransports = {"auto", "virtio-serial"
 constexpr std::array<std::string_view, 3> kKernelBoots = {"auto", "pvh", "bzimage"};
 
 const std::array<KeyRule, 11> kKeys = {{
-    {"kernel", [](Profile& p, std::string v, const fs::path& dir) { p.kernel = resolve(dir, v); }},
+    {"kernel", [](Profile& p, std::string v, const fs::path& dir) { p.set_kernel(resolve(dir, v)); }},
     {"initrd", [](Profile& p, std::string v, const fs::path& dir) { p.initrd = resolve(dir, v); }},
     {"rootfs", [](Profile& p, std::string v, const fs::path& dir) { p.rootfs = resolve(dir, v); }},
     {"init", [](Profile& p, std::string v, const fs::path&) { p.init = std::move(v); }},
@@ -198,6 +198,7 @@ class Reader {
     profile.defined_at = fmt::format("{}:{}", file_.string(), body.source().begin.line);
     for (auto&& [key, value] : *table) read_key(profile, key, value);
     if (profile.busybox_userspace() && !profile.origin.contains("init")) profile.init = "/provium-init";
+    if (profile.build_tree && !profile.modules) profile.modules = profile.build_tree;  // the modules built there
     if (!profile.origin.contains("kernel")) {
       fail(body.source(), "profile '{}' has no 'kernel'", profile.name);
     }

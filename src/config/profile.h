@@ -15,6 +15,9 @@ struct Profile {
   // Absolute; may not exist (checked at boot, see kernel_origin). Empty in the built-in profile
   // on a host without /boot/vmlinuz-*.
   std::filesystem::path kernel;
+  // `kernel` named a kernel build tree (a source tree or an O= output directory): this tree.
+  // `kernel` is then its arch/x86/boot/bzImage, and `modules` defaults to the tree.
+  std::optional<std::filesystem::path> build_tree;
   std::optional<std::filesystem::path> initrd;    // absolute
   std::optional<std::filesystem::path> rootfs;    // absolute; a read-only virtio disk
   std::string init = "/sbin/init";
@@ -35,6 +38,9 @@ struct Profile {
   // neither an initrd nor a rootfs (a kernel alone is enough; its init is then /provium-init
   // unless the profile sets one).
   bool busybox_userspace() const { return builtin || (!initrd && !rootfs); }
+
+  // Sets `kernel` from a configured path: an image, or a build tree (see build_tree).
+  void set_kernel(const std::filesystem::path& path);
 
   // "profile 'x' (FILE:LINE)" or "built-in profile 'default'", to start error messages with.
   std::string describe() const;

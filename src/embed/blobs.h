@@ -1,4 +1,5 @@
-// The guest programs, built from agent/ and embedded at build time (tools/embed.cpp).
+// The guest programs, built from agent/, and the kernel configuration fragments, embedded at
+// build time (tools/embed.cpp).
 #pragma once
 
 #include <cstddef>
@@ -15,5 +16,9 @@ struct Blob {
 extern const Blob agent;    // /provium-agent: serves the wire protocol
 extern const Blob wrapper;  // /provium-wrapper: rdinit; loads modules, starts the agent
 extern const Blob init;     // /provium-init: minimal init of the built-in default profile
+
+// The kernel configuration fragments of kconfig/ (provium kconfig).
+extern const Blob kconfig_provium;  // kconfig/provium.config: what a kernel needs to boot under Provium
+extern const Blob kconfig_debug;    // kconfig/debug.config: what debugging it wants
 
 }  // namespace provium::embed

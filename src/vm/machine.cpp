@@ -181,6 +181,8 @@ void Machine::check_before_launch() {
   check_boot_options(profile_, options_);
   accel_ = host::effective_accel(profile_);
   transport_ = host::effective_transport(profile_);
+  // A restored VM's kernel booted already, with what it had.
+  if (!start_.restores()) check_kernel_config(profile_, transport_, !vm_disks(profile_, options_).empty());
 }
 
 qemu::LaunchSpec Machine::launch_spec() {

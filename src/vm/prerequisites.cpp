@@ -9,10 +9,12 @@
 
 #include <provium/vm.h>
 
+#include "base/files.h"
 #include "config/config.h"
 #include "host/programs.h"
 #include "host/transport.h"
 #include "initramfs/busybox.h"
+#include "kernel/kconfig.h"
 #include "vm/machine.h"
 
 namespace provium {
@@ -45,6 +47,24 @@ void check_prerequisites(const config::Profile& profile) {
         "setpriv not found in PATH (it gives QEMU a parent-death signal; Debian: util-linux)");
   host::effective_transport(profile);  // a vsock the host cannot provide
 }
+
+void check_kernel_config(const config::Profile& profile, transport::Kind transport, bool disks) {
+  const auto file = kernel::config_of_image(profile.kernel);
+  if (!file) return;
+  const auto config =
+      kernel::KernelConfig::parse(base::read_file(*file, "kernel configuration"), file->string());
+  const auto missing = kernel::missing_options(config, {.virtio_console = transport == transport::Kind::virtio_serial,
+                                                        .vsock = transport == transport::Kind::vsock,
+                                                        .disks = disks});
+  if (missing.empty()) return;
+  std::string lacks;
+  for (const auto& option : missing) lacks += fmt::format("\n  {} ({})", option.what, option.option);
+  const auto tree = file->filename() == ".config" ? file->parent_path() : std::filesystem::path("TREE");
+  throw Error(fmt::format("kernel {} cannot run Provium's agent: its configuration {} lacks{}\n"
+                          "Run `provium kconfig {}` and build it again (docs/kernels.md).",
+                          profile.kernel.string(), file->string(), lacks, tree.string()));
+}
+
 }  // namespace vm
 
 void check_prerequisites(std::string_view profile) {

@@ -1,0 +1,103 @@
+// A kernel of the developer's own, built from source the way docs/kernels.md says: Debian's
+// linux-source-6.1 configured by `provium kconfig --minimal` and built with make
+// (tools/build-kernel.sh, cached outside the repository and the build directory). Its build
+// tree is the profile's kernel: the image, its configuration and its modules come from there.
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <provium/gtest.h>
+
+#include "support/child_process.h"
+#include "support/lines.h"
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+namespace {
+// Set by main: the build tree of the kernel built for this program.
+fs::path tree;
+fs::path config_dir;
+
+provium_test::ChildRun provium_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), std::getenv("PROVIUM_CLI"));
+  return provium_test::ChildProcess(args, {}).wait();
+}
+}  // namespace
+
+PROVIUM_FIXTURE(own, "own") { vm.exec("echo prepared > /tmp/prepared"); }
+
+TEST_F(own, BootsTheKernelOfTheTree) {
+  EXPECT_THAT(vm.exec("uname -r"), ::provium::ExecOutputIs(StartsWith("6.1.")));
+  std::string built;
+  std::ifstream(tree / "include/config/kernel.release") >> built;
+  EXPECT_EQ(vm.exec("uname -r").out, built + "\n");
+  EXPECT_EQ(vm.read_file("/tmp/prepared"), "prepared\n");
+}
+
+TEST_F(own, RunsEveryAgentOperation) {
+  EXPECT_THAT(vm.syscall(SYS_getpid), ::provium::SyscallSucceeds());
+  EXPECT_THAT(vm.syscall(SYS_close, -1), ::provium::SyscallFailsWithErrno(EBADF));
+  vm.write_file("/tmp/x", "written");
+  EXPECT_EQ(vm.read_file("/tmp/x"), "written");
+  auto worker = vm.spawn({.thread = true});
+  EXPECT_THAT(worker.exec("echo from a worker"), ::provium::ExecOutputIs("from a worker\n"));
+}
+
+TEST_F(own, AWarningIsAKernelReportThatFailsTheTest) {
+  vm.expect_kernel_report("WARNING: CPU: 0 PID: 1 at own/kernel.c:1");
+  vm.exec("echo '<4>WARNING: CPU: 0 PID: 1 at own/kernel.c:1 probe+0x1/0x2' > /dev/kmsg");
+}
+
+// `provium run --kernel TREE` takes the tree as `kernel = TREE` does.
+TEST(OwnKernel, ProviumRunTakesTheTree) {
+  const auto run = provium_cli({"run", "--kernel", tree.string(), "--", "cat", "/proc/version"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("Linux version 6.1."));
+}
+
+// The configuration beside the image is read before the boot: a kernel without what the agent
+// needs fails at once, naming the option, instead of timing out over an empty console. The
+// tree is the built one with its .config lacking the virtio console (the image itself is
+// never started).
+TEST(OwnKernel, AKernelWithoutTheVirtioConsoleFailsNamingTheOption) {
+  const fs::path lacking = config_dir / "lacking";
+  fs::create_directories(lacking / "arch/x86/boot");
+  fs::copy_file(tree / "arch/x86/boot/bzImage", lacking / "arch/x86/boot/bzImage", fs::copy_options::overwrite_existing);
+  std::ifstream in(tree / ".config");
+  std::ofstream out(lacking / ".config", std::ios::trunc);
+  for (std::string line; std::getline(in, line);)
+    out << (line == "CONFIG_VIRTIO_CONSOLE=y" ? "# CONFIG_VIRTIO_CONSOLE is not set" : line) << "\n";
+  out.close();
+  std::ofstream(lacking / "Makefile") << "# an O= directory's\n";
+  const auto run = provium_cli({"run", "--kernel", lacking.string(), "--", "true"});
+  EXPECT_EQ(run.exit_code, 125) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("a virtio console (the agent's channel over virtio-serial) (CONFIG_VIRTIO_CONSOLE)"));
+  EXPECT_THAT(run.output, HasSubstr("provium kconfig " + lacking.string()));
+}
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleMock(&argc, argv);
+  // The kernel, built once and cached (minutes the first time; tools/build-kernel.sh).
+  const auto build = provium_test::ChildProcess(
+                         {std::getenv("PROVIUM_BUILD_KERNEL"), std::getenv("PROVIUM_CLI"), "minimal"}, {})
+                         .wait();
+  if (build.exit_code != 0) {
+    std::cerr << "the test kernel could not be built:\n" << build.output;
+    return 1;
+  }
+  const auto lines = provium_test::lines_of(build.output);
+  tree = lines.empty() ? fs::path() : fs::path(lines.back());
+  config_dir = fs::path(std::getenv("PROVIUM_RUN_DIR")) / "own-kernel";
+  fs::create_directories(config_dir);
+  std::ofstream(config_dir / "provium.toml") << "[profile.own]\nkernel = \"" << tree.string() << "\"\n";
+  ::setenv("PROVIUM_CONFIG", (config_dir / "provium.toml").c_str(), 1);
+  provium::testing::Init(&argc, argv);
+  return provium::testing::ExitCode(RUN_ALL_TESTS());
+}
