@@ -11,6 +11,9 @@
 #   FRAGMENT  more .config lines, applied after provium kconfig (a later value wins)
 # environment: PROVIUM_KERNEL_CACHE  where builds are kept (default /var/cache/provium-kernels)
 set -euo pipefail
+# The whole script is one block, read before it runs: a checkout during a build cannot change
+# what the build does.
+{
 [ $# -ge 2 ] || { echo "usage: $0 PROVIUM NAME [FRAGMENT...]" >&2; exit 2; }
 provium=$(realpath "$1"); name=$2; shift 2
 tarball=/usr/src/linux-source-6.1.tar.xz
@@ -56,3 +59,5 @@ make -C "$source" O="$out" -j"$(nproc)" $targets >"$out/build.log" 2>&1 || { tai
 echo "build-kernel: $name built in $(( $(date +%s) - start )) s: $out" >&2
 touch "$out/.provium-built"
 echo "$out"
+exit 0
+}

@@ -20,7 +20,8 @@
 #   PROVIUM_FRESH_CACHE   downloaded packages kept between runs (default
 #                         /var/cache/provium-fresh-check); apt and debootstrap check each one
 #                         against the signed archive index before using it, so a stale or
-#                         damaged file is fetched again, never installed
+#                         damaged file is fetched again, never installed; its kernels/ keeps
+#                         the kernels the tests build from source (tools/build-kernel.sh)
 #   PROVIUM_FRESH_DIR     where the root is made (default: a new directory under /var/tmp); it
 #                         is removed afterwards
 # The test logs (meson-logs of the run in the root) are copied to fresh-check-logs/ here.
@@ -103,6 +104,9 @@ mount -t sysfs sysfs "$root/sys"
 mount --rbind /dev "$root/dev"
 mount --make-rslave "$root/dev"
 mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+# Kernels built from source by the tests (tools/build-kernel.sh) are kept between runs too.
+mkdir -p "$cache/kernels" "$root/var/cache/provium-kernels"
+mount --bind "$cache/kernels" "$root/var/cache/provium-kernels"
 
 step "copying HEAD ($(git -C "$repo" rev-parse --short HEAD)) to /root/provium"
 mkdir -p "$root/root/provium"

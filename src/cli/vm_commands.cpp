@@ -45,7 +45,8 @@ constexpr std::string_view kVmOptions = R"(options:
       --fixture NAME      a VM resumed from the Lua fixture NAME (fixtures/NAME.lua or
                           tests/fixtures/NAME.lua here; built first where it is not cached)
       --kernel PATH       boot this kernel image with the built-in userspace, without a
-                          provium.toml (its modules from /lib/modules/RELEASE)
+                          provium.toml (its modules from /lib/modules/RELEASE); or a
+                          kernel build tree: its bzImage and the modules built there
       --config FILE       use this provium.toml (default: the first found from here upward)
       --memory SIZE       the VM's memory (default 512M)
       --cpus N            the VM's CPUs (default 1)
