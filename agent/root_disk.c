@@ -95,11 +95,7 @@ static int copy_root_file(const char *path, const struct stat *st, int type, str
     const char *guest = path + root_files_prefix;
     if (*guest == '\0')
         return 0; /* the root itself */
-    char target[PATH_MAX];
-    if (snprintf(target, sizeof target, NEW_ROOT "%s", guest) >= (int)sizeof target) {
-        log_msg("cannot put %s into the root disk: the path is too long", guest);
-        return -1;
-    }
+    const char *target = guest; /* the disk is the root by now */
     switch (type) {
     case FTW_D:
         if (mkdir(target, st->st_mode & 07777) == 0 || errno == EEXIST)
@@ -125,15 +121,19 @@ static int copy_root_file(const char *path, const struct stat *st, int type, str
     return -1;
 }
 
-/* The boot options' files, into the mounted root (writes go to the VM's overlay, never to the
- * image). A root disk that does not take them fails the boot: a test must not run without the
- * files it was given. */
-static int copy_root_files(void) {
-    struct stat st;
-    if (lstat(ROOT_FILES_DIR, &st) < 0)
-        return 0; /* none given */
-    root_files_prefix = strlen(ROOT_FILES_DIR);
-    return nftw(ROOT_FILES_DIR, copy_root_file, 16, FTW_PHYS) == 0 ? 0 : -1;
+/* The boot options' files, from the shim's directory `files` (opened before the switch) into
+ * the disk, which is the root by now, so that the disk's own absolute symlinks resolve inside
+ * it. Writes go to the VM's overlay, never to the image. A root that does not take them fails
+ * the boot: a test must not run without the files it was given. */
+static int copy_root_files(int files) {
+    /* The initramfs is out of reach after the switch but for this descriptor; "/." makes the
+     * walk follow the magic link rather than report it as a symlink. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d/.", files);
+    root_files_prefix = strlen(path);
+    int result = nftw(path, copy_root_file, 16, FTW_PHYS) == 0 ? 0 : -1;
+    close(files);
+    return result;
 }
 
 static int move_mount(const char *dir) {
@@ -153,9 +153,10 @@ int switch_to_root_disk(const char *device, const char *agent, char *agent_out, 
     }
     if (wait_for(device) < 0 || mount_any(device, NEW_ROOT) < 0)
         return -1;
+    int files = open(ROOT_FILES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* -1: none given */
     /* The agent runs from the moved /dev (a tmpfs the guest's init leaves mounted), so that it
      * sees the disk's root as its own. */
-    if (copy_root_files() < 0 || copy_file(agent, AGENT_IN_DEV, 0755) < 0)
+    if (copy_file(agent, AGENT_IN_DEV, 0755) < 0)
         return -1;
     if (move_mount("/dev") < 0 || move_mount("/proc") < 0 || move_mount("/sys") < 0)
         return -1;
@@ -164,5 +165,5 @@ int switch_to_root_disk(const char *device, const char *agent, char *agent_out, 
         return -1;
     }
     snprintf(agent_out, size, "%s", AGENT_IN_DEV);
-    return 0;
+    return files < 0 ? 0 : copy_root_files(files);
 }

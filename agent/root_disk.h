@@ -5,11 +5,11 @@
 
 #include <stddef.h>
 
-/* Mounts `device` (waiting for it to appear, trying each filesystem the kernel knows), copies
- * the boot options' files into it (the shim keeps them in /provium/root-files), moves
+/* Mounts `device` (waiting for it to appear, trying each filesystem the kernel knows), moves
  * /dev, /proc and /sys onto it, copies the agent at `agent` into the moved /dev (the agent's
- * new path goes to agent_out, size bytes) and makes the disk the root. Returns 0, or -1 with
- * the reason on the console; the initramfs stays the root then. */
+ * new path goes to agent_out, size bytes), makes the disk the root and then copies the boot
+ * options' files into it (the shim keeps them in /provium/root-files). Returns 0, or -1 with the
+ * reason on the console: the boot cannot go on then. */
 int switch_to_root_disk(const char *device, const char *agent, char *agent_out, size_t size);
 
 #endif

@@ -77,10 +77,12 @@ int main(int argc, char **argv) {
     open_std_fds();
     load_modules(MODULE_DIR);
     /* A disk boot (provium.root=): the disk becomes the root, and the agent runs from a copy in
-     * its /dev. Should that fail, the reason is on the console and init's exec fails below. */
+     * its /dev. Should that fail, the reason is on the console, and exiting makes the kernel
+     * panic: the host reports the failed boot with that line. */
     char agent[PATH_MAX] = AGENT_PATH, root[PATH_MAX];
-    if (cmdline_get("provium.root", root, sizeof root) == 0)
-        switch_to_root_disk(root, AGENT_PATH, agent, sizeof agent);
+    if (cmdline_get("provium.root", root, sizeof root) == 0 &&
+        switch_to_root_disk(root, AGENT_PATH, agent, sizeof agent) < 0)
+        exit(1);
     start_agent(agent);
 
     char init[PATH_MAX];

@@ -167,6 +167,9 @@ class DiskBootTest : public DiskTest {
     std::ofstream(root / "sbin/init") << "#!/bin/sh\necho disk init running\nwhile :; do sleep 3600; done\n";
     fs::permissions(root / "sbin/init", fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
     std::ofstream(root / "etc/provium-root") << "disk\n";
+    // An absolute symlink, as roots have them (/etc/alternatives, ...): it points into the disk.
+    fs::create_directories(root / "srv/data");
+    fs::create_symlink("/srv/data", root / "data");
     image_ = dir_ / "root.ext4";
     const auto made = run({kMkfs, "-q", "-F", "-d", root.string(), image_.string(), "64M"});
     ASSERT_EQ(made.exit_code, 0) << made.output;
@@ -210,11 +213,13 @@ TEST_F(DiskBootTest, BootFilesArePutIntoTheRootDisk) {
   std::ofstream(dir_ / "root-marker") << "replaced\n";
   auto vm = provium::create("diskroot");
   vm.boot({.files = {{"/opt/m.txt", (dir_ / "m.txt").string()},
+                     {"/data/through-link.txt", (dir_ / "m.txt").string()},
                      {"/opt/tool", (dir_ / "tool").string()},
                      {"/etc/provium-root", (dir_ / "root-marker").string()}}});
   EXPECT_THAT(vm.read_file("/proc/mounts"), HasSubstr("/dev/vda / ext4"));
   EXPECT_EQ(vm.read_file("/opt/m.txt"), "mine\n");
   EXPECT_EQ(vm.read_file("/etc/provium-root"), "replaced\n");
+  EXPECT_EQ(vm.read_file("/srv/data/through-link.txt"), "mine\n") << "the disk's absolute symlink resolves in the disk";
   EXPECT_THAT(vm.exec("/opt/tool/bin/again"), ::provium::ExecOutputIs("tool ran\n"));
   EXPECT_THAT(vm.exec("ls -l /opt/tool/bin/run"), ::provium::ExecOutputIs(::testing::StartsWith("-rwx------")));
   EXPECT_THAT(vm.exec("test -e /provium/root-files"), ::provium::ExecExitsWith(::testing::Ne(0)))
@@ -222,6 +227,16 @@ TEST_F(DiskBootTest, BootFilesArePutIntoTheRootDisk) {
   vm.shutdown();
   EXPECT_EQ(fs::last_write_time(image_), before);
   expect_clean(image_);
+}
+
+// A file the root does not take (a directory of the image stands at its path) fails the boot
+// with the wrapper's reason: no test runs without the files it was given.
+TEST_F(DiskBootTest, ABootFileTheRootDiskRefusesFailsTheBoot) {
+  use_config();
+  std::ofstream(dir_ / "m.txt") << "mine\n";
+  auto vm = provium::create("diskroot");
+  EXPECT_THAT([&] { vm.boot({.files = {{"/etc", (dir_ / "m.txt").string()}}}); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr("provium-wrapper: cannot replace /etc")));
 }
 
 // A fixture's boot files on a disk root are in its snapshot: every test sees them.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 
 #include <provium/gtest.h>
@@ -18,6 +19,7 @@
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 namespace {
@@ -80,6 +82,54 @@ TEST(OwnKernel, AKernelWithoutTheVirtioConsoleFailsNamingTheOption) {
   EXPECT_EQ(run.exit_code, 125) << run.output;
   EXPECT_THAT(run.output, HasSubstr("a virtio console (the agent's channel over virtio-serial) (CONFIG_VIRTIO_CONSOLE)"));
   EXPECT_THAT(run.output, HasSubstr("provium kconfig " + lacking.string()));
+}
+
+// A configuration the check cannot read is an error naming the file and the line, not a boot
+// that goes ahead unchecked.
+TEST(OwnKernel, AMalformedConfigurationIsAnErrorNamingTheLine) {
+  const fs::path broken = config_dir / "broken";
+  fs::create_directories(broken / "arch/x86/boot");
+  fs::copy_file(tree / "arch/x86/boot/bzImage", broken / "arch/x86/boot/bzImage", fs::copy_options::overwrite_existing);
+  std::ofstream(broken / ".config") << "CONFIG_64BIT=y\nVIRTIO=y\n";
+  std::ofstream(broken / "Makefile") << "# an O= directory's\n";
+  const auto run = provium_cli({"run", "--kernel", broken.string(), "--", "true"});
+  EXPECT_EQ(run.exit_code, 125) << run.output;
+  EXPECT_THAT(run.output, HasSubstr((broken / ".config").string() + ":2: not a kernel configuration line: VIRTIO=y"));
+}
+
+// `provium kconfig --minimal --source SRC DIR` on a new O= directory: tinyconfig, then Provium's
+// options, each one printed that changed; run again, the configuration has all it needs.
+TEST(OwnKernel, KconfigMakesANewBuildDirectorysConfigurationBootable) {
+  const fs::path dir = config_dir / "kconfig-new";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto first = provium_cli({"kconfig", "--minimal", "--source", (tree / "source").string(), dir.string()});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, HasSubstr("starting from `make tinyconfig`"));
+  EXPECT_THAT(first.output, ::testing::ContainsRegex("CONFIG_VIRTIO_CONSOLE +n -> y"));
+  EXPECT_THAT(first.output, ::testing::ContainsRegex("CONFIG_64BIT +n -> y"));
+  std::ifstream config(dir / ".config");
+  const std::string text{std::istreambuf_iterator<char>(config), {}};
+  EXPECT_THAT(text, HasSubstr("\nCONFIG_VIRTIO_CONSOLE=y\n"));
+  EXPECT_TRUE(fs::exists(dir / ".config.old")) << "the configuration as it was, for scripts/diffconfig";
+
+  const auto again = provium_cli({"kconfig", dir.string()});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, Not(HasSubstr(" -> ")));
+  EXPECT_THAT(again.output, HasSubstr("and 0 options that followed"));
+}
+
+TEST(OwnKernel, KconfigRefusesBadCommandLinesAndDirectoriesThatAreNoTree) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"kconfig", "--nope"},
+                                               {"kconfig", "one", "two"},
+                                               {"kconfig", "--source"}}) {
+    const auto run = provium_cli(args);
+    EXPECT_EQ(run.exit_code, 2) << run.output;
+    EXPECT_THAT(run.output, HasSubstr("usage: provium kconfig"));
+  }
+  const auto not_a_tree = provium_cli({"kconfig", config_dir.string()});
+  EXPECT_EQ(not_a_tree.exit_code, 1) << not_a_tree.output;
+  EXPECT_THAT(not_a_tree.output, HasSubstr("is not a kernel tree"));
 }
 
 int main(int argc, char** argv) {
