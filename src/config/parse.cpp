@@ -42,7 +42,7 @@ constexpr std::array<std::string_view, 3> kMachines = {"q35", "microvm", "pc"};
 constexpr std::array<std::string_view, 3> kTransports = {"auto", "virtio-serial", "vsock"};
 constexpr std::array<std::string_view, 3> kKernelBoots = {"auto", "pvh", "bzimage"};
 
-const std::array<KeyRule, 11> kKeys = {{
+const std::array<KeyRule, 12> kKeys = {{
     {"kernel", [](Profile& p, std::string v, const fs::path& dir) { p.set_kernel(resolve(dir, v)); }},
     {"initrd", [](Profile& p, std::string v, const fs::path& dir) { p.initrd = resolve(dir, v); }},
     {"rootfs", [](Profile& p, std::string v, const fs::path& dir) { p.rootfs = resolve(dir, v); }},
@@ -58,6 +58,7 @@ const std::array<KeyRule, 11> kKeys = {{
     {"kernel_boot", [](Profile& p, std::string v, const fs::path&) { p.kernel_boot = std::move(v); },
      kKernelBoots},
     {"modules", [](Profile& p, std::string v, const fs::path& dir) { p.modules = resolve(dir, v); }},
+    {"vmlinux", [](Profile& p, std::string v, const fs::path& dir) { p.vmlinux = resolve(dir, v); }},
     // A bare name is looked up in PATH when QEMU starts; only a path is relative to the file.
     {"qemu",
      [](Profile& p, std::string v, const fs::path& dir) {
@@ -199,6 +200,7 @@ class Reader {
     for (auto&& [key, value] : *table) read_key(profile, key, value);
     if (profile.busybox_userspace() && !profile.origin.contains("init")) profile.init = "/provium-init";
     if (profile.build_tree && !profile.modules) profile.modules = profile.build_tree;  // the modules built there
+    if (profile.build_tree && !profile.vmlinux) profile.vmlinux = *profile.build_tree / "vmlinux";
     if (!profile.origin.contains("kernel")) {
       fail(body.source(), "profile '{}' has no 'kernel'", profile.name);
     }

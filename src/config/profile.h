@@ -29,6 +29,9 @@ struct Profile {
   // decompression: a faster cold boot), else the bzImage; pvh: insist; bzimage: never.
   std::string kernel_boot = "auto";
   std::optional<std::filesystem::path> modules;   // kernel modules dir; unset: /lib/modules/<release of kernel>
+  // The kernel's vmlinux with debug info (absolute), for kernel reports whose frames show their
+  // file:line; a build tree's by default. Need not exist.
+  std::optional<std::filesystem::path> vmlinux;
   std::string qemu = "qemu-system-x86_64";        // binary name (searched in PATH) or absolute path
   bool builtin = false;                           // the built-in default profile: busybox userspace, init /provium-init
   std::map<std::string, std::string> origin;      // key -> "FILE:LINE:COLUMN" of the value that set it

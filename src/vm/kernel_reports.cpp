@@ -53,6 +53,7 @@ KernelReportCheck KernelReportWatch::check(bool count) {
         met[i] = true;
         matched = true;
       }
+    if (symbols_) report.text = kernel::symbolize_frames(report.text, *symbols_);
     KernelReport found{.title = std::move(report.title), .text = std::move(report.text), .lines = report.lines};
     (matched ? result.expected : result.unexpected).push_back(std::move(found));
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -12,11 +13,16 @@
 
 #include <provium/vm.h>
 
+#include "kernel/symbolize.h"
+
 namespace provium::vm {
 
 class KernelReportWatch {
  public:
   explicit KernelReportWatch(std::filesystem::path console_log) : console_log_(std::move(console_log)) {}
+
+  // The reports' frames are shown with their file:line from then on (kernel/symbolize.h).
+  void symbolize_with(kernel::SymbolSources sources) { symbols_ = std::move(sources); }
 
   // Throws Error for a malformed regular expression.
   void expect(std::string_view regex);
@@ -34,6 +40,7 @@ class KernelReportWatch {
   std::mutex mutex_;
   std::uintmax_t checked_ = 0;  // bytes of the console already checked
   std::vector<Expectation> expected_;
+  std::optional<kernel::SymbolSources> symbols_;
 };
 
 // Says once per process that PROVIUM_KERNEL_REPORTS=ignore is in force, then names each

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <optional>
 
@@ -14,6 +15,7 @@
 #include "base/text.h"
 #include "config/config.h"
 #include "host/accel.h"
+#include "host/programs.h"
 #include "host/transport.h"
 #include "initramfs/busybox.h"
 #include "initramfs/modules.h"
@@ -21,6 +23,7 @@
 #include "kernel/direct_boot.h"
 #include "kernel/release.h"
 #include "kernel/report.h"
+#include "kernel/symbolize.h"
 #include "loop/loop.h"
 #include "qemu/command_line.h"
 #include "qemu/process.h"
@@ -35,12 +38,47 @@ namespace {
 
 constexpr std::size_t kContextLines = 20;
 
-// Why the VM ended, in QEMU's and the kernel's own words.
-std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log) {
+// Where a report's frames find their file:line: the profile's vmlinux when it is there (a build
+// tree's, or the `vmlinux` key), the modules of the profile and of the boot files, and
+// binutils; nullopt when any is missing.
+std::optional<kernel::SymbolSources> symbol_sources(const config::Profile& profile, const BootOptions& options) {
+  std::error_code error;
+  if (!profile.vmlinux || !std::filesystem::is_regular_file(*profile.vmlinux, error)) return std::nullopt;
+  kernel::SymbolSources sources{.vmlinux = *profile.vmlinux,
+                                .modules = {},
+                                .sources = {},
+                                .objdump = host::find_executable("objdump"),
+                                .addr2line = host::find_executable("addr2line")};
+  if (sources.objdump.empty() || sources.addr2line.empty()) {
+    static std::once_flag said;
+    std::call_once(said, [&] {
+      std::cerr << fmt::format("provium: kernel reports of {} show no file:line: objdump or addr2line not found in PATH "
+                               "(Debian: binutils)\n",
+                               profile.describe());
+    });
+    return std::nullopt;
+  }
+  if (profile.modules) sources.modules.push_back(*profile.modules);
+  for (const auto& [guest, host] : options.files) sources.modules.emplace_back(host);
+  if (profile.build_tree) {
+    // An O= directory's `source` link names the source tree the paths start with.
+    const auto source = std::filesystem::canonical(*profile.build_tree / "source", error);
+    if (!error) sources.sources.push_back(source);
+    sources.sources.push_back(std::filesystem::canonical(*profile.build_tree, error));
+  }
+  return sources;
+}
+
+// Why the VM ended, in QEMU's and the kernel's own words. With `symbols`, the reports' frames
+// show their file:line (objdump and addr2line run here, on the loop thread: once per death).
+std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log,
+                           const std::optional<kernel::SymbolSources>& symbols) {
   std::string console = console_tail(console_log, 400);
   // The wrapper's own reasons (an init that cannot run, say) explain the panic that follows.
   std::string text = wrapper_complaints(console);
-  if (const auto reports = kernel::find_reports(console); !reports.empty()) {
+  if (auto reports = kernel::find_reports(console); !reports.empty()) {
+    if (symbols)
+      for (auto& report : reports) report.text = kernel::symbolize_frames(report.text, *symbols);
     text += fmt::format("the guest kernel crashed (QEMU {})\n{}", exit.describe(), kernel::describe_reports(reports));
   } else {
     text += fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
@@ -55,7 +93,13 @@ std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem:
 }  // namespace
 
 Machine::Machine(config::Profile profile, BootOptions options, Start start, HostShares shares)
-    : profile_(std::move(profile)), options_(std::move(options)), start_(std::move(start)), shares_(std::move(shares)) {}
+    : profile_(std::move(profile)),
+      options_(std::move(options)),
+      start_(std::move(start)),
+      shares_(std::move(shares)),
+      symbols_(symbol_sources(profile_, options_)) {
+  if (symbols_) kernel_reports_.symbolize_with(*symbols_);
+}
 
 Machine::~Machine() {
   if (runtime_) {
@@ -206,13 +250,13 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
   runtime_ = std::make_shared<Runtime>();
   loop::Completion<bool> started;
   const auto qmp_socket = transport::SocketAddress::unix_socket(spec.qmp_socket);
-  loop::Loop::instance().post([runtime = runtime_, argv, spec, qmp_socket, started] {
+  loop::Loop::instance().post([runtime = runtime_, argv, spec, qmp_socket, started, symbols = symbols_] {
     std::weak_ptr<Runtime> weak = runtime;
     try {
-      runtime->process.start(argv, [weak, console = spec.console_log](qemu::ProcessExit exit) {
+      runtime->process.start(argv, [weak, console = spec.console_log, symbols](qemu::ProcessExit exit) {
         auto runtime = weak.lock();
         if (!runtime) return;
-        std::string death = describe_death(exit, console);
+        std::string death = describe_death(exit, console, symbols);
         {
           std::lock_guard lock(runtime->mutex);
           runtime->death = death;

@@ -128,6 +128,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   BootOptions options_;
   Start start_;
   HostShares shares_;
+  std::optional<kernel::SymbolSources> symbols_;  // where the reports' frames find their file:line
   std::string accel_;
   RunDir run_dir_;
   KernelReportWatch kernel_reports_{run_dir_ / "console.log"};

@@ -23,8 +23,11 @@ using ::testing::Not;
 using ::testing::StartsWith;
 
 namespace {
-// Set by main: the build tree of the kernel built for this program.
+// Set by main: the build trees of the kernels built for this program (the minimal one; one with
+// the virtio drivers as modules and debug info), and the module built against the second.
 fs::path tree;
+fs::path debug_tree;
+fs::path warn_module;
 fs::path config_dir;
 
 provium_test::ChildRun provium_cli(std::vector<std::string> args) {
@@ -82,6 +85,29 @@ TEST(OwnKernel, AKernelWithoutTheVirtioConsoleFailsNamingTheOption) {
   EXPECT_EQ(run.exit_code, 125) << run.output;
   EXPECT_THAT(run.output, HasSubstr("a virtio console (the agent's channel over virtio-serial) (CONFIG_VIRTIO_CONSOLE)"));
   EXPECT_THAT(run.output, HasSubstr("provium kconfig " + lacking.string()));
+}
+
+// The second kernel has its virtio drivers as modules: Provium loads them from the tree.
+TEST(DebugKernel, LoadsItsVirtioDriversFromTheTree) {
+  auto vm = provium::create("debug");
+  vm.boot();
+  EXPECT_THAT(vm.read_file("/proc/modules"), HasSubstr("virtio_console"));
+  EXPECT_THAT(vm.read_file("/proc/modules"), HasSubstr("virtio_pci"));
+}
+
+// A WARN from a module built against the tree: its report's frames show the lines of the
+// module's source (through its .ko) and of the kernel's (through the tree's vmlinux).
+TEST(DebugKernel, AModulesWarnShowsItsFramesFileAndLine) {
+  auto vm = provium::create("debug");
+  vm.boot({.files = {{"/provium_warn.ko", warn_module.string()}}});
+  ASSERT_THAT(vm.exec("insmod /provium_warn.ko"), ::provium::ExecSucceeds());
+  const auto check = vm.check_kernel_reports();
+  ASSERT_EQ(check.unexpected.size(), 1u) << check.describe();
+  const std::string& report = check.unexpected[0].text;
+  EXPECT_THAT(report, ::testing::ContainsRegex(R"(provium_warn_init\+0x[0-9a-f]+/0x[0-9a-f]+ \[provium_warn\] \(\S*provium_warn\.c:15\))"))
+      << report;
+  EXPECT_THAT(report, ::testing::ContainsRegex(R"(do_one_initcall\+0x[0-9a-f]+/0x[0-9a-f]+ \(init/main\.c:[0-9]+\))")) << report;
+  EXPECT_THAT(check.describe(), HasSubstr("provium_warn.c:15)")) << "the failure message is the symbolized report";
 }
 
 // A configuration the check cannot read is an error naming the file and the line, not a boot
@@ -144,9 +170,34 @@ int main(int argc, char** argv) {
   }
   const auto lines = provium_test::lines_of(build.output);
   tree = lines.empty() ? fs::path() : fs::path(lines.back());
+  const fs::path data = std::getenv("PROVIUM_OWN_KERNEL_DATA");
+  const auto debug_build = provium_test::ChildProcess({std::getenv("PROVIUM_BUILD_KERNEL"), std::getenv("PROVIUM_CLI"),
+                                                       "modules-debug", (data / "modules-debug.config").string()},
+                                                      {})
+                               .wait();
+  if (debug_build.exit_code != 0) {
+    std::cerr << "the second test kernel could not be built:\n" << debug_build.output;
+    return 1;
+  }
+  debug_tree = provium_test::lines_of(debug_build.output).back();
   config_dir = fs::path(std::getenv("PROVIUM_RUN_DIR")) / "own-kernel";
   fs::create_directories(config_dir);
-  std::ofstream(config_dir / "provium.toml") << "[profile.own]\nkernel = \"" << tree.string() << "\"\n";
+  // The module, built against the second tree the way out-of-tree modules are.
+  const fs::path module_dir = config_dir / "warn";
+  fs::remove_all(module_dir);
+  fs::copy(data / "warn", module_dir, fs::copy_options::recursive);
+  const auto module = provium_test::ChildProcess(
+                          {"/bin/sh", "-c", "exec make \"$@\"", "make", "-C", debug_tree.string(),
+                           "M=" + module_dir.string(), "modules"},
+                          {})
+                          .wait();
+  if (module.exit_code != 0) {
+    std::cerr << "the test module could not be built:\n" << module.output;
+    return 1;
+  }
+  warn_module = module_dir / "provium_warn.ko";
+  std::ofstream(config_dir / "provium.toml") << "[profile.own]\nkernel = \"" << tree.string() << "\"\n\n"
+                                             << "[profile.debug]\nkernel = \"" << debug_tree.string() << "\"\n";
   ::setenv("PROVIUM_CONFIG", (config_dir / "provium.toml").c_str(), 1);
   provium::testing::Init(&argc, argv);
   return provium::testing::ExitCode(RUN_ALL_TESTS());

@@ -107,6 +107,29 @@ TEST(ConfigParse, ReadsNoFileAndResolvesAgainstTheNamedFilesDirectory) {
   EXPECT_EQ(config.file, fs::path("/nowhere/sub/provium.toml"));
 }
 
+// `kernel` may name a build tree (any directory with a Makefile): its bzImage, its modules and
+// its vmlinux; keys given explicitly win.
+TEST(ConfigParse, AKernelBuildTreeGivesItsImageModulesAndVmlinux) {
+  TempDir dir;
+  write(dir.path() / "linux/Makefile", "# the kernel's\n");
+  const Config config =
+      parse("[profile.tree]\nkernel = 'linux'\n\n[profile.own]\nkernel = 'linux'\nmodules = 'mods'\nvmlinux = 'vml'\n\n"
+            "[profile.image]\nkernel = 'linux/arch/x86/boot/bzImage'\n",
+            dir.path() / "provium.toml");
+  const Profile& tree = config.profile("tree");
+  EXPECT_EQ(tree.kernel, dir.path() / "linux/arch/x86/boot/bzImage");
+  EXPECT_EQ(tree.build_tree, dir.path() / "linux");
+  EXPECT_EQ(tree.modules, dir.path() / "linux");
+  EXPECT_EQ(tree.vmlinux, dir.path() / "linux/vmlinux");
+  const Profile& own = config.profile("own");
+  EXPECT_EQ(own.modules, dir.path() / "mods");
+  EXPECT_EQ(own.vmlinux, dir.path() / "vml");
+  const Profile& image = config.profile("image");
+  EXPECT_EQ(image.build_tree, std::nullopt);
+  EXPECT_EQ(image.modules, std::nullopt);
+  EXPECT_EQ(image.vmlinux, std::nullopt);
+}
+
 TEST(ConfigParse, TwoProfilesWithDefaults) {
   const Config config = load_file(data("two_profiles.toml"));
   ASSERT_THAT(config.profiles, ElementsAre(Key("disk"), Key("minimal")));
@@ -171,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"unknown_key.toml", 3, 1,
                 "profile 'x': unknown key 'memory' (memory and cpus are boot options); "
                 "allowed keys: kernel, initrd, rootfs, init, "
-                "append, accel, machine, transport, kernel_boot, modules, qemu"},
+                "append, accel, machine, transport, kernel_boot, modules, vmlinux, qemu"},
         BadFile{"top_level.toml", 4, 2, "unknown top-level table 'network'"},
         BadFile{"no_kernel.toml", 4, 1, "profile 'x' has no 'kernel'"},
         BadFile{"accel.toml", 3, 9,
