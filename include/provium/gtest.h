@@ -44,13 +44,21 @@ int ShellInFixture(const std::string& name);
 // debugging switch, never for CI.
 void KeepFailedVm(::provium::Vm& vm);
 
+// With PROVIUM_GDB=1 (--provium_gdb): the test's VM (QEMU's gdbstub on, booted with nokaslr)
+// waits for a debugger before the test body runs: the program prints the gdb command that
+// attaches to it and goes on when gdb continues or detaches. A debugging switch, never for CI.
+void WaitForDebugger(::provium::Vm& vm);
+
 // The base of the test classes PROVIUM_FIXTURE defines: each test gets `vm`, a fresh VM
 // resumed from the fixture's snapshot, killed after the test. A kernel report during the test
 // fails it (CheckKernelReports); a failed test ends with its VM's console (ShowGuestContext).
 class FixtureTest : public ::testing::Test {
  protected:
   explicit FixtureTest(const char* fixture) : fixture_(fixture) {}
-  void SetUp() override { vm = ::provium::fixture(fixture_); }
+  void SetUp() override {
+    vm = ::provium::fixture(fixture_);
+    WaitForDebugger(vm);
+  }
   void TearDown() override {
     CheckKernelReports(vm);
     if (HasFailure()) {

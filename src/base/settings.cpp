@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kVariables[] = {
     "PROVIUM_CONFIG",  "PROVIUM_ACCEL",    "PROVIUM_TRANSPORT", "PROVIUM_POOL_MEM",
     "PROVIUM_POOL_CPUS", "PROVIUM_TIMEOUT", "PROVIUM_PRESTART", "PROVIUM_REQUIRE", "PROVIUM_STREAM",
-    "PROVIUM_KERNEL_REPORTS", "PROVIUM_KEEP_FAILED",
+    "PROVIUM_KERNEL_REPORTS", "PROVIUM_KEEP_FAILED", "PROVIUM_GDB",
     "PROVIUM_RUN_DIR", "PROVIUM_CACHE_DIR", "PROVIUM_CACHE_SIZE", "PROVIUM_LOG_DIR",  "PROVIUM_CID_DIR",
     "PROVIUM_LUA",     "PROVIUM_LUA_ROOT",
 };
@@ -127,6 +127,8 @@ void Settings::set(std::string_view variable, std::string_view text, std::string
     check_kernel_reports = unset || one_of(text, origin, {"check", "ignore"}) == "check";
   } else if (variable == "PROVIUM_KEEP_FAILED") {
     keep_failed = !unset && parse_switch(text, origin);
+  } else if (variable == "PROVIUM_GDB") {
+    gdb = !unset && parse_switch(text, origin);
   } else if (variable == "PROVIUM_RUN_DIR") {
     run_root = unset ? default_run_root_ : fs::path(text);
   } else if (variable == "PROVIUM_CACHE_DIR") {

@@ -43,6 +43,9 @@ struct Settings {
   // PROVIUM_KEEP_FAILED=1: a failed TEST_F's VM is kept for `provium shell --attach` instead of
   // killed, and the program waits for that shell (a debugging switch, never for CI).
   bool keep_failed = false;
+  // PROVIUM_GDB=1: every VM gets QEMU's gdbstub on a socket in its run directory and boots
+  // with nokaslr, and a test's VM waits for a debugger before the test body runs.
+  bool gdb = false;
   // PROVIUM_RUN_DIR, else $XDG_RUNTIME_DIR/provium, else /tmp/provium-UID: run directories of
   // VMs, the resource pool's ledger, provium test's logs.
   std::filesystem::path run_root;

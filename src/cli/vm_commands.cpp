@@ -55,6 +55,9 @@ constexpr std::string_view kVmOptions = R"(options:
                           the guest, on any profile; repeatable
       --disk IMAGE[:ro]   attach a disk image (raw, or qcow2 by its magic) as the next
                           /dev/vdX, read-only with :ro; repeatable. Writes reach the image
+      --gdb               QEMU's gdbstub on a socket in the VM's run directory, the kernel
+                          booted with nokaslr; the VM waits, before the command, for gdb
+                          (the command to paste is printed) to continue or detach
 )";
 
 const std::string kRunUsage = fmt::format(R"(usage: provium run [OPTIONS] [--] CMD [ARGS...]
@@ -148,6 +151,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
       if (readonly) image.resize(image.size() - 3);
       const std::string path = fs::absolute(image).string();
       options.boot.disks.push_back({path, vm::disk_format(path, "--disk"), readonly});
+    } else if (arg == "--gdb") {
+      settings.set("PROVIUM_GDB", "1", "--gdb");
     } else if (arg == "--timeout") {
       options.timeout = std::chrono::seconds(parse_number("--timeout", value(arg), 1, 30 * 24 * 3600));
     } else {
@@ -233,6 +238,7 @@ Vm fresh_vm(const RunOptions& options) {
 int on_fresh_vm(const RunOptions& options, std::string_view name, const std::function<int(Vm&)>& use) {
   try {
     Vm vm = fresh_vm(options);
+    if (base::settings()->gdb) vm::VmAccess::machine(vm).wait_for_debugger();  // --gdb
     const int status = use(vm);
     vm.kill();
     return status;

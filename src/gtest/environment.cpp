@@ -25,6 +25,8 @@
 #include "transport/selection.h"
 #include "vm/guest_access.h"
 #include "vm/handoff.h"
+#include "vm/machine.h"
+#include "vm/vm_access.h"
 #include "vm/terminal.h"
 
 namespace provium::testing {
@@ -98,6 +100,9 @@ constexpr std::string_view kUsage = R"(Provium flags:
                          command that opens a shell in it (provium shell --attach NAME) and
                          waits for that shell to end, 10 minutes at most (also
                          $PROVIUM_KEEP_FAILED=1; for debugging, never for CI)
+  --provium_gdb          every VM gets QEMU's gdbstub and boots with nokaslr; a TEST_F's VM
+                         waits for a debugger before the test body: the program prints the
+                         gdb command to paste (also $PROVIUM_GDB=1; for debugging, never for CI)
   --provium_help         this text
 Environment: PROVIUM_REQUIRE=1 fails instead of skipping when QEMU or a kernel is missing.
 )";
@@ -134,6 +139,10 @@ void Init(int* argc, char** argv) {
       }
       if (std::strcmp(arg, "--provium_keep_failed") == 0) {  // a switch: the flag alone says 1
         settings.set("PROVIUM_KEEP_FAILED", "1", "--provium_keep_failed");
+        continue;
+      }
+      if (std::strcmp(arg, "--provium_gdb") == 0) {
+        settings.set("PROVIUM_GDB", "1", "--provium_gdb");
         continue;
       }
       if (std::strcmp(arg, "--provium_help") == 0) {
@@ -227,6 +236,10 @@ int ShellInFixture(const std::string& name) {
     std::cerr << "provium: --provium_shell=" << name << ": " << error.what() << "\n";
     return 125;
   }
+}
+
+void WaitForDebugger(::provium::Vm& vm) {
+  if (base::settings()->gdb) vm::VmAccess::machine(vm).wait_for_debugger();
 }
 
 void KeepFailedVm(::provium::Vm& vm) {

@@ -76,6 +76,8 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
                                         spec.memory, escape_option_value(spec.ram_file),
                                         spec.ram_shared ? "on" : "off")});
   if (spec.incoming) argv.insert(argv.end(), {"-incoming", "defer"});
+  if (!spec.gdb_socket.empty())
+    argv.insert(argv.end(), {"-gdb", fmt::format("unix:{},server=on,wait=off", escape_option_value(spec.gdb_socket))});
   for (const Drive& drive : spec.drives) {
     if (drive.format != "raw" && drive.format != "qcow2")
       throw Error(fmt::format("disk {}: format '{}' is not raw or qcow2", drive.path.string(), drive.format));

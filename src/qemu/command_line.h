@@ -43,6 +43,7 @@ struct LaunchSpec {
   std::filesystem::path ram_file;
   bool ram_shared = false;
   bool incoming = false;  // wait for a device state (migrate-incoming) instead of booting
+  std::filesystem::path gdb_socket;  // QEMU's gdbstub listens here (a unix socket); empty: none
 };
 
 std::vector<std::string> qemu_argv(const LaunchSpec& spec);

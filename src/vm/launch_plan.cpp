@@ -63,6 +63,8 @@ std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& op
   return disks;
 }
 
+std::filesystem::path gdb_socket(const std::filesystem::path& run_dir) { return run_dir / "gdb.sock"; }
+
 std::filesystem::path port_socket(const std::filesystem::path& run_dir, uint32_t port) {
   return run_dir / fmt::format("port{}.sock", port);
 }
@@ -82,6 +84,11 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
   spec.initrd = plan.builds_initrd ? run_dir / "initrd" : start.initrd();
   spec.append = qemu::kernel_command_line(profile.init, host.transport, profile.append, options.max_workers,
                                           profile.rootfs.has_value());
+  if (host.gdb) {
+    // A debugger's breakpoints and symbols are vmlinux's addresses: no randomisation of them.
+    spec.append += " nokaslr";
+    spec.gdb_socket = gdb_socket(run_dir);
+  }
   spec.console_log = run_dir / "console.log";
   spec.qmp_socket = run_dir / "qmp.sock";
   if (host.transport == transport::Kind::vsock) {

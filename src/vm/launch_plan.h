@@ -34,6 +34,7 @@ struct HostChoices {
   transport::Kind transport = transport::Kind::virtio_serial;
   std::filesystem::path kernel_image;  // what -kernel loads: the bzImage or its PVH kernel
   std::optional<uint32_t> vsock_cid;   // the leased CID, with vsock
+  bool gdb = false;                    // QEMU's gdbstub, and a kernel without address randomisation
 };
 
 struct LaunchPlan {
@@ -48,6 +49,9 @@ std::string disk_format(const std::filesystem::path& image, std::string_view wha
 // The disks a VM of `profile` gets: the profile's root disk (rootfs) first, as /dev/vda, then
 // the boot options' own.
 std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& options);
+
+// Where QEMU's gdbstub of a VM listens (HostChoices::gdb).
+std::filesystem::path gdb_socket(const std::filesystem::path& run_dir);
 
 LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& options, const Start& start,
                        const std::filesystem::path& run_dir, const HostChoices& host);

@@ -201,6 +201,30 @@ void Machine::start_qemu() {
   launch(qemu::qemu_argv(*spec_), *spec_);
 }
 
+void Machine::wait_for_debugger() {
+  if (!spec_ || spec_->gdb_socket.empty())
+    throw Error(fmt::format("VM {} has no gdbstub: it was started without PROVIUM_GDB=1", name()));
+  // Far enough for a person at a debugger; the VM's death still ends the wait.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::hours(24);
+  qemu::QmpClient::Reply resumed;
+  loop::Loop::instance().post([runtime = runtime_, resumed] {
+    runtime->qmp->expect_event("RESUME", [](const nlohmann::json&) { return true; }, resumed);
+  });
+  qmp("stop", {}, deadline);
+  std::string gdb = "gdb";
+  if (profile_.vmlinux && std::filesystem::exists(*profile_.vmlinux)) {
+    // The tree's vmlinux-gdb.py (CONFIG_GDB_SCRIPTS) loads with vmlinux once gdb trusts the tree.
+    if (profile_.build_tree) gdb += fmt::format(" -iex 'add-auto-load-safe-path {}'", profile_.build_tree->string());
+    gdb += " " + profile_.vmlinux->string();
+  }
+  gdb += fmt::format(" -ex 'target remote {}'", spec_->gdb_socket.string());
+  std::cerr << fmt::format("provium: VM {} waits for a debugger; attach with\n  {}\nit runs on when gdb continues "
+                           "or detaches{}\n",
+                           name(), gdb, profile_.vmlinux ? "" : " (give gdb the kernel's vmlinux for its symbols)")
+            << std::flush;
+  await_qmp(resumed, "a debugger to let the VM run (QMP event RESUME)", deadline);
+}
+
 std::filesystem::path Machine::kernel_image() const {
   if (profile_.kernel_boot == "bzimage") return profile_.kernel;
   const auto dir = base::settings()->cache_root / "kernels";
@@ -230,7 +254,11 @@ void Machine::check_before_launch() {
 }
 
 qemu::LaunchSpec Machine::launch_spec() {
-  HostChoices host{.accel = accel_, .transport = transport_, .kernel_image = kernel_image(), .vsock_cid = {}};
+  HostChoices host{.accel = accel_,
+                   .transport = transport_,
+                   .kernel_image = kernel_image(),
+                   .vsock_cid = {},
+                   .gdb = base::settings()->gdb};
   if (transport_ == transport::Kind::vsock) {
     if (!cid_lease_.held()) cid_lease_ = shares_.cids->acquire();
     host.vsock_cid = cid_lease_.cid();

@@ -77,6 +77,11 @@ class Machine : public std::enable_shared_from_this<Machine> {
   int qemu_pid() const;  // 0 before launch (for benchmarks' memory accounting)
 
   std::string console_tail(std::size_t lines) const;
+  // With the gdbstub (PROVIUM_GDB): stops the guest, prints to stderr the gdb command that
+  // attaches to it, and returns once the debugger lets it run again (gdb's `continue`, or
+  // gdb detaching). Throws Error without the gdbstub, or when the VM dies meanwhile.
+  void wait_for_debugger();
+
   // The kernel reports of its console that no check has seen yet.
   KernelReportWatch& kernel_reports() { return kernel_reports_; }
   // QEMU ended and a caller was told why (the kernel's reports of its death included).

@@ -87,6 +87,15 @@ TEST(OwnKernel, AKernelWithoutTheVirtioConsoleFailsNamingTheOption) {
   EXPECT_THAT(run.output, HasSubstr("provium kconfig " + lacking.string()));
 }
 
+// A fixture on the second kernel: its virtio drivers, modules loaded from the tree at boot, are
+// in the snapshot that each test resumes.
+PROVIUM_FIXTURE(debug_booted, "debug") {}
+
+TEST_F(debug_booted, ResumesWithTheTreesModulesLoaded) {
+  EXPECT_THAT(vm.read_file("/proc/modules"), HasSubstr("virtio_console"));
+  EXPECT_THAT(vm.exec("uname -r"), ::provium::ExecOutputIs(StartsWith("6.1.")));
+}
+
 // The second kernel has its virtio drivers as modules: Provium loads them from the tree.
 TEST(DebugKernel, LoadsItsVirtioDriversFromTheTree) {
   auto vm = provium::create("debug");
@@ -108,6 +117,57 @@ TEST(DebugKernel, AModulesWarnShowsItsFramesFileAndLine) {
       << report;
   EXPECT_THAT(report, ::testing::ContainsRegex(R"(do_one_initcall\+0x[0-9a-f]+/0x[0-9a-f]+ \(init/main\.c:[0-9]+\))")) << report;
   EXPECT_THAT(check.describe(), HasSubstr("provium_warn.c:15)")) << "the failure message is the symbolized report";
+}
+
+// gdb, driven in batch mode, attaches to a `provium run --gdb` VM through the socket the run
+// prints, breaks on the syscall of the guest's command and shows a backtrace through the syscall
+// entry; once gdb detaches, the command finishes with its output and status.
+TEST(DebugKernel, GdbAttachesToProviumRunAndBreaksOnAGuestsSyscall) {
+  const fs::path log = config_dir / "gdb-run.log";
+  const std::string script = R"(
+"$0" run --gdb --kernel "$1" -- uname -r > "$2" 2>&1 &
+run=$!
+for i in $(seq 600); do grep -q 'target remote' "$2" && break; sleep 0.1; done
+socket=$(sed -n "s/.*-ex 'target remote \([^']*\)'.*/\1/p" "$2")
+timeout 300 gdb -batch -nx -ex 'set pagination off' "$1/vmlinux" -ex "target remote $socket" \
+  -ex 'break __x64_sys_newuname' -ex continue -ex bt
+wait $run
+echo "provium run exited $?"
+cat "$2"
+)";
+  const auto run = provium_test::ChildProcess(
+                       {"/bin/bash", "-c", script, std::getenv("PROVIUM_CLI"), debug_tree.string(), log.string()}, {})
+                       .wait();
+  EXPECT_THAT(run.output, HasSubstr("Breakpoint 1, __x64_sys_newuname")) << run.output;
+  EXPECT_THAT(run.output, ::testing::ContainsRegex("#[0-9]+ .*do_syscall_64")) << run.output;
+  EXPECT_THAT(run.output, ::testing::ContainsRegex("#[0-9]+ .*entry_SYSCALL_64")) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("provium run exited 0")) << run.output;
+  EXPECT_THAT(run.output, ::testing::ContainsRegex("\n6\\.1\\.[0-9]+\n")) << run.output;
+}
+
+// --provium_gdb: a TEST_F's VM, resumed from its fixture's snapshot, waits for a debugger before
+// the test body; gdb reads the kernel's memory there, and the test passes once gdb detaches.
+// This program runs itself for it, one test of the fixture on the kernel with debug info.
+TEST(OwnKernel, ProviumGdbStopsAResumedTestVmForTheDebugger) {
+  const fs::path log = config_dir / "gdb-test.log";
+  const std::string script = R"(
+"$0" --gtest_filter=debug_booted.ResumesWithTheTreesModulesLoaded --provium_gdb > "$2" 2>&1 &
+program=$!
+for i in $(seq 1200); do grep -q 'target remote' "$2" && break; sleep 0.1; done
+socket=$(sed -n "s/.*-ex 'target remote \([^']*\)'.*/\1/p" "$2")
+timeout 300 gdb -batch -nx "$1/vmlinux" -ex "target remote $socket" -ex 'print init_uts_ns.name.release'
+wait $program
+echo "test program exited $?"
+cat "$2"
+)";
+  const auto run = provium_test::ChildProcess(
+                       {"/bin/bash", "-c", script, fs::read_symlink("/proc/self/exe").string(), debug_tree.string(),
+                        log.string()},
+                       {})
+                       .wait();
+  EXPECT_THAT(run.output, ::testing::ContainsRegex(R"(\$1 = "6\.1\.[0-9]+)")) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("test program exited 0")) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("[  PASSED  ] 1 test")) << run.output;
 }
 
 // A configuration the check cannot read is an error naming the file and the line, not a boot

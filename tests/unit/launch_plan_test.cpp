@@ -45,6 +45,20 @@ TEST(LaunchPlan, AFreshBootBuildsItsInitrdInOrdinaryMemory) {
   EXPECT_EQ(plan.spec.qmp_socket, kRun / "qmp.sock");
 }
 
+// PROVIUM_GDB: a gdbstub socket in the run directory, for a boot and a restore alike, and a kernel
+// without address randomisation; without it, neither.
+TEST(LaunchPlan, TheGdbstubListensInTheRunDirectoryAndTheKernelBootsWithoutKaslr) {
+  auto host = serial();
+  EXPECT_TRUE(plan_launch(profile(), {}, Start::boot(), kRun, host).spec.gdb_socket.empty());
+  EXPECT_THAT(plan_launch(profile(), {}, Start::boot(), kRun, host).spec.append, Not(HasSubstr("nokaslr")));
+  host.gdb = true;
+  for (const auto& start : {Start::boot(), Start::restore("/c/ram", "/c/state", "/c/initrd")}) {
+    const auto plan = plan_launch(profile(), {}, start, kRun, host);
+    EXPECT_EQ(plan.spec.gdb_socket, kRun / "gdb.sock");
+    EXPECT_THAT(plan.spec.append, ::testing::EndsWith(" nokaslr"));
+  }
+}
+
 TEST(LaunchPlan, AFixtureBuildBootsIntoItsSharedRamFile) {
   const auto plan = plan_launch(profile(), {}, Start::boot_into_ram_file("/c/ram"), kRun, serial());
   EXPECT_TRUE(plan.builds_initrd);

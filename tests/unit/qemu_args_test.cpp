@@ -1,4 +1,6 @@
 // QEMU's command line, the accelerator choice and the reading of a crashed guest's console.
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -61,6 +63,16 @@ TEST(QemuArgsTest, CommasInPathsAreEscapedForQemu) {
   auto s = spec();
   s.console_log = "/tmp/a,b/console.log";
   EXPECT_THAT(qemu::qemu_argv(s), Contains("file,id=console,path=/tmp/a,,b/console.log"));
+}
+
+TEST(QemuArgsTest, AGdbSocketIsAGdbstubThatDoesNotWait) {
+  EXPECT_THAT(qemu::qemu_argv(spec()), Not(Contains("-gdb")));
+  auto s = spec();
+  s.gdb_socket = "/run/vm,1/gdb.sock";
+  const auto argv = qemu::qemu_argv(s);
+  const auto gdb = std::find(argv.begin(), argv.end(), "-gdb");
+  ASSERT_NE(gdb, argv.end());
+  EXPECT_EQ(*(gdb + 1), "unix:/run/vm,,1/gdb.sock,server=on,wait=off");
 }
 
 TEST(QemuArgsTest, DisksAreVirtioDrives) {
