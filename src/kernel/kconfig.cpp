@@ -7,7 +7,10 @@
 
 #include <provium/error.h>
 
+#include "base/decompress.h"
+#include "base/files.h"
 #include "embed/blobs.h"
+#include "kernel/direct_boot.h"
 
 namespace provium::kernel {
 
@@ -123,6 +126,49 @@ std::vector<MissingOption> missing_options(const KernelConfig& config, const Ker
     missing.push_back({option, std::string(requirement.what)});
   }
   return missing;
+}
+
+std::optional<std::string> embedded_config(std::string_view kernel) {
+  constexpr std::string_view kStart = "IKCFG_ST", kEnd = "IKCFG_ED";
+  const std::size_t start = kernel.find(kStart);
+  if (start == std::string_view::npos) return std::nullopt;
+  const std::size_t end = kernel.find(kEnd, start + kStart.size());
+  if (end == std::string_view::npos) return std::nullopt;
+  const std::string_view stream = kernel.substr(start + kStart.size(), end - start - kStart.size());
+  try {
+    return base::decompress("gzip", stream, 16u << 20);
+  } catch (const Error&) {
+    return std::nullopt;  // the markers, but no configuration between them
+  }
+}
+
+std::optional<std::string> embedded_config_of_image(const fs::path& bzimage) {
+  try {
+    return embedded_config(decompress(bzimage_payload(base::read_file(bzimage, "kernel"))));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+std::string diagnose_console(std::string_view console) {
+  constexpr std::string_view kRun = "; run `provium kconfig` on its tree (docs/kernels.md)";
+  auto says = [&](std::string_view text) { return console.find(text) != std::string_view::npos; };
+  if (console.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return fmt::format("the kernel wrote nothing to the console: a kernel of your own may lack kernel messages "
+                       "(CONFIG_PRINTK), a console on the serial port (CONFIG_SERIAL_8250, CONFIG_SERIAL_8250_CONSOLE) "
+                       "or CONFIG_64BIT{}",
+                       kRun);
+  if (says("provium-agent: no virtio-serial port named"))
+    return fmt::format("the kernel has no virtio console (CONFIG_VIRTIO_CONSOLE){}", kRun);
+  if (says("/provium-wrapper") && (says("error -8") || says("Exec format error")))
+    return fmt::format("the kernel cannot execute Provium's x86-64 programs: it needs CONFIG_64BIT and CONFIG_BINFMT_ELF{}",
+                       kRun);
+  // Without initramfs support the kernel ignores rdinit= and looks for a root device instead.
+  if (!says("provium-wrapper") && says("Unable to mount root fs"))
+    return fmt::format("the kernel did not unpack Provium's initramfs: it needs CONFIG_BLK_DEV_INITRD and "
+                       "CONFIG_RD_GZIP{}",
+                       kRun);
+  return {};
 }
 
 std::vector<std::string> required_options() {

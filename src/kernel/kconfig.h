@@ -60,6 +60,21 @@ struct MissingOption {
 // when they are (Provium loads the virtio drivers itself).
 std::vector<MissingOption> missing_options(const KernelConfig& config, const KernelNeeds& needs);
 
+// The configuration a kernel built with CONFIG_IKCONFIG carries in itself (gzip, between the
+// markers IKCFG_ST and IKCFG_ED), found in the decompressed kernel; nullopt without one.
+std::optional<std::string> embedded_config(std::string_view kernel);
+
+// The same from a bzImage file: nullopt for an image that is no bzImage, cannot be decompressed
+// or carries no configuration.
+std::optional<std::string> embedded_config_of_image(const std::filesystem::path& bzimage);
+
+// What a console says a kernel lacks, for a kernel whose configuration could not be read
+// before the boot: a sentence naming the options and `provium kconfig`, or "" when the console
+// says nothing of the kind. From an empty console (no printk, no serial console, a 32-bit
+// kernel), a kernel that looked for a root device instead of Provium's initramfs, a wrapper it
+// cannot execute, and the agent's word that no virtio port appeared.
+std::string diagnose_console(std::string_view console);
+
 // Every option missing_options can ask for, with the value the Provium fragment must give it;
 // the unit tests hold the fragment to it.
 std::vector<std::string> required_options();

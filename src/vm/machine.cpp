@@ -21,6 +21,7 @@
 #include "initramfs/modules.h"
 #include "initramfs/shim.h"
 #include "kernel/direct_boot.h"
+#include "kernel/kconfig.h"
 #include "kernel/release.h"
 #include "kernel/report.h"
 #include "kernel/symbolize.h"
@@ -84,6 +85,7 @@ std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem:
     text += fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
                         kContextLines, base::last_lines(console, kContextLines));
   }
+  if (const std::string lacks = kernel::diagnose_console(console); !lacks.empty()) text += "\n" + lacks;
   std::string_view stderr_text = exit.stderr_tail;
   while (!stderr_text.empty() && stderr_text.back() == '\n') stderr_text.remove_suffix(1);
   if (!stderr_text.empty()) text += fmt::format("\n--- QEMU stderr ---\n{}", stderr_text);

@@ -30,8 +30,9 @@ namespace provium::vm {
 void check_prerequisites(const config::Profile& profile);
 
 // Throws Error naming each option the profile's kernel lacks of what a boot over `transport`
-// (with disks or not) needs, when its configuration can be found beside the image
-// (kernel::config_of_image); says nothing when it cannot.
+// (with disks or not) needs, when its configuration can be found: beside the image
+// (kernel::config_of_image), else inside it (CONFIG_IKCONFIG, read once per image and process);
+// says nothing when it cannot.
 void check_kernel_config(const config::Profile& profile, transport::Kind transport, bool disks);
 
 class Machine : public std::enable_shared_from_this<Machine> {

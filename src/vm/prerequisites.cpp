@@ -6,6 +6,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
 
 #include <provium/vm.h>
 
@@ -48,21 +51,45 @@ void check_prerequisites(const config::Profile& profile) {
   host::effective_transport(profile);  // a vsock the host cannot provide
 }
 
+namespace {
+
+// The configuration a kernel image carries itself (CONFIG_IKCONFIG), read once per image (by its
+// file identity) in this process: finding it means decompressing the kernel.
+std::optional<std::string> embedded_config(const std::filesystem::path& image) {
+  static std::mutex mutex;
+  static std::map<std::string, std::optional<std::string>> read;
+  const std::string identity = image.string() + " " + base::file_identity(image);
+  std::lock_guard lock(mutex);
+  if (const auto found = read.find(identity); found != read.end()) return found->second;
+  return read[identity] = kernel::embedded_config_of_image(image);
+}
+
+}  // namespace
+
 void check_kernel_config(const config::Profile& profile, transport::Kind transport, bool disks) {
-  const auto file = kernel::config_of_image(profile.kernel);
-  if (!file) return;
-  const auto config =
-      kernel::KernelConfig::parse(base::read_file(*file, "kernel configuration"), file->string());
+  // The configuration beside the image, else the one inside it; a kernel with neither is booted
+  // unchecked, and its console may say what it lacks (kernel::diagnose_console).
+  std::string text, where;
+  if (const auto file = kernel::config_of_image(profile.kernel)) {
+    text = base::read_file(*file, "kernel configuration");
+    where = file->string();
+  } else if (auto inside = embedded_config(profile.kernel)) {
+    text = std::move(*inside);
+    where = fmt::format("(CONFIG_IKCONFIG, in {})", profile.kernel.string());
+  } else {
+    return;
+  }
+  const auto config = kernel::KernelConfig::parse(text, where);
   const auto missing = kernel::missing_options(config, {.virtio_console = transport == transport::Kind::virtio_serial,
                                                         .vsock = transport == transport::Kind::vsock,
                                                         .disks = disks});
   if (missing.empty()) return;
   std::string lacks;
   for (const auto& option : missing) lacks += fmt::format("\n  {} ({})", option.what, option.option);
-  const auto tree = file->filename() == ".config" ? file->parent_path() : std::filesystem::path("TREE");
+  const auto tree = where.ends_with("/.config") ? std::filesystem::path(where).parent_path() : std::filesystem::path("TREE");
   throw Error(fmt::format("kernel {} cannot run Provium's agent: its configuration {} lacks{}\n"
                           "Run `provium kconfig {}` and build it again (docs/kernels.md).",
-                          profile.kernel.string(), file->string(), lacks, tree.string()));
+                          profile.kernel.string(), where, lacks, tree.string()));
 }
 
 }  // namespace vm

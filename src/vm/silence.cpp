@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "kernel/kconfig.h"
 #include "kernel/report.h"
 
 namespace provium::vm {
@@ -23,6 +24,9 @@ std::string_view line_of(std::string_view text, std::size_t at) {
 }  // namespace
 
 std::string why_silent(std::string_view console) {
+  // What the kernel lacks, where the console says so (a kernel checked before its boot never
+  // gets here for that).
+  if (std::string lacks = kernel::diagnose_console(console); !lacks.empty()) return lacks;
   // agent/wrapper.c's watcher.
   if (const auto at = console.rfind("provium-wrapper: the agent ("); at != std::string_view::npos)
     return fmt::format("the agent died ({})", line_of(console, at));

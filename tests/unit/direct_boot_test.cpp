@@ -13,6 +13,7 @@
 
 #include "base/files.h"
 #include "kernel/direct_boot.h"
+#include "kernel/kconfig.h"
 #include "support/compress.h"
 
 namespace provium::kernel {
@@ -79,6 +80,25 @@ std::string bzimage(const std::string& payload) {
   put<uint32_t>(image, 0x24c, static_cast<uint32_t>(payload.size()));
   image += std::string(0x100, '\x90') + payload + std::string(64, '\0');
   return image;
+}
+
+// CONFIG_IKCONFIG: the configuration a kernel carries, gzip between two markers, found in the
+// kernel that a bzImage holds.
+TEST(EmbeddedConfig, IsReadFromTheKernelInsideABzImage) {
+  const std::string config = "CONFIG_64BIT=y\n# CONFIG_VIRTIO_CONSOLE is not set\n";
+  const std::string kernel = elf_with_note(18) + "IKCFG_ST" + gzip(config) + "IKCFG_ED" + std::string(64, '\0');
+  EXPECT_EQ(provium::kernel::embedded_config(kernel), config);
+  EXPECT_EQ(provium::kernel::embedded_config(elf_with_note(18)), std::nullopt);
+  EXPECT_EQ(provium::kernel::embedded_config("IKCFG_ST not gzip IKCFG_ED"), std::nullopt);
+
+  const auto dir = fs::temp_directory_path() / ("provium-ikconfig-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "bzImage", std::ios::binary) << bzimage(zstd(kernel));
+  std::ofstream(dir / "plain", std::ios::binary) << bzimage(gzip(elf_with_note(18)));
+  EXPECT_EQ(provium::kernel::embedded_config_of_image(dir / "bzImage"), config);
+  EXPECT_EQ(provium::kernel::embedded_config_of_image(dir / "plain"), std::nullopt);
+  EXPECT_EQ(provium::kernel::embedded_config_of_image(dir / "absent"), std::nullopt);
+  fs::remove_all(dir);
 }
 
 TEST(DirectBoot, EveryCompressionRoundTrips) {

@@ -98,6 +98,26 @@ TEST(MissingOptions, ATransportsDriverMayBeAModuleAndIsAskedOnlyForThatTransport
               ElementsAre(Field(&provium::kernel::MissingOption::option, "CONFIG_DEVTMPFS")));
 }
 
+// For a kernel whose configuration could not be read before the boot, its console names what it
+// lacks; a console that says nothing of the kind gets no guess.
+TEST(DiagnoseConsole, NamesWhatTheConsoleShowsMissing) {
+  using provium::kernel::diagnose_console;
+  EXPECT_THAT(diagnose_console("  \n"), AllOf(HasSubstr("wrote nothing"), HasSubstr("CONFIG_SERIAL_8250_CONSOLE"),
+                                              HasSubstr("provium kconfig")));
+  EXPECT_THAT(diagnose_console("[    3.1] provium-agent: no virtio-serial port named provium.0 after 10 s: ...\n"),
+              HasSubstr("(CONFIG_VIRTIO_CONSOLE)"));
+  EXPECT_THAT(diagnose_console("[    0.9] Failed to execute /provium-wrapper (error -8)\n"),
+              AllOf(HasSubstr("CONFIG_64BIT"), HasSubstr("CONFIG_BINFMT_ELF")));
+  EXPECT_THAT(diagnose_console("[    0.9] VFS: Cannot open root device \"(null)\"\n[    0.9] Kernel panic - not syncing: VFS: "
+                               "Unable to mount root fs on unknown-block(0,0)\n"),
+              HasSubstr("CONFIG_BLK_DEV_INITRD"));
+  // An initramfs whose rdinit is wrong is not a missing option.
+  EXPECT_EQ(diagnose_console("[    0.9] Failed to execute /nonexistent (error -2)\n[    0.9] Kernel panic - not syncing: No "
+                             "working init found.\n"),
+            "");
+  EXPECT_EQ(diagnose_console("[    1.0] provium-wrapper: cannot exec init /sbin/init: No such file or directory\n"), "");
+}
+
 TEST(ConfigOfImage, FindsTheBuildTreesAndDebiansConfiguration) {
   provium::testing::TempDir dir;
   const auto image = dir.write("linux/arch/x86/boot/bzImage", "image");
