@@ -253,8 +253,18 @@ void KeepFailedVm(::provium::Vm& vm) {
     std::cerr << "provium: cannot keep this test's VM for a look: " << error.what() << "\n";
     return;
   }
+  std::string gdb;
+  try {
+    gdb = vm::VmAccess::machine(vm).start_gdbstub();
+  } catch (const Error& error) {
+    gdb = std::string("(no gdbstub: ") + error.what() + ")";
+  }
   std::cerr << "provium: this test's VM is kept for a look (PROVIUM_KEEP_FAILED): open a shell in it with\n"
             << "    provium shell --attach " << handed.vm_name << "\n"
+            << "  or attach a debugger to it with\n    " << gdb << "\n"
+            << (base::settings()->gdb ? ""
+                                      : "  (it booted without nokaslr: a kernel with KASLR is not at its vmlinux's "
+                                        "addresses; --provium_gdb boots with nokaslr)\n")
             << "  (with this program's PROVIUM_RUN_DIR); the tests go on when that shell ends, or in "
             << std::chrono::duration_cast<std::chrono::minutes>(kPatience).count() << " minutes\n"
             << std::flush;

@@ -213,18 +213,30 @@ void Machine::wait_for_debugger() {
     runtime->qmp->expect_event("RESUME", [](const nlohmann::json&) { return true; }, resumed);
   });
   qmp("stop", {}, deadline);
+  const std::string gdb = gdb_command(spec_->gdb_socket);
+  std::cerr << fmt::format("provium: VM {} waits for a debugger; attach with\n  {}\nit runs on when gdb continues "
+                           "or detaches{}\n",
+                           name(), gdb, profile_.vmlinux ? "" : " (give gdb the kernel's vmlinux for its symbols)")
+            << std::flush;
+  await_qmp(resumed, "a debugger to let the VM run (QMP event RESUME)", deadline);
+}
+
+std::string Machine::start_gdbstub() {
+  const auto socket = gdb_socket(run_dir_.path());
+  if (!spec_ || spec_->gdb_socket.empty())
+    qmp("human-monitor-command", {{"command-line", fmt::format("gdbserver unix:{},server=on,wait=off", socket.string())}},
+        std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  return gdb_command(socket);
+}
+
+std::string Machine::gdb_command(const std::filesystem::path& socket) const {
   std::string gdb = "gdb";
   if (profile_.vmlinux && std::filesystem::exists(*profile_.vmlinux)) {
     // The tree's vmlinux-gdb.py (CONFIG_GDB_SCRIPTS) loads with vmlinux once gdb trusts the tree.
     if (profile_.build_tree) gdb += fmt::format(" -iex 'add-auto-load-safe-path {}'", profile_.build_tree->string());
     gdb += " " + profile_.vmlinux->string();
   }
-  gdb += fmt::format(" -ex 'target remote {}'", spec_->gdb_socket.string());
-  std::cerr << fmt::format("provium: VM {} waits for a debugger; attach with\n  {}\nit runs on when gdb continues "
-                           "or detaches{}\n",
-                           name(), gdb, profile_.vmlinux ? "" : " (give gdb the kernel's vmlinux for its symbols)")
-            << std::flush;
-  await_qmp(resumed, "a debugger to let the VM run (QMP event RESUME)", deadline);
+  return gdb + fmt::format(" -ex 'target remote {}'", socket.string());
 }
 
 std::filesystem::path Machine::kernel_image() const {

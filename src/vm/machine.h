@@ -82,6 +82,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   // attaches to it, and returns once the debugger lets it run again (gdb's `continue`, or
   // gdb detaching). Throws Error without the gdbstub, or when the VM dies meanwhile.
   void wait_for_debugger();
+  // A gdbstub for a running VM that has none (QEMU's `gdbserver`, on the socket a PROVIUM_GDB
+  // VM would have); the gdb command that attaches to it. Throws Error when QEMU refuses.
+  std::string start_gdbstub();
 
   // The kernel reports of its console that no check has seen yet.
   KernelReportWatch& kernel_reports() { return kernel_reports_; }
@@ -127,6 +130,9 @@ class Machine : public std::enable_shared_from_this<Machine> {
   bool vsock_cid_collided(std::chrono::steady_clock::time_point deadline);
   bool wait_for_exit(std::chrono::milliseconds timeout);
   std::optional<std::string> death(std::chrono::milliseconds grace);
+  // The gdb command line that attaches to the gdbstub at `socket`, with the kernel's vmlinux
+  // (and its tree trusted for the kernel's gdb scripts) when the profile has them.
+  std::string gdb_command(const std::filesystem::path& socket) const;
   // For the agent's connection, or with " worker N" for a worker's.
   Session::Owner session_owner(std::string_view connection = {});
 

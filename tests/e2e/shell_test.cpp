@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "support/child_process.h"
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -167,6 +169,17 @@ TEST(ProviumShell, AttachOpensAShellInTheVmThatAFailedTestKept) {
     if (std::regex_search(text, match, attach)) name = match[1];
   }
   ASSERT_FALSE(name.empty()) << "the program did not offer its VM:\n" << output;
+  // The offer's next lines: a debugger for the same VM (a gdbstub started for it), which gdb
+  // reaches; detaching lets the VM run on for the shell.
+  while (output.find("target remote") == std::string::npos && std::fgets(line, sizeof line, program)) output += line;
+  std::smatch socket;
+  ASSERT_TRUE(std::regex_search(output, socket, std::regex("-ex 'target remote (\\S+)'"))) << output;
+  const auto gdb = provium_test::ChildProcess({"/usr/bin/gdb", "-batch", "-nx", "-ex", "target remote " + socket[1].str(),
+                                               "-ex", "info registers rip"},
+                                              {})
+                       .wait();
+  EXPECT_THAT(gdb.output, ::testing::ContainsRegex("rip +0x[0-9a-f]+")) << gdb.output;
+
   const std::filesystem::path run_dir = std::filesystem::path(std::getenv("PROVIUM_RUN_DIR")) / name;
   EXPECT_TRUE(std::filesystem::exists(run_dir));
 
