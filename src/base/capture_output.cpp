@@ -33,8 +33,9 @@ int wait_for(pid_t pid) {
   return status;
 }
 
-// Runs argv with its stdout (and, with `with_stderr`, its stderr) into a pipe; returns what came.
-std::string run(const std::vector<std::string>& argv, bool with_stderr) {
+// Runs argv with its stdout (and, with `with_stderr`, its stderr) into a pipe, in `environment`;
+// returns what came and its exit status.
+ProgramOutput run(const std::vector<std::string>& argv, bool with_stderr, char** environment) {
   std::string command = fmt::format("{}", fmt::join(argv, " "));
   auto fail = [&](std::string_view what) { return Error(fmt::format("{}: {}", command, what)); };
   if (argv.empty()) throw Error("capture_output: empty command");
@@ -53,7 +54,7 @@ std::string run(const std::vector<std::string>& argv, bool with_stderr) {
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  int spawn_error = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int spawn_error = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environment);
   posix_spawn_file_actions_destroy(&actions);
   close_if_open(write_end);
   if (spawn_error != 0) {
@@ -78,17 +79,28 @@ std::string run(const std::vector<std::string>& argv, bool with_stderr) {
 
   if (read_errno != 0) throw fail(fmt::format("reading its output: {}", std::strerror(read_errno)));
   if (WIFSIGNALED(status)) throw fail(fmt::format("killed by signal {}", WTERMSIG(status)));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  return {WEXITSTATUS(status), std::move(output)};
+}
+
+// run() that must exit with status 0.
+std::string run_successfully(const std::vector<std::string>& argv, bool with_stderr) {
+  auto [status, output] = run(argv, with_stderr, environ);
+  if (status != 0) {
     std::string said = with_stderr && !output.empty() ? ": " + last_lines(output, 5) : "";
-    throw fail(fmt::format("exited with status {}{}", WEXITSTATUS(status), said));
+    throw Error(fmt::format("{}: exited with status {}{}", fmt::join(argv, " "), status, said));
   }
-  return output;
+  return std::move(output);
 }
 
 }  // namespace
 
-std::string capture_output(const std::vector<std::string>& argv) { return run(argv, false); }
+std::string capture_output(const std::vector<std::string>& argv) { return run_successfully(argv, false); }
 
-void run_program(const std::vector<std::string>& argv) { run(argv, true); }
+void run_program(const std::vector<std::string>& argv) { run_successfully(argv, true); }
+
+ProgramOutput run_for_output(const std::vector<std::string>& argv) {
+  char* empty[] = {nullptr};
+  return run(argv, true, empty);
+}
 
 }  // namespace provium::base

@@ -44,7 +44,7 @@ std::string Definitions::key_of(Definition& definition) const {
   key.add("fixture", definition.name)
       .add("identity", definition.identity.empty() ? program_identity() : definition.identity);
   add_host_(key, root.options.profile);
-  add_boot_options(key, root.options.boot);
+  add_boot_options(key, root.options.boot, config::current().profile(root.options.profile));
   if (!definition.options.parent.empty()) key.add("parent", key_of(*find(definition.options.parent)));
   definition.key = key.hex();
   return definition.key;

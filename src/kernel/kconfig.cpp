@@ -45,6 +45,11 @@ constexpr std::array kRequirements = {
                 &KernelNeeds::virtio_console},
     Requirement{"CONFIG_VIRTIO_VSOCKETS", "virtio vsock (the agent's channel over vsock)", true, &KernelNeeds::vsock},
     Requirement{"CONFIG_VIRTIO_BLK", "virtio disks", true, &KernelNeeds::disks},
+    Requirement{"CONFIG_NET_9P_VIRTIO", "9p over virtio (shared directories, the host's root)", true,
+                &KernelNeeds::shares},
+    Requirement{"CONFIG_9P_FS", "the 9p filesystem (shared directories, the host's root)", true, &KernelNeeds::shares},
+    Requirement{"CONFIG_OVERLAY_FS", "overlayfs (the guest's writes over the host's root)", true,
+                &KernelNeeds::host_root},
 };
 
 std::string_view trim(std::string_view text) {

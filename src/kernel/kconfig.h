@@ -48,6 +48,8 @@ struct KernelNeeds {
   bool virtio_console = false;  // the virtio-serial transport
   bool vsock = false;           // the vsock transport
   bool disks = false;           // a root disk or the boot options' disks
+  bool shares = false;          // shared directories over virtio-9p (also the host's root)
+  bool host_root = false;       // the host's root as the guest's, under an overlay
 };
 
 // One thing a kernel lacks: "a virtio console" and the option that gives it.

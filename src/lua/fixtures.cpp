@@ -129,9 +129,9 @@ class KeyComputer {
 // What the host gives a VM's snapshot through its boot options (the contents of `files`, the
 // disks' identities). A Lua fixture's key cannot cover it (the script chooses the options as it
 // runs), so its entry records it and is rebuilt when it changed (stale_inputs).
-std::string inputs_digest(const BootOptions& boot) {
+std::string inputs_digest(const std::string& profile, const BootOptions& boot) {
   cache::KeyBuilder digest;
-  cache::add_boot_options(digest, boot);
+  cache::add_boot_options(digest, boot, config::current().profile(profile));
   return digest.hex();
 }
 
@@ -146,7 +146,7 @@ nlohmann::json describe(const VmEntry& entry) {
           {"timeout_ms", entry.boot.timeout.count()},
           {"disks", disks},
           {"files", entry.boot.files},
-          {"inputs", inputs_digest(entry.boot)}};
+          {"inputs", inputs_digest(entry.profile, entry.boot)}};
 }
 
 // What vm.json says: the profile and boot options to resume with, and the digest of the boot's
@@ -185,7 +185,7 @@ std::optional<std::string> stale_inputs(const cache::Entry& entry) {
   if (current.contains(entry.id)) return std::nullopt;
   try {
     const Description description = read_description(entry.dir / kVmFile);
-    if (inputs_digest(description.boot) != description.inputs)
+    if (inputs_digest(description.profile, description.boot) != description.inputs)
       return "a file or disk it was booted with changed since it was built";
   } catch (const std::exception& error) {
     return fmt::format("its description cannot be read: {}", error.what());

@@ -19,6 +19,7 @@
 #include "host/transport.h"
 #include "initramfs/busybox.h"
 #include "initramfs/modules.h"
+#include "initramfs/libraries.h"
 #include "initramfs/shim.h"
 #include "kernel/direct_boot.h"
 #include "kernel/kconfig.h"
@@ -94,11 +95,11 @@ std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem:
 
 }  // namespace
 
-Machine::Machine(config::Profile profile, BootOptions options, Start start, HostShares shares)
+Machine::Machine(config::Profile profile, BootOptions options, Start start, HostResources resources)
     : profile_(std::move(profile)),
       options_(std::move(options)),
       start_(std::move(start)),
-      shares_(std::move(shares)),
+      resources_(std::move(resources)),
       symbols_(symbol_sources(profile_, options_)) {
   if (symbols_) kernel_reports_.symbolize_with(*symbols_);
 }
@@ -140,7 +141,8 @@ std::string Machine::build_initrd() const {
     initrd.resize((initrd.size() + 3) & ~std::size_t{3}, '\0');  // archives start 4-aligned
   }
   initrd += initramfs::build_shim(
-      {initramfs::resolve_modules(modules_dir, wanted), options_.files, profile_.rootfs.has_value()});
+      {initramfs::resolve_modules(modules_dir, wanted), initramfs::guest_files(profile_, options_.files),
+       profile_.rootfs.has_value()});
   return initrd;
 }
 
@@ -156,14 +158,14 @@ void Machine::boot() {
 
   // Waits until the VM fits the pool's budget (other processes' VMs may have to end first).
   // The boot's deadline starts after it: a queued test must not time out because others run.
-  lease_ = pool::acquire_vm_budget(shares_.pool_dir, shares_.budget, base::parse_memory_size(options_.memory),
+  lease_ = pool::acquire_vm_budget(resources_.pool_dir, resources_.budget, base::parse_memory_size(options_.memory),
                                    options_.cpus, fmt::format("a VM of {}", profile_.describe()));
   bring_up();
 }
 
 bool Machine::resume_ahead() {
   if (!prelaunched_) throw Error("only a VM started ahead (prelaunch) can be resumed ahead");
-  auto lease = pool::try_acquire_spare_budget(shares_.pool_dir, shares_.budget,
+  auto lease = pool::try_acquire_spare_budget(resources_.pool_dir, resources_.budget,
                                               base::parse_memory_size(options_.memory), options_.cpus);
   if (!lease) return false;
   lease_ = std::move(*lease);
@@ -179,7 +181,7 @@ void Machine::bring_up() {
   prelaunched_ = false;
   if (cid_lease_.held()) {
     // A CID that another VM holds (one not leased through our files) makes QEMU exit at once.
-    transport::retry_cid_collisions(*shares_.cids, cid_lease_,
+    transport::retry_cid_collisions(*resources_.cids, cid_lease_,
                                     [&] { return vsock_cid_collided(deadline); }, [&] {
                                       loop::Loop::instance().post([dead = std::move(runtime_)] {});
                                       start_qemu();
@@ -274,7 +276,7 @@ qemu::LaunchSpec Machine::launch_spec() {
                    .vsock_cid = {},
                    .gdb = base::settings()->gdb};
   if (transport_ == transport::Kind::vsock) {
-    if (!cid_lease_.held()) cid_lease_ = shares_.cids->acquire();
+    if (!cid_lease_.held()) cid_lease_ = resources_.cids->acquire();
     host.vsock_cid = cid_lease_.cid();
   }
   LaunchPlan plan = plan_launch(profile_, options_, start_, run_dir_.path(), host);

@@ -17,7 +17,7 @@
 #include "qemu/qmp.h"
 #include "transport/cid.h"
 #include "transport/kind.h"
-#include "vm/host_shares.h"
+#include "vm/host_resources.h"
 #include "vm/kernel_reports.h"
 #include "vm/launch_plan.h"
 #include "vm/run_dir.h"
@@ -37,8 +37,8 @@ void check_kernel_config(const config::Profile& profile, transport::Kind transpo
 
 class Machine : public std::enable_shared_from_this<Machine> {
  public:
-  // `shares`: where its pool share and guest CID come from (HostShares::of_this_user()).
-  Machine(config::Profile profile, BootOptions options, Start start, HostShares shares);
+  // `resources`: where its pool share and guest CID come from (HostResources::of_this_user()).
+  Machine(config::Profile profile, BootOptions options, Start start, HostResources resources);
   ~Machine();  // kills QEMU if it still runs and removes the run directory
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
@@ -139,7 +139,7 @@ class Machine : public std::enable_shared_from_this<Machine> {
   config::Profile profile_;
   BootOptions options_;
   Start start_;
-  HostShares shares_;
+  HostResources resources_;
   std::optional<kernel::SymbolSources> symbols_;  // where the reports' frames find their file:line
   std::string accel_;
   RunDir run_dir_;

@@ -115,7 +115,7 @@ void Vm::boot(const BootOptions& options) {
   if (machine_) throw Error("this VM was already booted (a Vm boots once; create another)");
   if (profile_.empty()) throw Error("an empty Vm handle cannot boot; use provium::create()");
   auto machine = std::make_shared<vm::Machine>(config::current().profile(profile_), options,
-                                                   vm::Start::boot(), vm::HostShares::of_this_user());
+                                                   vm::Start::boot(), vm::HostResources::of_this_user());
   try {
     machine->boot();
   } catch (const Error&) {

@@ -15,7 +15,7 @@
 #include <provium/gtest.h>
 
 #include "support/child_process.h"
-#include "support/lines.h"
+#include "support/own_kernel.h"
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -220,26 +220,11 @@ TEST(OwnKernel, KconfigRefusesBadCommandLinesAndDirectoriesThatAreNoTree) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleMock(&argc, argv);
-  // The kernel, built once and cached (minutes the first time; tools/build-kernel.sh).
-  const auto build = provium_test::ChildProcess(
-                         {std::getenv("PROVIUM_BUILD_KERNEL"), std::getenv("PROVIUM_CLI"), "minimal"}, {})
-                         .wait();
-  if (build.exit_code != 0) {
-    std::cerr << "the test kernel could not be built:\n" << build.output;
-    return 1;
-  }
-  const auto lines = provium_test::lines_of(build.output);
-  tree = lines.empty() ? fs::path() : fs::path(lines.back());
+  // The kernels, built once and cached (minutes the first time; tools/build-kernel.sh).
   const fs::path data = std::getenv("PROVIUM_OWN_KERNEL_DATA");
-  const auto debug_build = provium_test::ChildProcess({std::getenv("PROVIUM_BUILD_KERNEL"), std::getenv("PROVIUM_CLI"),
-                                                       "modules-debug", (data / "modules-debug.config").string()},
-                                                      {})
-                               .wait();
-  if (debug_build.exit_code != 0) {
-    std::cerr << "the second test kernel could not be built:\n" << debug_build.output;
-    return 1;
-  }
-  debug_tree = provium_test::lines_of(debug_build.output).back();
+  tree = provium_test::build_own_kernel("minimal");
+  debug_tree = provium_test::build_own_kernel("modules-debug", {(data / "modules-debug.config").string()});
+  if (tree.empty() || debug_tree.empty()) return 1;
   config_dir = fs::path(std::getenv("PROVIUM_RUN_DIR")) / "own-kernel";
   fs::create_directories(config_dir);
   // The module, built against the second tree the way out-of-tree modules are.

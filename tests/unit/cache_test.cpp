@@ -61,7 +61,7 @@ TEST(KeyTest, AMissingBootFileIsNamedByTheOptionAndBothPaths) {
   provium::BootOptions boot;
   boot.files = {{"/opt/tool", (dir.path() / "absent").string()}};
   KeyBuilder key;
-  EXPECT_THAT([&] { provium::cache::add_boot_options(key, boot); },
+  EXPECT_THAT([&] { provium::cache::add_boot_options(key, boot, provium::config::Profile{}); },
               ::testing::ThrowsMessage<provium::Error>(
                   ::testing::StrEq("files: guest path /opt/tool from host path " + (dir.path() / "absent").string() +
                                    ": no such file or directory")));

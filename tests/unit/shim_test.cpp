@@ -293,24 +293,34 @@ TEST(Shim, SameSpecGivesSameBytes) {
 
 // --- busybox_rootfs -------------------------------------------------------------------------
 
-// An ELF header with one program header of type `segment_type` (PT_INTERP is 3), for the
-// linking checks, in either class and byte order.
+// An ELF header with one program header of type `segment_type` (PT_INTERP is 3, naming
+// /lib/ld.so), for the linking checks, in either class and byte order.
 std::string fake_elf(bool is64, bool big_endian, uint32_t segment_type) {
+  constexpr std::string_view kInterpreter("/lib/ld.so\0", 11);
   std::size_t header = is64 ? 64 : 52, entry = is64 ? 56 : 32;
   std::string image(header + entry, '\0');
   image.replace(0, 4, "\x7F" "ELF");
   image[4] = is64 ? 2 : 1;
   image[5] = big_endian ? 2 : 1;
+  image[6] = 1;  // EI_VERSION
   auto put = [&](std::size_t offset, uint64_t value, std::size_t size) {
     for (std::size_t i = 0; i < size; ++i) {
       std::size_t byte = big_endian ? offset + size - 1 - i : offset + i;
       image[byte] = static_cast<char>(value >> (8 * i));
     }
   };
+  put(16, 2, 2);                              // e_type: ET_EXEC
+  put(18, 62, 2);                             // e_machine: x86-64
+  put(20, 1, 4);                              // e_version
   put(is64 ? 32 : 28, header, is64 ? 8 : 4);  // e_phoff
+  put(is64 ? 52 : 40, header, 2);             // e_ehsize
   put(is64 ? 54 : 42, entry, 2);              // e_phentsize
   put(is64 ? 56 : 44, 1, 2);                  // e_phnum
   put(header, segment_type, 4);               // p_type
+  // p_offset and p_filesz: the interpreter's path, after the program header.
+  put(header + (is64 ? 8 : 4), header + entry, is64 ? 8 : 4);
+  put(header + (is64 ? 32 : 16), kInterpreter.size(), is64 ? 8 : 4);
+  image += kInterpreter;
   return image;
 }
 
@@ -329,7 +339,7 @@ TEST(ElfLinking, RejectsWhatIsNotElf) {
   EXPECT_EQ(elf_linking(""), ElfLinking::not_elf);
   EXPECT_EQ(elf_linking("#!/bin/sh\necho not elf\n"), ElfLinking::not_elf);
   std::string truncated = fake_elf(true, false, 3);
-  truncated.resize(truncated.size() - 1);  // the program header table overruns the file
+  truncated.resize(truncated.size() - 1);  // the interpreter's path overruns the file
   EXPECT_EQ(elf_linking(truncated), ElfLinking::not_elf);
 }
 

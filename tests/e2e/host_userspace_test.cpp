@@ -1,0 +1,111 @@
+// The host's userspace in the guest: programs built the normal way on the host (a plain `cc`,
+// one with a library of its own found through $ORIGIN, an upstream kselftest built without
+// -static) bring their libraries into the busybox guest. The kernel is the minimal one built
+// from Debian's linux-source-6.1 (support/own_kernel.h), whose source tree the kselftest comes
+// from.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <provium/gtest.h>
+
+#include "support/child_process.h"
+#include "support/own_kernel.h"
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+namespace {
+fs::path tree;  // set by main: the minimal kernel's build tree
+
+// Where main builds the host's programs: the run directory's userspace/.
+std::string userspace(const std::string& name) {
+  return (fs::path(std::getenv("PROVIUM_RUN_DIR")) / "userspace" / name).string();
+}
+
+provium_test::ChildRun sh(const std::string& script) {
+  return provium_test::ChildProcess({"/bin/sh", "-c", script}, {}).wait();
+}
+
+provium_test::ChildRun provium_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), std::getenv("PROVIUM_CLI"));
+  return provium_test::ChildProcess(args, {}).wait();
+}
+}  // namespace
+
+// The fixture's body runs a dynamic program too: the libraries are in its snapshot.
+PROVIUM_FIXTURE_WITH(dynamic_programs, {.profile = "own",
+                                        .boot = {.files = {{"/opt/plain", userspace("plain")},
+                                                           {"/opt/t/bin/prog", userspace("bin/prog")},
+                                                           {"/opt/selftests/sas", userspace("sas")}}}}) {
+  vm.exec("/opt/plain > /tmp/from-the-fixture");
+}
+
+TEST_F(dynamic_programs, APlainCcProgramRunsInTheBusyboxGuest) {
+  EXPECT_THAT(vm.exec("/opt/plain"), ::provium::ExecOutputIs("a plain cc build\n"));
+  EXPECT_EQ(vm.read_file("/tmp/from-the-fixture"), "a plain cc build\n");
+  EXPECT_THAT(vm.exec("test -e /lib64/ld-linux-x86-64.so.2"), ::provium::ExecSucceeds()) << "its interpreter came";
+}
+
+TEST_F(dynamic_programs, AProgramWithALibraryOfItsOwnUnderOriginRuns) {
+  EXPECT_THAT(vm.exec("/opt/t/bin/prog"), ::provium::ExecOutputIs("own library\n"));
+  EXPECT_THAT(vm.exec("test -f /opt/t/lib/libown.so"), ::provium::ExecSucceeds()) << "where $ORIGIN/../lib points";
+}
+
+// sigaltstack's sas, built with the selftest's own Makefile (no -static): its TAP passes.
+TEST_F(dynamic_programs, AnUpstreamKselftestBuiltWithoutStaticPassesThroughRunTap) {
+  const auto result = provium::run_tap(vm, "/opt/selftests/sas");
+  PROVIUM_EXPECT_TAP(result);
+  EXPECT_GE(result.tests.size(), 3u) << result.output;
+}
+
+// A library gone from the host fails the boot before QEMU starts, naming it and the program.
+TEST(HostUserspace, AMissingLibraryIsAnErrorNamingItAndTheProgram) {
+  auto vm = provium::create("own");
+  EXPECT_THAT([&] { vm.boot({.files = {{"/opt/broken", userspace("broken/bin/prog")}}}); },
+              ::testing::ThrowsMessage<provium::Error>(::testing::AllOf(
+                  HasSubstr("guest path /opt/broken from host path " + userspace("broken/bin/prog")),
+                  HasSubstr("it needs the library libown.so, which the host's dynamic loader does not find"))));
+  const auto run = provium_cli({"run", "--profile", "own", "--file", userspace("broken/bin/prog") + ":/opt/broken",
+                                "--", "/opt/broken"});
+  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("it needs the library libown.so")) << run.output;
+}
+
+// provium run's --file brings the libraries too.
+TEST(HostUserspace, ProviumRunsFileBringsTheLibraries) {
+  const auto run = provium_cli({"run", "--profile", "own", "--file", userspace("plain") + ":/opt/plain", "--",
+                                "/opt/plain"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("a plain cc build")) << run.output;
+}
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleMock(&argc, argv);
+  tree = provium_test::build_own_kernel("minimal");
+  if (tree.empty()) return 1;
+  const fs::path run_dir = std::getenv("PROVIUM_RUN_DIR");
+  fs::create_directories(run_dir);
+  // The programs, built the normal way: gcc without -static, the selftest with its Makefile.
+  const auto build = sh("set -e; d='" + userspace("") + "'; rm -rf \"$d\"; mkdir -p \"$d/bin\" \"$d/lib\" \"$d/broken/bin\"\n"
+                        "cd \"$d\"\n"
+                        "printf '#include <stdio.h>\\nint main(void) { puts(\"a plain cc build\"); return 0; }\\n' > plain.c\n"
+                        "printf '#include <stdio.h>\\nvoid own(void) { puts(\"own library\"); }\\n' > own.c\n"
+                        "printf 'void own(void);\\nint main(void) { own(); return 0; }\\n' > prog.c\n"
+                        "cc -o plain plain.c\n"
+                        "cc -shared -fPIC -o lib/libown.so own.c\n"
+                        "cc -o bin/prog prog.c -Llib -lown '-Wl,-rpath,$ORIGIN/../lib'\n"
+                        "cp bin/prog broken/bin/prog\n"
+                        "make -s -C '" + (tree / "source/tools/testing/selftests/sigaltstack").string() +
+                        "' OUTPUT=\"$d\"\n");
+  if (build.exit_code != 0) {
+    std::cerr << "the programs could not be built:\n" << build.output;
+    return 1;
+  }
+  std::ofstream(run_dir / "provium.toml") << "[profile.own]\nkernel = \"" << tree.string() << "\"\n";
+  ::setenv("PROVIUM_CONFIG", (run_dir / "provium.toml").c_str(), 1);
+  provium::testing::Init(&argc, argv);
+  return provium::testing::ExitCode(RUN_ALL_TESTS());
+}
