@@ -47,7 +47,7 @@ void cold_boot(benchmark::State& state, const char* kernel_boot, bool first_exec
   for (auto _ : state) {
     const auto start = Clock::now();
     auto machine = std::make_shared<provium::vm::Machine>(profile, provium::BootOptions{}, provium::vm::Start::boot(),
-                                                          provium::vm::HostShares::of_this_user());
+                                                          provium::vm::HostResources::of_this_user());
     machine->boot();
     auto vm = provium::vm::VmAccess::wrap("default", machine);
     if (first_exec) vm.exec("true");
@@ -190,7 +190,7 @@ struct FullRamSnapshot {
     fs::create_directories(dir);
     const auto& profile = provium::config::current().profile("default");
     auto machine = std::make_shared<provium::vm::Machine>(profile, provium::BootOptions{}, provium::vm::Start::boot(),
-                                                          provium::vm::HostShares::of_this_user());
+                                                          provium::vm::HostResources::of_this_user());
     machine->boot();
     fs::copy_file(machine->initrd(), initrd(), fs::copy_options::overwrite_existing);
     auto vm = provium::vm::VmAccess::wrap("default", machine);
@@ -208,7 +208,7 @@ void FullRamResumeToFirstExec(benchmark::State& state) {
     auto machine = std::make_shared<provium::vm::Machine>(
         profile, provium::BootOptions{},
         provium::vm::Start::restore_whole_state(snapshot.state(), snapshot.initrd()),
-        provium::vm::HostShares::of_this_user());
+        provium::vm::HostResources::of_this_user());
     machine->boot();
     auto vm = provium::vm::VmAccess::wrap("default", machine);
     vm.exec("true");

@@ -35,12 +35,23 @@ struct Disk {
   bool readonly = false;
 };
 
+// A host directory shared with the guest over virtio-9p (no daemon on the host, no root): Provium
+// mounts it at `guest` once the VM is up, and again in each VM resumed from a fixture's snapshot.
+// Writes on either side are seen on the other. Files the guest creates belong to the host user
+// that runs QEMU.
+struct Share {
+  std::string host{};   // a directory
+  std::string guest{};  // absolute; made when missing
+  bool readonly = false;
+};
+
 struct BootOptions {
   std::string memory = "512M";                // QEMU -m syntax: 512M, 1G, ...
   int cpus = 1;
   int max_workers = 15;                       // workers alive at once (one serial port each)
   std::map<std::string, std::string> files{};  // guest path -> host path, put into the initramfs
   std::vector<Disk> disks{};
+  std::vector<Share> shares{};
   std::chrono::milliseconds timeout{30000};   // from QEMU start to the agent's READY
 };
 

@@ -55,6 +55,10 @@ constexpr std::string_view kVmOptions = R"(options:
                           the guest, on any profile; repeatable
       --disk IMAGE[:ro]   attach a disk image (raw, or qcow2 by its magic) as the next
                           /dev/vdX, read-only with :ro; repeatable. Writes reach the image
+      --share HOST[:GUEST][:ro]
+                          share the host directory HOST at GUEST (default: HOST's own
+                          absolute path) over virtio-9p, read-only with :ro; both sides
+                          see the other's writes; repeatable. The kernel needs 9p
       --gdb               QEMU's gdbstub on a socket in the VM's run directory, the kernel
                           booted with nokaslr; the VM waits, before the command, for gdb
                           (the command to paste is printed) to continue or detach
@@ -151,6 +155,16 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
       if (readonly) image.resize(image.size() - 3);
       const std::string path = fs::absolute(image).string();
       options.boot.disks.push_back({path, vm::disk_format(path, "--disk"), readonly});
+    } else if (arg == "--share") {
+      const std::string given = value(arg);
+      std::string spec = given;
+      const bool readonly = spec.ends_with(":ro");
+      if (readonly) spec.resize(spec.size() - 3);
+      const std::size_t colon = spec.find(':');
+      if (spec.empty() || colon == 0 || (colon != std::string::npos && colon + 1 == spec.size()))
+        throw UsageError(fmt::format("--share {}: give HOST, HOST:GUEST, or either followed by :ro", given));
+      const std::string host = fs::absolute(spec.substr(0, colon)).lexically_normal().string();
+      options.boot.shares.push_back({host, colon == std::string::npos ? host : spec.substr(colon + 1), readonly});
     } else if (arg == "--gdb") {
       settings.set("PROVIUM_GDB", "1", "--gdb");
     } else if (arg == "--timeout") {

@@ -139,12 +139,16 @@ nlohmann::json describe(const VmEntry& entry) {
   nlohmann::json disks = nlohmann::json::array();
   for (const auto& disk : entry.boot.disks)
     disks.push_back({{"path", disk.path}, {"format", disk.format}, {"readonly", disk.readonly}});
+  nlohmann::json shares = nlohmann::json::array();
+  for (const auto& share : entry.boot.shares)
+    shares.push_back({{"host", share.host}, {"guest", share.guest}, {"readonly", share.readonly}});
   return {{"profile", entry.profile},
           {"memory", entry.boot.memory},
           {"cpus", entry.boot.cpus},
           {"max_workers", entry.boot.max_workers},
           {"timeout_ms", entry.boot.timeout.count()},
           {"disks", disks},
+          {"shares", shares},
           {"files", entry.boot.files},
           {"inputs", inputs_digest(entry.profile, entry.boot)}};
 }
@@ -168,6 +172,9 @@ Description read_description(const fs::path& file) {
     for (const auto& disk : json.at("disks"))
       boot.disks.push_back({disk.at("path").get<std::string>(), disk.at("format").get<std::string>(),
                             disk.at("readonly").get<bool>()});
+    for (const auto& share : json.at("shares"))
+      boot.shares.push_back({share.at("host").get<std::string>(), share.at("guest").get<std::string>(),
+                             share.at("readonly").get<bool>()});
     boot.files = json.at("files").get<std::map<std::string, std::string>>();
     return {json.at("profile").get<std::string>(), boot, json.at("inputs").get<std::string>()};
   } catch (const nlohmann::json::exception& error) {

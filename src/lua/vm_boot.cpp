@@ -26,7 +26,7 @@ BootOptions boot_options(const Args& args, int n) {
   BootOptions options;
   if (args.absent(n)) return options;
   args.table(n);
-  args.only_keys(n, {"memory", "cpus", "files", "disks", "timeout", "max_workers"}, "boot option");
+  args.only_keys(n, {"memory", "cpus", "files", "disks", "shares", "timeout", "max_workers"}, "boot option");
   lua_State* L = args.state();
   const auto& context = FileContext::of(L);
   lua_getfield(L, args.index(n), "memory");
@@ -76,6 +76,25 @@ BootOptions boot_options(const Args& args, int n) {
   } else if (!lua_isnil(L, -1)) {
     lua_pop(L, 1);
     args.fail(n, "field 'disks' must be a list of tables");
+  }
+  lua_pop(L, 1);
+
+  lua_getfield(L, args.index(n), "shares");
+  if (lua_istable(L, -1)) {
+    Args shares(L, "boot", lua_gettop(L));
+    const auto count = static_cast<int>(lua_rawlen(L, -1));
+    for (int i = 1; i <= count; ++i) {
+      lua_rawgeti(L, shares.index(1), i);
+      Args share(L, "boot", lua_gettop(L));
+      auto host = share.string_field(1, "host");
+      auto guest = share.string_field(1, "guest");
+      if (!host || !guest) throw Error(fmt::format("boot: share {} needs a host and a guest path", i));
+      options.shares.push_back({host_path(context, *host).string(), *guest, share.boolean_field(1, "readonly")});
+      lua_pop(L, 1);
+    }
+  } else if (!lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    args.fail(n, "field 'shares' must be a list of tables");
   }
   lua_pop(L, 1);
   return options;

@@ -86,6 +86,15 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
                                                    drive.readonly ? "on" : "off",
                                                    drive.discard_writes ? ",snapshot=on" : "")});
   }
+  // security_model=none: the files are the QEMU user's, as any program of the user's would
+  // make them; no root, no helper daemon.
+  for (std::size_t i = 0; i < spec.exports.size(); ++i) {
+    const Export& share = spec.exports[i];
+    argv.insert(argv.end(), {"-fsdev", fmt::format("local,id=fs{},path={},security_model=none{}", i,
+                                                   escape_option_value(share.path.string()),
+                                                   share.readonly ? ",readonly=on" : ""),
+                             "-device", fmt::format("virtio-9p-pci,fsdev=fs{},mount_tag={}", i, share.tag)});
+  }
   return argv;
 }
 

@@ -24,6 +24,13 @@ struct Drive {
   bool discard_writes = false;
 };
 
+// A host directory QEMU exports over virtio-9p under a tag, which the guest mounts by.
+struct Export {
+  std::filesystem::path path;
+  std::string tag;
+  bool readonly = false;
+};
+
 struct LaunchSpec {
   std::string qemu = "qemu-system-x86_64";
   std::string machine = "q35";      // q35 | pc
@@ -38,6 +45,7 @@ struct LaunchSpec {
   std::vector<std::filesystem::path> port_sockets;  // virtio-serial ports provium.0, provium.1, ...
   std::optional<uint32_t> vsock_cid;  // the vsock transport: a vhost-vsock device with this guest CID
   std::vector<Drive> drives;
+  std::vector<Export> exports;
   // Guest RAM in a file (for snapshots): shared, the file is the RAM and a snapshot needs only
   // the device state; private, the file is mapped copy-on-write and never changes.
   std::filesystem::path ram_file;

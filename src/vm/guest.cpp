@@ -27,6 +27,7 @@
 #include "protocol/messages.h"
 #include "protocol/requests.h"
 #include "vm/session.h"
+#include "vm/agent_syscall.h"
 #include "wire.h"
 
 namespace provium {
@@ -125,9 +126,6 @@ std::string output_tail(std::string_view stream, std::string_view text) {
   return fmt::format("\nIts {} until then (last {} lines):\n{}", stream, kLines, base::last_lines(text, kLines));
 }
 
-// The errno text of a negative syscall result.
-std::string errno_text(int64_t ret) { return ret < 0 ? std::strerror(static_cast<int>(-ret)) : "ok"; }
-
 // ioctl direction bits (asm-generic/ioctl.h, which x86 uses).
 constexpr unsigned kIocWrite = 1, kIocRead = 2;
 unsigned ioc_dir(unsigned long cmd) { return (cmd >> 30) & 3; }
@@ -219,10 +217,7 @@ void Guest::write_file(std::string_view path, std::string_view data, const CallO
 }
 
 SyscallResult Guest::syscall_args(long nr, std::span<const Arg> args) {
-  auto encoded = protocol::encode_syscall(nr, args);
-  const auto operation = fmt::format("syscall({})", nr);
-  auto answer = session().call(encoded.request, PROVIUM_SYSCALL_RESULT, operation, timeout_);
-  return protocol::decode_syscall_result(answer.payload, encoded.layout);
+  return vm::agent_syscall(session(), nr, args, timeout_);
 }
 
 int64_t Guest::syscall_integers(long nr, std::vector<int64_t> args) {
@@ -291,11 +286,11 @@ std::string Guest::dmesg(std::string_view pattern) {
   // syslog(2): SYSLOG_ACTION_SIZE_BUFFER (10), then SYSLOG_ACTION_READ_ALL (3).
   constexpr int kReadAll = 3, kSizeBuffer = 10;
   const int64_t size = syscall(SYS_syslog, kSizeBuffer, 0, 0);
-  if (size < 0) throw Error(fmt::format("dmesg: syslog size: {}", errno_text(size)));
+  if (size < 0) throw Error(fmt::format("dmesg: syslog size: {}", vm::errno_text(size)));
   if (size > PROVIUM_MAX_PAYLOAD - 64)
     throw Error(fmt::format("dmesg: the guest reports a log buffer of {} bytes", size));
   auto result = syscall(SYS_syslog, {kReadAll, out(static_cast<std::size_t>(size)), size});
-  if (result.ret < 0) throw Error(fmt::format("dmesg: syslog read: {}", errno_text(result.ret)));
+  if (result.ret < 0) throw Error(fmt::format("dmesg: syslog read: {}", vm::errno_text(result.ret)));
   if (result.ret > size)
     throw Error(fmt::format("dmesg: the guest claims {} bytes read into {}", result.ret, size));
   std::string_view log(result.out.front().data(), static_cast<std::size_t>(result.ret));
@@ -362,7 +357,7 @@ void Guest::mount_vfs(const VfsMounts& wanted) {
     if (!device_of(mount.target)) {
       int64_t made = syscall(SYS_mkdir, {in(path(mount.target)), mount.mode}).ret;
       if (made < 0 && made != -EEXIST)
-        throw Error(fmt::format("mount_vfs: mkdir {}: {}", mount.target, errno_text(made)));
+        throw Error(fmt::format("mount_vfs: mkdir {}: {}", mount.target, vm::errno_text(made)));
     }
     const auto device = device_of(mount.target);
     if (device && device != device_of(mount.parent)) continue;  // already mounted
@@ -370,7 +365,7 @@ void Guest::mount_vfs(const VfsMounts& wanted) {
                                           in(path(mount.data))}).ret;
     if (mounted < 0 && mounted != -EBUSY)
       throw Error(fmt::format("mount_vfs: mount {} on {}: {}", mount.fstype, mount.target,
-                              errno_text(mounted)));
+                              vm::errno_text(mounted)));
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/files.h"
 #include "base/memory_size.h"
 
@@ -54,6 +56,23 @@ std::string disk_format(const std::filesystem::path& image, std::string_view wha
   return base::read_file(image, what, 4) == "QFI\xfb" ? "qcow2" : "raw";
 }
 
+std::vector<Share> vm_shares(const config::Profile&, const BootOptions& options) {
+  for (const Share& share : options.shares) {
+    auto fail = [&](std::string_view what) {
+      return Error(fmt::format("shares: host directory {} at guest path {}: {}", share.host, share.guest, what));
+    };
+    std::error_code error;
+    if (!std::filesystem::is_directory(share.host, error)) throw fail("not a directory on this host");
+    const std::filesystem::path guest(share.guest);
+    if (!guest.is_absolute()) throw fail("the guest path must be absolute");
+    if (std::find(guest.begin(), guest.end(), "..") != guest.end()) throw fail("the guest path contains \"..\"");
+    if (guest.lexically_normal() == "/") throw fail("a share cannot be the guest's root");
+  }
+  return options.shares;
+}
+
+std::string share_tag(std::size_t index) { return fmt::format("provium{}", index); }
+
 std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& options) {
   std::vector<Disk> disks;
   if (profile.rootfs)
@@ -98,6 +117,9 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
     for (uint32_t port = 0; port < plan.port_count; ++port) spec.port_sockets.push_back(port_socket(run_dir, port));
   }
   spec.drives = drives(profile, vm_disks(profile, options), start);
+  const auto shares = vm_shares(profile, options);
+  for (std::size_t i = 0; i < shares.size(); ++i)
+    spec.exports.push_back({std::filesystem::absolute(shares[i].host), share_tag(i), shares[i].readonly});
   spec.ram_file = start.ram();
   spec.ram_shared = start.ram_shared();
   spec.incoming = start.restores();

@@ -46,6 +46,13 @@ struct LaunchPlan {
 // A disk image's format by its magic: "qcow2", else "raw". `what` names the file in an error.
 std::string disk_format(const std::filesystem::path& image, std::string_view what);
 
+// The shares a VM of `profile` gets (BootOptions::shares), checked: a host path that is no
+// directory, a guest path that is not absolute or holds "..", is an Error naming the share.
+std::vector<Share> vm_shares(const config::Profile& profile, const BootOptions& options);
+
+// The 9p tag of the share at `index` of vm_shares: what QEMU exports it as and the guest mounts.
+std::string share_tag(std::size_t index);
+
 // The disks a VM of `profile` gets: the profile's root disk (rootfs) first, as /dev/vda, then
 // the boot options' own.
 std::vector<Disk> vm_disks(const config::Profile& profile, const BootOptions& options);

@@ -32,6 +32,7 @@
 #include "transport/selection.h"
 #include "vm/console.h"
 #include "vm/machine_runtime.h"
+#include "vm/shares.h"
 #include "wire.h"
 
 namespace provium::vm {
@@ -132,6 +133,7 @@ std::string Machine::build_initrd() const {
   const std::filesystem::path modules_dir = initramfs::modules_directory(profile_.modules, release);
   std::vector<std::string> wanted = transport::guest_modules(transport_);
   if (!vm_disks(profile_, options_).empty()) wanted.push_back("virtio_blk");
+  if (!vm_shares(profile_, options_).empty()) wanted.insert(wanted.end(), {"9pnet_virtio", "9p"});
 
   std::string initrd;
   if (profile_.busybox_userspace()) {
@@ -151,6 +153,7 @@ void Machine::boot() {
     // A spare resumed ahead: everything is done but letting the guest run.
     stopped_ahead_ = false;
     qmp("cont", {}, std::chrono::steady_clock::now() + options_.timeout);
+    mount_shares(*agent_, vm_shares(profile_, options_), options_.timeout);
     return;
   }
   if (runtime_ && !prelaunched_) throw Error("this VM was already booted");
@@ -161,6 +164,8 @@ void Machine::boot() {
   lease_ = pool::acquire_vm_budget(resources_.pool_dir, resources_.budget, base::parse_memory_size(options_.memory),
                                    options_.cpus, fmt::format("a VM of {}", profile_.describe()));
   bring_up();
+  // After each start, a restore too: a snapshot never holds a mounted share (shares.h).
+  mount_shares(*agent_, vm_shares(profile_, options_), options_.timeout);
 }
 
 bool Machine::resume_ahead() {
@@ -266,7 +271,11 @@ void Machine::check_before_launch() {
   accel_ = host::effective_accel(profile_);
   transport_ = host::effective_transport(profile_);
   // A restored VM's kernel booted already, with what it had.
-  if (!start_.restores()) check_kernel_config(profile_, transport_, !vm_disks(profile_, options_).empty());
+  if (!start_.restores())
+    check_kernel_config(profile_, {.virtio_console = transport_ == transport::Kind::virtio_serial,
+                                   .vsock = transport_ == transport::Kind::vsock,
+                                   .disks = !vm_disks(profile_, options_).empty(),
+                                   .shares = !vm_shares(profile_, options_).empty()});
 }
 
 qemu::LaunchSpec Machine::launch_spec() {

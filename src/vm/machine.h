@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/profile.h"
+#include "kernel/kconfig.h"
 #include "qemu/command_line.h"
 #include "qemu/qmp.h"
 #include "transport/cid.h"
@@ -29,11 +30,10 @@ namespace provium::vm {
 // kernel missing).
 void check_prerequisites(const config::Profile& profile);
 
-// Throws Error naming each option the profile's kernel lacks of what a boot over `transport`
-// (with disks or not) needs, when its configuration can be found: beside the image
-// (kernel::config_of_image), else inside it (CONFIG_IKCONFIG, read once per image and process);
-// says nothing when it cannot.
-void check_kernel_config(const config::Profile& profile, transport::Kind transport, bool disks);
+// Throws Error naming each option the profile's kernel lacks of what the boot `needs`, when its
+// configuration can be found: beside the image (kernel::config_of_image), else inside it
+// (CONFIG_IKCONFIG, read once per image and process); says nothing when it cannot.
+void check_kernel_config(const config::Profile& profile, const kernel::KernelNeeds& needs);
 
 class Machine : public std::enable_shared_from_this<Machine> {
  public:

@@ -11,6 +11,7 @@
 
 #include "loop/loop.h"
 #include "vm/machine_runtime.h"
+#include "vm/shares.h"
 #include "wire.h"
 
 namespace provium::vm {
@@ -102,6 +103,7 @@ nlohmann::json Machine::await_qmp(qemu::QmpClient::Reply& reply, const std::stri
 
 void Machine::save_snapshot(const std::filesystem::path& state) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  unmount_shares(*agent_, vm_shares(profile_, options_), loop::remaining(deadline));
   // The agent stops using its connection and waits for a new one: the state it is saved in is
   // the one every resumed VM starts from.
   agent_->call({PROVIUM_QUIESCE, {}}, PROVIUM_READY, "quiesce before the snapshot",

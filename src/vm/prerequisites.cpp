@@ -66,7 +66,7 @@ std::optional<std::string> embedded_config(const std::filesystem::path& image) {
 
 }  // namespace
 
-void check_kernel_config(const config::Profile& profile, transport::Kind transport, bool disks) {
+void check_kernel_config(const config::Profile& profile, const kernel::KernelNeeds& needs) {
   // The configuration beside the image, else the one inside it; a kernel with neither is booted
   // unchecked, and its console may say what it lacks (kernel::diagnose_console).
   std::string text, where;
@@ -80,9 +80,7 @@ void check_kernel_config(const config::Profile& profile, transport::Kind transpo
     return;
   }
   const auto config = kernel::KernelConfig::parse(text, where);
-  const auto missing = kernel::missing_options(config, {.virtio_console = transport == transport::Kind::virtio_serial,
-                                                        .vsock = transport == transport::Kind::vsock,
-                                                        .disks = disks});
+  const auto missing = kernel::missing_options(config, needs);
   if (missing.empty()) return;
   std::string lacks;
   for (const auto& option : missing) lacks += fmt::format("\n  {} ({})", option.what, option.option);

@@ -142,6 +142,39 @@ TEST(LaunchPlan, ARootDiskComesFirstAndIsNeverWrittenByAPlainBoot) {
   EXPECT_THAT([&] { vm::check_boot_options(with_root, {}); }, ThrowsMessage<Error>(HasSubstr("rootfs")));
 }
 
+// A share is exported for a boot and a restore alike (the resumed VM mounts it), by the tag of
+// its place in the list; a relative host path is made absolute.
+TEST(LaunchPlan, SharesAreExportedByTheirIndexForEveryStart) {
+  provium::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "a");
+  BootOptions options;
+  options.shares = {{(dir.path() / "a").string(), "/mnt/a", false}, {dir.path().string(), "/mnt/b", true}};
+  for (const auto& start : {Start::boot(), Start::restore("/c/ram", "/c/state", "/c/initrd")}) {
+    const auto plan = plan_launch(profile(), options, start, kRun, serial());
+    ASSERT_EQ(plan.spec.exports.size(), 2u);
+    EXPECT_EQ(plan.spec.exports[0].path, dir.path() / "a");
+    EXPECT_EQ(plan.spec.exports[0].tag, "provium0");
+    EXPECT_FALSE(plan.spec.exports[0].readonly);
+    EXPECT_EQ(plan.spec.exports[1].tag, "provium1");
+    EXPECT_TRUE(plan.spec.exports[1].readonly);
+  }
+}
+
+TEST(LaunchPlan, SharesThatCannotWorkAreErrorsNamingThem) {
+  provium::testing::TempDir dir;
+  auto plan_with = [&](Share share) {
+    BootOptions options;
+    options.shares = {share};
+    return [options] { plan_launch(profile(), options, Start::boot(), kRun, serial()); };
+  };
+  const std::string host = dir.path().string();
+  EXPECT_THAT(plan_with({host + "/missing", "/mnt/x"}),
+              ThrowsMessage<Error>(HasSubstr("shares: host directory " + host + "/missing at guest path /mnt/x: not a directory on this host")));
+  EXPECT_THAT(plan_with({host, "mnt/x"}), ThrowsMessage<Error>(HasSubstr("the guest path must be absolute")));
+  EXPECT_THAT(plan_with({host, "/mnt/../etc"}), ThrowsMessage<Error>(HasSubstr("the guest path contains \"..\"")));
+  EXPECT_THAT(plan_with({host, "//"}), ThrowsMessage<Error>(HasSubstr("a share cannot be the guest's root")));
+}
+
 TEST(LaunchPlan, VirtioSerialHasAPortForTheAgentAndEachWorker) {
   const auto plan = plan_launch(profile(), {.max_workers = 2}, Start::boot(), kRun, serial());
   EXPECT_EQ(plan.port_count, 3u);

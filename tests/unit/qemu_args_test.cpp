@@ -86,6 +86,17 @@ TEST(QemuArgsTest, DisksAreVirtioDrives) {
   EXPECT_THROW(qemu::qemu_argv(s), Error);
 }
 
+// Shares are 9p exports of QEMU's own (no daemon), by tag; a comma in the path is doubled.
+TEST(QemuArgsTest, SharesAreVirtio9pExportsByTag) {
+  auto s = spec();
+  s.exports = {{"/home/u/src", "provium0", false}, {"/home/u/a,b", "provium1", true}};
+  auto argv = qemu::qemu_argv(s);
+  EXPECT_THAT(argv, Contains("local,id=fs0,path=/home/u/src,security_model=none"));
+  EXPECT_THAT(argv, Contains("virtio-9p-pci,fsdev=fs0,mount_tag=provium0"));
+  EXPECT_THAT(argv, Contains("local,id=fs1,path=/home/u/a,,b,security_model=none,readonly=on"));
+  EXPECT_THAT(argv, Contains("virtio-9p-pci,fsdev=fs1,mount_tag=provium1"));
+}
+
 TEST(QemuArgsTest, VirtioSerialTransportHasNoVsockDevice) {
   auto argv = qemu::qemu_argv(spec());
   EXPECT_THAT(argv, Contains("virtio-serial-pci,id=vser0,max_ports=2"));
