@@ -15,6 +15,11 @@
 
 #define NEW_ROOT "/newroot"
 #define AGENT_IN_DEV "/dev/.provium-agent"
+/* The host's root: QEMU's read-only 9p export of "/" (kHostRootTag on the host), and where its
+ * two layers wait in the initramfs. */
+#define HOST_ROOT_TAG "provium-root"
+#define HOST_LOWER "/provium/host"
+#define HOST_WRITES "/provium/writes"
 /* The boot options' files of a disk boot wait here in the shim (kRootFilesDir on the host). */
 #define ROOT_FILES_DIR "/provium/root-files"
 
@@ -146,24 +151,51 @@ static int move_mount(const char *dir) {
     return -1;
 }
 
-int switch_to_root_disk(const char *device, const char *agent, char *agent_out, size_t size) {
+/* The host's root (provium.root=host): its 9p export, read-only, under a tmpfs where the guest's
+ * writes stay, joined by overlayfs at NEW_ROOT. The page cache is kept (cache=loose): the guest
+ * only reads the host's files, and programs start faster. */
+static int mount_host_root(void) {
+    const char *failed = NULL;
+    if ((mkdir(HOST_LOWER, 0755) < 0 && errno != EEXIST) || (mkdir(HOST_WRITES, 0755) < 0 && errno != EEXIST))
+        failed = "mkdir";
+    else if (mount(HOST_ROOT_TAG, HOST_LOWER, "9p", MS_RDONLY,
+                   "trans=virtio,version=9p2000.L,msize=524288,cache=loose") < 0)
+        failed = "mount 9p " HOST_ROOT_TAG;
+    else if (mount("tmpfs", HOST_WRITES, "tmpfs", 0, "mode=0755") < 0)
+        failed = "mount tmpfs";
+    else if ((mkdir(HOST_WRITES "/upper", 0755) < 0 && errno != EEXIST) ||
+             (mkdir(HOST_WRITES "/work", 0755) < 0 && errno != EEXIST))
+        failed = "mkdir in the tmpfs";
+    else if (mount("overlay", NEW_ROOT, "overlay", 0,
+                   "lowerdir=" HOST_LOWER ",upperdir=" HOST_WRITES "/upper,workdir=" HOST_WRITES "/work") < 0)
+        failed = "mount overlay";
+    if (failed)
+        log_msg("cannot mount the host's root: %s: %s", failed, strerror(errno));
+    return failed ? -1 : 0;
+}
+
+int switch_to_root(const char *root, const char *agent, char *agent_out, size_t size) {
+    const int host = strcmp(root, "host") == 0;
     if (mkdir(NEW_ROOT, 0755) < 0 && errno != EEXIST) {
         log_msg("cannot create " NEW_ROOT ": %s", strerror(errno));
         return -1;
     }
-    if (wait_for(device) < 0 || mount_any(device, NEW_ROOT) < 0)
+    if (host ? mount_host_root() < 0 : wait_for(root) < 0 || mount_any(root, NEW_ROOT) < 0)
         return -1;
-    int files = open(ROOT_FILES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* -1: none given */
+    int files = open(ROOT_FILES_DIR, O_RDONLY | O_CLOEXEC | O_DIRECTORY); /* -1: none given */
     /* The agent runs from the moved /dev (a tmpfs the guest's init leaves mounted), so that it
-     * sees the disk's root as its own. */
-    if (copy_file(agent, AGENT_IN_DEV, 0755) < 0)
+     * sees the new root as its own; on the host's root, so does Provium's init. */
+    if (copy_file(agent, AGENT_IN_DEV, 0755) < 0 || (host && copy_file(INIT_PATH, HOST_ROOT_INIT, 0755) < 0))
         return -1;
     if (move_mount("/dev") < 0 || move_mount("/proc") < 0 || move_mount("/sys") < 0)
         return -1;
     if (chdir(NEW_ROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
-        log_msg("cannot make %s the root: %s", device, strerror(errno));
+        log_msg("cannot make %s the root: %s", root, strerror(errno));
         return -1;
     }
+    /* The host's modules are not the guest kernel's: modprobe must not find them. */
+    if (host && access("/lib/modules", F_OK) == 0 && mount("tmpfs", "/lib/modules", "tmpfs", 0, "mode=0755") < 0)
+        log_msg("cannot hide the host's /lib/modules: %s", strerror(errno));
     snprintf(agent_out, size, "%s", AGENT_IN_DEV);
     return files < 0 ? 0 : copy_root_files(files);
 }

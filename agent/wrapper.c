@@ -76,18 +76,21 @@ int main(int argc, char **argv) {
     mount_kernel_filesystems();
     open_std_fds();
     load_modules(MODULE_DIR);
-    /* A disk boot (provium.root=): the disk becomes the root, and the agent runs from a copy in
-     * its /dev. Should that fail, the reason is on the console, and exiting makes the kernel
+    /* A disk boot or the host's root (provium.root=): it becomes the root, and the agent runs
+     * from a copy in its /dev. Should that fail, the reason is on the console, and exiting makes the kernel
      * panic: the host reports the failed boot with that line. */
     char agent[PATH_MAX] = AGENT_PATH, root[PATH_MAX];
-    if (cmdline_get("provium.root", root, sizeof root) == 0 &&
-        switch_to_root_disk(root, AGENT_PATH, agent, sizeof agent) < 0)
+    const int has_root = cmdline_get("provium.root", root, sizeof root) == 0;
+    if (has_root && switch_to_root(root, AGENT_PATH, agent, sizeof agent) < 0)
         exit(1);
     start_agent(agent);
 
     char init[PATH_MAX];
     if (cmdline_get("provium.init", init, sizeof init) < 0)
         strcpy(init, DEFAULT_INIT);
+    /* On the host's root, Provium's init runs from the copy the switch made. */
+    if (has_root && strcmp(root, "host") == 0 && strcmp(init, INIT_PATH) == 0)
+        strcpy(init, HOST_ROOT_INIT);
     /* Arguments the kernel gave us (unrecognised words of the command line) belong to init. */
     argv[0] = init;
     execv(init, argv);

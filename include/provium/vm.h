@@ -272,6 +272,9 @@ class Vm : public Guest {
   friend struct vm::VmAccess;
   explicit Vm(std::string profile);
 
+  // Boots `machine`, made for this Vm's profile (or a variant of it: provium run --host-root).
+  void boot_machine(std::shared_ptr<vm::Machine> machine);
+
   // The check when the VM ends: a failure goes to the kernel report handler.
   void check_at_end() noexcept;
 

@@ -23,6 +23,7 @@
 #include "base/settings.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "config/config.h"
 #ifdef PROVIUM_HAVE_LUA
 #include "lua/context.h"
 #include "lua/vm_boot.h"
@@ -59,6 +60,10 @@ constexpr std::string_view kVmOptions = R"(options:
                           share the host directory HOST at GUEST (default: HOST's own
                           absolute path) over virtio-9p, read-only with :ro; both sides
                           see the other's writes; repeatable. The kernel needs 9p
+      --host-root         the guest's root is this host's, read-only over virtio-9p under
+                          a tmpfs overlay (writes stay in the guest): the host's bash,
+                          Python and test tools run unchanged. The kernel needs 9p and
+                          overlayfs (provium kconfig gives both)
       --gdb               QEMU's gdbstub on a socket in the VM's run directory, the kernel
                           booted with nokaslr; the VM waits, before the command, for gdb
                           (the command to paste is printed) to continue or detach
@@ -105,6 +110,7 @@ struct RunOptions {
   std::vector<std::string> command;
   std::optional<std::string> attach;   // shell --attach NAME
   std::optional<std::string> fixture;  // --fixture NAME: a Lua fixture of the working directory
+  bool host_root = false;              // --host-root
   bool help = false;
 };
 
@@ -155,6 +161,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
       if (readonly) image.resize(image.size() - 3);
       const std::string path = fs::absolute(image).string();
       options.boot.disks.push_back({path, vm::disk_format(path, "--disk"), readonly});
+    } else if (arg == "--host-root") {
+      options.host_root = true;
     } else if (arg == "--share") {
       const std::string given = value(arg);
       std::string spec = given;
@@ -178,6 +186,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
     throw UsageError("no command given: provium run [OPTIONS] -- CMD [ARGS...]");
   if (options.kernel && options.profile != "default")
     throw UsageError("--kernel and --profile name two kernels: give one of them");
+  if (options.fixture && options.host_root)
+    throw UsageError("--fixture's VM is resumed from its snapshot; the host's root cannot be in one");
   if (options.fixture && (options.kernel || options.profile != "default"))
     throw UsageError("--fixture's VM is the fixture's own: no --kernel or --profile with it");
   if (options.fixture && (!options.boot.files.empty() || !options.boot.disks.empty()))
@@ -242,9 +252,18 @@ Vm fresh_vm(const RunOptions& options) {
     throw Error("--fixture: this provium was built without Lua (meson -Dlua=disabled), which runs fixture scripts");
 #endif
   }
-  Vm vm = create(options.profile);
-  vm.boot(options.boot);
-  return vm;
+  if (!options.host_root) {
+    Vm vm = create(options.profile);
+    vm.boot(options.boot);
+    return vm;
+  }
+  config::Profile profile = config::current().profile(options.profile);
+  if (profile.rootfs || profile.initrd)
+    throw Error(fmt::format("--host-root: {} has a {} of its own; the host's root would take its place",
+                            profile.describe(), profile.rootfs ? "rootfs" : "initrd"));
+  profile.host_root = true;
+  if (!profile.origin.contains("init")) profile.init = "/provium-init";
+  return vm::VmAccess::boot_on(profile, options.boot);
 }
 
 // Brings up the VM and hands it to `use`; the exit status is use's, 125 when the VM failed (with

@@ -41,8 +41,9 @@ constexpr std::array<std::string_view, 3> kAccels = {"auto", "kvm", "tcg"};
 constexpr std::array<std::string_view, 3> kMachines = {"q35", "microvm", "pc"};
 constexpr std::array<std::string_view, 3> kTransports = {"auto", "virtio-serial", "vsock"};
 constexpr std::array<std::string_view, 3> kKernelBoots = {"auto", "pvh", "bzimage"};
+constexpr std::array<std::string_view, 2> kUserspaces = {"busybox", "host"};
 
-const std::array<KeyRule, 12> kKeys = {{
+const std::array<KeyRule, 13> kKeys = {{
     {"kernel", [](Profile& p, std::string v, const fs::path& dir) { p.set_kernel(resolve(dir, v)); }},
     {"initrd", [](Profile& p, std::string v, const fs::path& dir) { p.initrd = resolve(dir, v); }},
     {"rootfs", [](Profile& p, std::string v, const fs::path& dir) { p.rootfs = resolve(dir, v); }},
@@ -57,6 +58,7 @@ const std::array<KeyRule, 12> kKeys = {{
      kTransports},
     {"kernel_boot", [](Profile& p, std::string v, const fs::path&) { p.kernel_boot = std::move(v); },
      kKernelBoots},
+    {"userspace", [](Profile& p, std::string v, const fs::path&) { p.host_root = v == "host"; }, kUserspaces},
     {"modules", [](Profile& p, std::string v, const fs::path& dir) { p.modules = resolve(dir, v); }},
     {"vmlinux", [](Profile& p, std::string v, const fs::path& dir) { p.vmlinux = resolve(dir, v); }},
     // A bare name is looked up in PATH when QEMU starts; only a path is relative to the file.
@@ -198,7 +200,11 @@ class Reader {
     profile.name = name.str();
     profile.defined_at = fmt::format("{}:{}", file_.string(), body.source().begin.line);
     for (auto&& [key, value] : *table) read_key(profile, key, value);
-    if (profile.busybox_userspace() && !profile.origin.contains("init")) profile.init = "/provium-init";
+    if (profile.host_root && (profile.initrd || profile.rootfs))
+      fail(body.source(), "profile '{}': userspace = \"host\" is the guest's root; it takes no {}", profile.name,
+           profile.initrd ? "initrd" : "rootfs");
+    if ((profile.busybox_userspace() || profile.host_root) && !profile.origin.contains("init"))
+      profile.init = "/provium-init";
     if (profile.build_tree && !profile.modules) profile.modules = profile.build_tree;  // the modules built there
     if (profile.build_tree && !profile.vmlinux) profile.vmlinux = *profile.build_tree / "vmlinux";
     if (!profile.origin.contains("kernel")) {

@@ -34,13 +34,16 @@ struct Profile {
   std::optional<std::filesystem::path> vmlinux;
   std::string qemu = "qemu-system-x86_64";        // binary name (searched in PATH) or absolute path
   bool builtin = false;                           // the built-in default profile: busybox userspace, init /provium-init
+  // userspace = "host": the guest's root is the host's, read-only over 9p under a tmpfs overlay
+  // (the wrapper's work), with Provium's init; no initrd or rootfs then.
+  bool host_root = false;
   std::map<std::string, std::string> origin;      // key -> "FILE:LINE:COLUMN" of the value that set it
   std::string defined_at;                         // "FILE:LINE" of the profile's table; empty when built in
 
   // The built-in profile's busybox userspace: the built-in profile's, and any profile's that has
   // neither an initrd nor a rootfs (a kernel alone is enough; its init is then /provium-init
   // unless the profile sets one).
-  bool busybox_userspace() const { return builtin || (!initrd && !rootfs); }
+  bool busybox_userspace() const { return !host_root && (builtin || (!initrd && !rootfs)); }
 
   // Sets `kernel` from a configured path: an image, or a build tree (see build_tree).
   void set_kernel(const std::filesystem::path& path);

@@ -21,7 +21,7 @@ std::string escape_option_value(const std::string& value) {
 }  // namespace
 
 std::string kernel_command_line(const std::string& init, transport::Kind transport,
-                                const std::string& append, int max_workers, bool root_disk) {
+                                const std::string& append, int max_workers, const std::string& root) {
   // panic=-1 reboots at once on a panic and -no-reboot turns that into QEMU exiting, so a
   // panic ends the VM immediately with its lines on the console. quiet keeps the slow emulated
   // UART out of the boot path (and tells an init such as systemd to say little); loglevel=5,
@@ -31,7 +31,7 @@ std::string kernel_command_line(const std::string& init, transport::Kind transpo
       "console=ttyS0 panic=-1 quiet loglevel=5 rdinit=/provium-wrapper provium.init={} provium.transport={}",
       init, transport::name(transport));
   if (transport == transport::Kind::vsock) line += fmt::format(" provium.max_workers={}", max_workers);
-  if (root_disk) line += " provium.root=/dev/vda";  // the wrapper mounts it and makes it the root
+  if (!root.empty()) line += " provium.root=" + root;  // the wrapper mounts it and makes it the root
   if (!append.empty()) line += " " + append;
   return line;
 }
@@ -90,7 +90,9 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
   // make them; no root, no helper daemon.
   for (std::size_t i = 0; i < spec.exports.size(); ++i) {
     const Export& share = spec.exports[i];
-    argv.insert(argv.end(), {"-fsdev", fmt::format("local,id=fs{},path={},security_model=none{}", i,
+    // multidevs=remap: a directory with mounts under it (the host's root) keeps its inode
+    // numbers unique in the guest.
+    argv.insert(argv.end(), {"-fsdev", fmt::format("local,id=fs{},path={},security_model=none,multidevs=remap{}", i,
                                                    escape_option_value(share.path.string()),
                                                    share.readonly ? ",readonly=on" : ""),
                              "-device", fmt::format("virtio-9p-pci,fsdev=fs{},mount_tag={}", i, share.tag)});

@@ -64,9 +64,13 @@ std::string cpu_model(const std::string& accel);
 
 // The kernel command line: console and panic behaviour, the wrapper as rdinit, the real init,
 // the transport (and for vsock how many workers the agent may run at once: that transport has
-// no port count to tell it), for a disk boot the root disk the wrapper mounts, then the
-// profile's own `append` (last, so that it can override).
+// no port count to tell it), the root the wrapper mounts and switches to (`root`: a disk's
+// device, "host" for the host's root over 9p, empty for none), then the profile's own `append`
+// (last, so that it can override).
 std::string kernel_command_line(const std::string& init, transport::Kind transport,
-                                const std::string& append, int max_workers, bool root_disk = false);
+                                const std::string& append, int max_workers, const std::string& root = "");
+
+// The 9p tag of the host's root export (userspace = "host"), which the wrapper mounts.
+inline constexpr const char* kHostRootTag = "provium-root";
 
 }  // namespace provium::qemu

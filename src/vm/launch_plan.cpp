@@ -102,7 +102,7 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
   plan.builds_initrd = start.initrd().empty();
   spec.initrd = plan.builds_initrd ? run_dir / "initrd" : start.initrd();
   spec.append = qemu::kernel_command_line(profile.init, host.transport, profile.append, options.max_workers,
-                                          profile.rootfs.has_value());
+                                          profile.rootfs ? "/dev/vda" : profile.host_root ? "host" : "");
   if (host.gdb) {
     // A debugger's breakpoints and symbols are vmlinux's addresses: no randomisation of them.
     spec.append += " nokaslr";
@@ -120,6 +120,7 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
   const auto shares = vm_shares(profile, options);
   for (std::size_t i = 0; i < shares.size(); ++i)
     spec.exports.push_back({std::filesystem::absolute(shares[i].host), share_tag(i), shares[i].readonly});
+  if (profile.host_root) spec.exports.push_back({"/", qemu::kHostRootTag, true});
   spec.ram_file = start.ram();
   spec.ram_shared = start.ram_shared();
   spec.incoming = start.restores();

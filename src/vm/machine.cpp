@@ -133,7 +133,8 @@ std::string Machine::build_initrd() const {
   const std::filesystem::path modules_dir = initramfs::modules_directory(profile_.modules, release);
   std::vector<std::string> wanted = transport::guest_modules(transport_);
   if (!vm_disks(profile_, options_).empty()) wanted.push_back("virtio_blk");
-  if (!vm_shares(profile_, options_).empty()) wanted.insert(wanted.end(), {"9pnet_virtio", "9p"});
+  if (!vm_shares(profile_, options_).empty() || profile_.host_root) wanted.insert(wanted.end(), {"9pnet_virtio", "9p"});
+  if (profile_.host_root) wanted.push_back("overlay");
 
   std::string initrd;
   if (profile_.busybox_userspace()) {
@@ -144,7 +145,7 @@ std::string Machine::build_initrd() const {
   }
   initrd += initramfs::build_shim(
       {initramfs::resolve_modules(modules_dir, wanted), initramfs::guest_files(profile_, options_.files),
-       profile_.rootfs.has_value()});
+       profile_.rootfs.has_value() || profile_.host_root});
   return initrd;
 }
 
@@ -266,6 +267,13 @@ std::filesystem::path Machine::kernel_image() const {
 }
 
 void Machine::check_before_launch() {
+  // The root stays mounted over 9p, and QEMU refuses to migrate a VM with a mounted 9p export.
+  if (profile_.host_root && start_.ram_shared())
+    throw Error(fmt::format("{}: a VM on the host's root (userspace = \"host\") cannot be snapshotted, so it cannot "
+                            "hold a fixture: QEMU refuses to save a VM whose 9p export is mounted. Boot it with "
+                            "provium::create(\"{}\").boot() in a TEST, or use a busybox or disk-root profile with "
+                            "shares for the fixture",
+                            profile_.describe(), profile_.name));
   check_prerequisites(profile_);
   check_boot_options(profile_, options_);
   accel_ = host::effective_accel(profile_);
@@ -275,7 +283,8 @@ void Machine::check_before_launch() {
     check_kernel_config(profile_, {.virtio_console = transport_ == transport::Kind::virtio_serial,
                                    .vsock = transport_ == transport::Kind::vsock,
                                    .disks = !vm_disks(profile_, options_).empty(),
-                                   .shares = !vm_shares(profile_, options_).empty()});
+                                   .shares = !vm_shares(profile_, options_).empty() || profile_.host_root,
+                                   .host_root = profile_.host_root});
 }
 
 qemu::LaunchSpec Machine::launch_spec() {

@@ -114,8 +114,11 @@ Vm create(std::string_view profile) {
 void Vm::boot(const BootOptions& options) {
   if (machine_) throw Error("this VM was already booted (a Vm boots once; create another)");
   if (profile_.empty()) throw Error("an empty Vm handle cannot boot; use provium::create()");
-  auto machine = std::make_shared<vm::Machine>(config::current().profile(profile_), options,
-                                                   vm::Start::boot(), vm::HostResources::of_this_user());
+  boot_machine(std::make_shared<vm::Machine>(config::current().profile(profile_), options, vm::Start::boot(),
+                                             vm::HostResources::of_this_user()));
+}
+
+void Vm::boot_machine(std::shared_ptr<vm::Machine> machine) {
   try {
     machine->boot();
   } catch (const Error&) {

@@ -91,9 +91,9 @@ TEST(QemuArgsTest, SharesAreVirtio9pExportsByTag) {
   auto s = spec();
   s.exports = {{"/home/u/src", "provium0", false}, {"/home/u/a,b", "provium1", true}};
   auto argv = qemu::qemu_argv(s);
-  EXPECT_THAT(argv, Contains("local,id=fs0,path=/home/u/src,security_model=none"));
+  EXPECT_THAT(argv, Contains("local,id=fs0,path=/home/u/src,security_model=none,multidevs=remap"));
   EXPECT_THAT(argv, Contains("virtio-9p-pci,fsdev=fs0,mount_tag=provium0"));
-  EXPECT_THAT(argv, Contains("local,id=fs1,path=/home/u/a,,b,security_model=none,readonly=on"));
+  EXPECT_THAT(argv, Contains("local,id=fs1,path=/home/u/a,,b,security_model=none,multidevs=remap,readonly=on"));
   EXPECT_THAT(argv, Contains("virtio-9p-pci,fsdev=fs1,mount_tag=provium1"));
 }
 
