@@ -175,6 +175,51 @@ TEST(Shares, ProviumRunSharesADirectory) {
   EXPECT_THAT(bad.output, HasSubstr("--share :/mnt/x: give HOST, HOST:GUEST, or either followed by :ro"));
 }
 
+// --- the host's root ------------------------------------------------------------------------------
+
+// The host's Python and bash run unchanged in the guest, on provium run --host-root.
+TEST(HostRoot, ProviumRunHostRootRunsTheHostsPythonAndBash) {
+  const auto run = provium_cli({"run", "--profile", "own", "--host-root", "--",
+                                "python3 -c 'import sys; print(\"python\", sys.version_info[0])'; "
+                                "bash -c 'echo bash ${BASH_VERSINFO[0]}'"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("python 3\n"));
+  EXPECT_THAT(run.output, HasSubstr("bash 5\n"));
+}
+
+// userspace = "host" in a profile: the guest's writes stay in its overlay, the host's root is
+// untouched, and the host's kernel modules are out of sight (they are not the guest kernel's).
+TEST(HostRoot, AHostRootProfilesWritesStayInTheGuest) {
+  const fs::path marker = fs::path(std::getenv("PROVIUM_RUN_DIR")) / "written-by-the-guest";
+  fs::remove(marker);
+  auto vm = provium::create("hostroot");
+  vm.boot();
+  EXPECT_THAT(vm.exec("echo guest > " + marker.string() + " && cat " + marker.string()),
+              ::provium::ExecOutputIs("guest\n"));
+  EXPECT_FALSE(fs::exists(marker)) << "the write stayed in the guest's overlay";
+  EXPECT_THAT(vm.exec("cat /proc/mounts"), ::provium::ExecOutputIs(HasSubstr("overlay / overlay ")));
+  EXPECT_THAT(vm.exec("ls /lib/modules | wc -l"), ::provium::ExecOutputIs("0\n"));
+  EXPECT_THAT(vm.exec("test -x /usr/bin/python3"), ::provium::ExecSucceeds()) << "the host's own files";
+}
+
+// A fixture cannot stand on the host's root: its 9p export stays mounted, and QEMU refuses to
+// save such a VM. The build says so before any QEMU starts.
+TEST(HostRoot, AFixtureOnTheHostsRootIsRefusedWithTheReason) {
+  auto build = provium_test::ChildProcess(
+                   {fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=on_host_root.*",
+                    "--gtest_also_run_disabled_tests"},
+                   {{"PROVIUM_HOST_ROOT_FIXTURE", "1"}})
+                   .wait();
+  EXPECT_NE(build.exit_code, 0) << build.output;
+  EXPECT_THAT(build.output, HasSubstr("cannot be snapshotted, so it cannot hold a fixture: QEMU refuses to save a VM "
+                                      "whose 9p export is mounted"))
+      << build.output;
+}
+
+// Run only by the test above, as a child (which skips building the programs: PROVIUM_HOST_ROOT_FIXTURE).
+PROVIUM_FIXTURE(on_host_root, "hostroot") {}
+TEST_F(on_host_root, DISABLED_NeverRunsItsBody) { ADD_FAILURE() << "a fixture on the host's root was built"; }
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleMock(&argc, argv);
   tree = provium_test::build_own_kernel("minimal");
@@ -182,7 +227,7 @@ int main(int argc, char** argv) {
   const fs::path run_dir = std::getenv("PROVIUM_RUN_DIR");
   fs::create_directories(run_dir);
   // The programs, built the normal way: gcc without -static, the selftest with its Makefile.
-  const auto build = sh("set -e; d='" + userspace("") + "'; rm -rf \"$d\"; mkdir -p \"$d/bin\" \"$d/lib\" \"$d/broken/bin\"\n"
+  const auto build = std::getenv("PROVIUM_HOST_ROOT_FIXTURE") ? provium_test::ChildRun{0, ""} : sh("set -e; d='" + userspace("") + "'; rm -rf \"$d\"; mkdir -p \"$d/bin\" \"$d/lib\" \"$d/broken/bin\"\n"
                         "cd \"$d\"\n"
                         "printf '#include <stdio.h>\\nint main(void) { puts(\"a plain cc build\"); return 0; }\\n' > plain.c\n"
                         "printf '#include <stdio.h>\\nvoid own(void) { puts(\"own library\"); }\\n' > own.c\n"
@@ -199,7 +244,9 @@ int main(int argc, char** argv) {
   }
   fs::create_directories(fixture_share());
   std::ofstream(fs::path(fixture_share()) / "at-build") << "there at the build\n";
-  std::ofstream(run_dir / "provium.toml") << "[profile.own]\nkernel = \"" << tree.string() << "\"\n";
+  std::ofstream(run_dir / "provium.toml") << "[profile.own]\nkernel = \"" << tree.string() << "\"\n\n"
+                                          << "[profile.hostroot]\nkernel = \"" << tree.string()
+                                          << "\"\nuserspace = \"host\"\n";
   ::setenv("PROVIUM_CONFIG", (run_dir / "provium.toml").c_str(), 1);
   provium::testing::Init(&argc, argv);
   return provium::testing::ExitCode(RUN_ALL_TESTS());
