@@ -164,15 +164,12 @@ RunOptions parse_run_options(const std::vector<std::string>& args, base::Setting
     } else if (arg == "--host-root") {
       options.host_root = true;
     } else if (arg == "--share") {
-      const std::string given = value(arg);
-      std::string spec = given;
-      const bool readonly = spec.ends_with(":ro");
-      if (readonly) spec.resize(spec.size() - 3);
-      const std::size_t colon = spec.find(':');
-      if (spec.empty() || colon == 0 || (colon != std::string::npos && colon + 1 == spec.size()))
-        throw UsageError(fmt::format("--share {}: give HOST, HOST:GUEST, or either followed by :ro", given));
-      const std::string host = fs::absolute(spec.substr(0, colon)).lexically_normal().string();
-      options.boot.shares.push_back({host, colon == std::string::npos ? host : spec.substr(colon + 1), readonly});
+      const std::string spec = value(arg);
+      try {
+        options.boot.shares.push_back(config::parse_share(spec, fs::current_path()));
+      } catch (const Error& error) {
+        throw UsageError(fmt::format("--{}", error.what()));
+      }
     } else if (arg == "--gdb") {
       settings.set("PROVIUM_GDB", "1", "--gdb");
     } else if (arg == "--timeout") {

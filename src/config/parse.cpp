@@ -35,6 +35,7 @@ struct KeyRule {
   Store store;
   std::span<const std::string_view> allowed = {};  // empty: any value
   bool may_be_empty = false;
+  bool list = false;  // an array of such strings, each stored in turn
 };
 
 constexpr std::array<std::string_view, 3> kAccels = {"auto", "kvm", "tcg"};
@@ -43,7 +44,7 @@ constexpr std::array<std::string_view, 3> kTransports = {"auto", "virtio-serial"
 constexpr std::array<std::string_view, 3> kKernelBoots = {"auto", "pvh", "bzimage"};
 constexpr std::array<std::string_view, 2> kUserspaces = {"busybox", "host"};
 
-const std::array<KeyRule, 13> kKeys = {{
+const std::array<KeyRule, 14> kKeys = {{
     {"kernel", [](Profile& p, std::string v, const fs::path& dir) { p.set_kernel(resolve(dir, v)); }},
     {"initrd", [](Profile& p, std::string v, const fs::path& dir) { p.initrd = resolve(dir, v); }},
     {"rootfs", [](Profile& p, std::string v, const fs::path& dir) { p.rootfs = resolve(dir, v); }},
@@ -59,6 +60,8 @@ const std::array<KeyRule, 13> kKeys = {{
     {"kernel_boot", [](Profile& p, std::string v, const fs::path&) { p.kernel_boot = std::move(v); },
      kKernelBoots},
     {"userspace", [](Profile& p, std::string v, const fs::path&) { p.host_root = v == "host"; }, kUserspaces},
+    {"shares", [](Profile& p, std::string v, const fs::path& dir) { p.shares.push_back(parse_share(v, dir)); }, {},
+     false, true},
     {"modules", [](Profile& p, std::string v, const fs::path& dir) { p.modules = resolve(dir, v); }},
     {"vmlinux", [](Profile& p, std::string v, const fs::path& dir) { p.vmlinux = resolve(dir, v); }},
     // A bare name is looked up in PATH when QEMU starts; only a path is relative to the file.
@@ -221,22 +224,39 @@ class Reader {
       fail(key.source(), "profile '{}': unknown key '{}'{}; allowed keys: {}", profile.name,
            key.str(), boot_option ? " (memory and cpus are boot options)" : "", key_names());
     }
+    if (rule->list) {
+      const toml::array* items = value.as_array();
+      if (!items)
+        fail(value.source(), "profile '{}': key '{}' must be an array of strings, not {}", profile.name, rule->name,
+             type_name(value));
+      for (const toml::node& item : *items) store_string(profile, *rule, item);
+    } else {
+      store_string(profile, *rule, value);
+    }
+    profile.origin[std::string(rule->name)] = position(value.source());
+  }
+
+  // One string of a key, checked and stored.
+  void store_string(Profile& profile, const KeyRule& rule, const toml::node& value) const {
     const toml::value<std::string>* string = value.as_string();
     if (!string) {
       fail(value.source(), "profile '{}': key '{}' must be a string, not {}", profile.name,
-           rule->name, type_name(value));
+           rule.name, type_name(value));
     }
     const std::string& text = string->get();
-    if (text.empty() && !rule->may_be_empty) {
-      fail(value.source(), "profile '{}': key '{}' must not be empty", profile.name, rule->name);
+    if (text.empty() && !rule.may_be_empty) {
+      fail(value.source(), "profile '{}': key '{}' must not be empty", profile.name, rule.name);
     }
-    if (!rule->allowed.empty() &&
-        std::find(rule->allowed.begin(), rule->allowed.end(), text) == rule->allowed.end()) {
+    if (!rule.allowed.empty() &&
+        std::find(rule.allowed.begin(), rule.allowed.end(), text) == rule.allowed.end()) {
       fail(value.source(), "profile '{}': key '{}' must be one of {}, not '{}'", profile.name,
-           rule->name, fmt::join(rule->allowed, ", "), text);
+           rule.name, fmt::join(rule.allowed, ", "), text);
     }
-    rule->store(profile, text, dir_);
-    profile.origin[std::string(rule->name)] = position(value.source());
+    try {
+      rule.store(profile, text, dir_);
+    } catch (const Error& error) {
+      fail(value.source(), "profile '{}': key '{}': {}", profile.name, rule.name, error.what());
+    }
   }
 
   std::string position(const toml::source_region& where) const {

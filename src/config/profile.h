@@ -7,8 +7,17 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include <provium/vm.h>
 
 namespace provium::config {
+
+// A share written as text, in a profile's `shares` and provium run's --share: "HOST",
+// "HOST:GUEST", either followed by ":ro". HOST is made absolute against `dir`; GUEST defaults to
+// HOST's absolute path. Throws Error for a form that is none of these.
+Share parse_share(std::string_view spec, const std::filesystem::path& dir);
 
 struct Profile {
   std::string name;
@@ -37,6 +46,8 @@ struct Profile {
   // userspace = "host": the guest's root is the host's, read-only over 9p under a tmpfs overlay
   // (the wrapper's work), with Provium's init; no initrd or rootfs then.
   bool host_root = false;
+  // Shared directories of every VM of the profile, before the boot options' own.
+  std::vector<Share> shares;
   std::map<std::string, std::string> origin;      // key -> "FILE:LINE:COLUMN" of the value that set it
   std::string defined_at;                         // "FILE:LINE" of the profile's table; empty when built in
 

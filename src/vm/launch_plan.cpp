@@ -56,8 +56,10 @@ std::string disk_format(const std::filesystem::path& image, std::string_view wha
   return base::read_file(image, what, 4) == "QFI\xfb" ? "qcow2" : "raw";
 }
 
-std::vector<Share> vm_shares(const config::Profile&, const BootOptions& options) {
-  for (const Share& share : options.shares) {
+std::vector<Share> vm_shares(const config::Profile& profile, const BootOptions& options) {
+  std::vector<Share> shares = profile.shares;
+  shares.insert(shares.end(), options.shares.begin(), options.shares.end());
+  for (const Share& share : shares) {
     auto fail = [&](std::string_view what) {
       return Error(fmt::format("shares: host directory {} at guest path {}: {}", share.host, share.guest, what));
     };
@@ -68,7 +70,7 @@ std::vector<Share> vm_shares(const config::Profile&, const BootOptions& options)
     if (std::find(guest.begin(), guest.end(), "..") != guest.end()) throw fail("the guest path contains \"..\"");
     if (guest.lexically_normal() == "/") throw fail("a share cannot be the guest's root");
   }
-  return options.shares;
+  return shares;
 }
 
 std::string share_tag(std::size_t index) { return fmt::format("provium{}", index); }

@@ -46,7 +46,7 @@ struct LaunchPlan {
 // A disk image's format by its magic: "qcow2", else "raw". `what` names the file in an error.
 std::string disk_format(const std::filesystem::path& image, std::string_view what);
 
-// The shares a VM of `profile` gets (BootOptions::shares), checked: a host path that is no
+// The shares a VM of `profile` gets: the profile's, then the boot options', checked: a host path that is no
 // directory, a guest path that is not absolute or holds "..", is an Error naming the share.
 std::vector<Share> vm_shares(const config::Profile& profile, const BootOptions& options);
 

@@ -172,7 +172,7 @@ TEST(Shares, ProviumRunSharesADirectory) {
   EXPECT_EQ(same_path.exit_code, 0) << same_path.output << ": HOST alone is shared at its own path";
   const auto bad = provium_cli({"run", "--profile", "own", "--share", ":/mnt/x", "--", "true"});
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
-  EXPECT_THAT(bad.output, HasSubstr("--share :/mnt/x: give HOST, HOST:GUEST, or either followed by :ro"));
+  EXPECT_THAT(bad.output, HasSubstr("--share \":/mnt/x\": give HOST, HOST:GUEST, or either followed by :ro"));
 }
 
 // --- the host's root ------------------------------------------------------------------------------

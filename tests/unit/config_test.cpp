@@ -194,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"unknown_key.toml", 3, 1,
                 "profile 'x': unknown key 'memory' (memory and cpus are boot options); "
                 "allowed keys: kernel, initrd, rootfs, init, "
-                "append, accel, machine, transport, kernel_boot, modules, vmlinux, qemu"},
+                "append, accel, machine, transport, kernel_boot, userspace, shares, modules, vmlinux, qemu"},
         BadFile{"top_level.toml", 4, 2, "unknown top-level table 'network'"},
         BadFile{"no_kernel.toml", 4, 1, "profile 'x' has no 'kernel'"},
         BadFile{"accel.toml", 3, 9,
@@ -212,6 +212,42 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"pool_cpus.toml", 2, 8, "pool: key 'cpus' must be a positive integer"},
         BadFile{"pool_key.toml", 3, 1, "pool: unknown key 'vms'; allowed keys: memory, cpus"}),
     [](const auto& info) { return fs::path(info.param.file).stem().string(); });
+
+// `shares` is an array of provium run's --share forms; HOST is relative to the file's directory.
+TEST(ConfigParse, SharesAreAnArrayOfHostGuestForms) {
+  const Config config = parse("[profile.p]\nkernel = 'k'\nshares = ['src', '/data:/mnt/data:ro', 'lib:/opt/lib']\n",
+                              "/w/provium.toml");
+  const auto& shares = config.profile("p").shares;
+  ASSERT_EQ(shares.size(), 3u);
+  EXPECT_EQ(shares[0].host, "/w/src");
+  EXPECT_EQ(shares[0].guest, "/w/src") << "HOST alone is shared at its own path";
+  EXPECT_FALSE(shares[0].readonly);
+  EXPECT_EQ(shares[1].host, "/data");
+  EXPECT_EQ(shares[1].guest, "/mnt/data");
+  EXPECT_TRUE(shares[1].readonly);
+  EXPECT_EQ(shares[2].host, "/w/lib");
+  EXPECT_EQ(shares[2].guest, "/opt/lib");
+}
+
+TEST(ConfigParse, BadSharesAndHostRootsAreErrorsNamingThePlace) {
+  EXPECT_THAT(error_of([] { parse("[profile.p]\nkernel = 'k'\nshares = 'src'\n", "/w/provium.toml"); }),
+              HasSubstr("/w/provium.toml:3:10: profile 'p': key 'shares' must be an array of strings, not a string"));
+  EXPECT_THAT(error_of([] { parse("[profile.p]\nkernel = 'k'\nshares = [':/mnt']\n", "/w/provium.toml"); }),
+              HasSubstr("/w/provium.toml:3:11: profile 'p': key 'shares': share \":/mnt\": give HOST, HOST:GUEST, "
+                        "or either followed by :ro"));
+  EXPECT_THAT(error_of([] { parse("[profile.p]\nkernel = 'k'\nuserspace = 'host'\nrootfs = 'r.img'\n", "/w/p.toml"); }),
+              HasSubstr("profile 'p': userspace = \"host\" is the guest's root; it takes no rootfs"));
+  EXPECT_THAT(error_of([] { parse("[profile.p]\nkernel = 'k'\nuserspace = 'debian'\n", "/w/p.toml"); }),
+              HasSubstr("key 'userspace' must be one of busybox, host, not 'debian'"));
+}
+
+// userspace = "host": Provium's init on the host's root, no busybox.
+TEST(ConfigParse, AHostRootProfileRunsProviumsInit) {
+  const Profile& p = parse("[profile.p]\nkernel = 'k'\nuserspace = 'host'\n", "/w/p.toml").profile("p");
+  EXPECT_TRUE(p.host_root);
+  EXPECT_FALSE(p.busybox_userspace());
+  EXPECT_EQ(p.init, "/provium-init");
+}
 
 TEST(ConfigParse, TopLevelKeyIsNamed) {
   EXPECT_EQ(error_of([] { parse("kernel = '/boot/vmlinuz'\n", "/x/provium.toml"); }),
