@@ -175,6 +175,25 @@ TEST(Shares, ProviumRunSharesADirectory) {
   EXPECT_THAT(bad.output, HasSubstr("--share \":/mnt/x\": give HOST, HOST:GUEST, or either followed by :ro"));
 }
 
+// A profile's shares: every VM of it has them.
+TEST(Shares, AProfilesSharesAreInEveryVmOfIt) {
+  auto vm = provium::create("shared");
+  vm.boot();
+  EXPECT_EQ(vm.read_file("/mnt/profile/at-build"), "there at the build\n");
+}
+
+// The same from Lua (vm:boot{shares = ...}), through provium test.
+TEST(Shares, LuasBootTakesShares) {
+  const std::string dir = fresh_share("lua");
+  std::ofstream(fs::path(dir) / "from-host") << "host\n";
+  const auto run = provium_test::ChildProcess({std::getenv("PROVIUM_CLI"), "test",
+                                               (fs::path(std::getenv("PROVIUM_HOST_USERSPACE_DATA")) / "shares.lua").string()},
+                                              {{"SHARE_DIR", dir}})
+                       .wait();
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("1 passed")) << run.output;
+}
+
 // --- the host's root ------------------------------------------------------------------------------
 
 // The host's Python and bash run unchanged in the guest, on provium run --host-root.
@@ -246,7 +265,9 @@ int main(int argc, char** argv) {
   std::ofstream(fs::path(fixture_share()) / "at-build") << "there at the build\n";
   std::ofstream(run_dir / "provium.toml") << "[profile.own]\nkernel = \"" << tree.string() << "\"\n\n"
                                           << "[profile.hostroot]\nkernel = \"" << tree.string()
-                                          << "\"\nuserspace = \"host\"\n";
+                                          << "\"\nuserspace = \"host\"\n\n"
+                                          << "[profile.shared]\nkernel = \"" << tree.string() << "\"\nshares = [\""
+                                          << fixture_share() << ":/mnt/profile:ro\"]\n";
   ::setenv("PROVIUM_CONFIG", (run_dir / "provium.toml").c_str(), 1);
   provium::testing::Init(&argc, argv);
   return provium::testing::ExitCode(RUN_ALL_TESTS());
