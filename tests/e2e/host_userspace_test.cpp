@@ -194,6 +194,25 @@ TEST(Shares, LuasBootTakesShares) {
   EXPECT_THAT(run.output, HasSubstr("1 passed")) << run.output;
 }
 
+// A fixture's body that leaves its share in use cannot be snapshotted: the build fails saying
+// which share and why, instead of QEMU's migration error. Run as a child, like the host-root one.
+TEST(Shares, AFixtureThatLeavesItsShareBusyFailsNamingIt) {
+  const auto build = provium_test::ChildProcess({fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=busy_share.*",
+                                                 "--gtest_also_run_disabled_tests"},
+                                                {{"PROVIUM_HOST_ROOT_FIXTURE", "1"}})
+                         .wait();
+  EXPECT_NE(build.exit_code, 0) << build.output;
+  EXPECT_THAT(build.output, HasSubstr("shares: guest path /mnt/busy is still in use (an open file or a working "
+                                      "directory in it); QEMU cannot snapshot a VM with a share mounted"))
+      << build.output;
+}
+
+PROVIUM_FIXTURE_WITH(busy_share, {.profile = "own", .boot = {.shares = {{fixture_share(), "/mnt/busy"}}}}) {
+  vm.background("cd /mnt/busy && exec sleep 1000");
+  vm.exec("until [ \"$(readlink /proc/$(pidof sleep)/cwd)\" = /mnt/busy ]; do sleep 0.05; done");
+}
+TEST_F(busy_share, DISABLED_NeverRunsItsBody) { ADD_FAILURE() << "a fixture with a busy share was built"; }
+
 // --- the host's root ------------------------------------------------------------------------------
 
 // The host's Python and bash run unchanged in the guest, on provium run --host-root.
@@ -235,7 +254,8 @@ TEST(HostRoot, AFixtureOnTheHostsRootIsRefusedWithTheReason) {
       << build.output;
 }
 
-// Run only by the test above, as a child (which skips building the programs: PROVIUM_HOST_ROOT_FIXTURE).
+// Run only by the test above, as a child (which skips building the programs: PROVIUM_HOST_ROOT_FIXTURE,
+// also set for the busy share's).
 PROVIUM_FIXTURE(on_host_root, "hostroot") {}
 TEST_F(on_host_root, DISABLED_NeverRunsItsBody) { ADD_FAILURE() << "a fixture on the host's root was built"; }
 
