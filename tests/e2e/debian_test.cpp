@@ -310,6 +310,23 @@ TEST_F(DebianTest, AnRtKernelUnpackedFromItsPackageBootsWithItsOwnModules) {
   EXPECT_EQ(vm.read_file("/sys/kernel/realtime"), "1\n");
   EXPECT_THAT(vm.read_file("/proc/modules"), HasSubstr("virtio_console"));  // the transport's driver, from the package
   vm.shutdown();
+
+  // Its 9p and overlayfs are modules too: Provium loads them for a share and for the host's root.
+  const fs::path share = material() / "rt-share";
+  fs::create_directories(share);
+  std::ofstream(share / "f") << "shared\n";
+  auto shared = provium::create("rt");
+  shared.boot({.shares = {{share.string(), "/mnt/share"}}});
+  EXPECT_EQ(shared.read_file("/mnt/share/f"), "shared\n");
+  EXPECT_THAT(shared.read_file("/proc/modules"), HasSubstr("9pnet_virtio"));
+  shared.shutdown();
+  const fs::path config = material() / "rt-host-root.toml";
+  std::ofstream(config) << "[profile.rt]\nkernel = \"" << kernel.string() << "\"\nmodules = \"" << unpacked.string()
+                        << "\"\nuserspace = \"host\"\n";
+  const auto host_root = run({std::getenv("PROVIUM_CLI"), "run", "--config", config.string(), "--profile", "rt", "--",
+                              "python3 -c 'print(6 * 7)'"});
+  EXPECT_EQ(host_root.exit_code, 0) << host_root.output;
+  EXPECT_THAT(host_root.output, HasSubstr("42")) << host_root.output;
   fs::remove_all(unpacked);  // 400 MB; the package itself is kept
 }
 
