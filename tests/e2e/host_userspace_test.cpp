@@ -42,7 +42,8 @@ provium_test::ChildRun provium_cli(std::vector<std::string> args) {
 PROVIUM_FIXTURE_WITH(dynamic_programs, {.profile = "own",
                                         .boot = {.files = {{"/opt/plain", userspace("plain")},
                                                            {"/opt/t/bin/prog", userspace("bin/prog")},
-                                                           {"/opt/selftests/sas", userspace("sas")}}}}) {
+                                                           {"/opt/selftests/sas", userspace("sas")},
+                                                           {"/bin/bash", "/bin/bash"}}}}) {
   vm.exec("/opt/plain > /tmp/from-the-fixture");
 }
 
@@ -55,6 +56,11 @@ TEST_F(dynamic_programs, APlainCcProgramRunsInTheBusyboxGuest) {
 TEST_F(dynamic_programs, AProgramWithALibraryOfItsOwnUnderOriginRuns) {
   EXPECT_THAT(vm.exec("/opt/t/bin/prog"), ::provium::ExecOutputIs("own library\n"));
   EXPECT_THAT(vm.exec("test -f /opt/t/lib/libown.so"), ::provium::ExecSucceeds()) << "where $ORIGIN/../lib points";
+}
+
+// The host's bash, as docs/selftests.md puts it in for run_kselftest.sh.
+TEST_F(dynamic_programs, TheHostsBashRunsInTheBusyboxGuest) {
+  EXPECT_THAT(vm.exec("bash -c 'echo bash ${BASH_VERSINFO[0]}'"), ::provium::ExecOutputIs("bash 5\n"));
 }
 
 // sigaltstack's sas, built with the selftest's own Makefile (no -static): its TAP passes.
