@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "log.h"
 
 #define NEW_ROOT "/newroot"
@@ -174,6 +176,23 @@ static int mount_host_root(void) {
     return failed ? -1 : 0;
 }
 
+/* On the host's root: its /lib/modules are not the guest kernel's, so modprobe must not find
+ * them; the profile's installed modules directory (provium.modules=, a path the guest sees
+ * through the host's root) is the guest kernel's /lib/modules/RELEASE instead. */
+static void use_guest_modules(void) {
+    if (access("/lib/modules", F_OK) == 0 && mount("tmpfs", "/lib/modules", "tmpfs", 0, "mode=0755") < 0) {
+        log_msg("cannot hide the host's /lib/modules: %s", strerror(errno));
+        return;
+    }
+    char modules[PATH_MAX], target[PATH_MAX];
+    struct utsname kernel;
+    if (cmdline_get("provium.modules", modules, sizeof modules) < 0 || uname(&kernel) < 0)
+        return;
+    snprintf(target, sizeof target, "/lib/modules/%s", kernel.release);
+    if (mkdir(target, 0755) < 0 || mount(modules, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        log_msg("cannot bind %s at %s: %s", modules, target, strerror(errno));
+}
+
 int switch_to_root(const char *root, const char *agent, char *agent_out, size_t size) {
     const int host = strcmp(root, "host") == 0;
     if (mkdir(NEW_ROOT, 0755) < 0 && errno != EEXIST) {
@@ -193,9 +212,8 @@ int switch_to_root(const char *root, const char *agent, char *agent_out, size_t 
         log_msg("cannot make %s the root: %s", root, strerror(errno));
         return -1;
     }
-    /* The host's modules are not the guest kernel's: modprobe must not find them. */
-    if (host && access("/lib/modules", F_OK) == 0 && mount("tmpfs", "/lib/modules", "tmpfs", 0, "mode=0755") < 0)
-        log_msg("cannot hide the host's /lib/modules: %s", strerror(errno));
+    if (host)
+        use_guest_modules();
     snprintf(agent_out, size, "%s", AGENT_IN_DEV);
     return files < 0 ? 0 : copy_root_files(files);
 }

@@ -20,8 +20,8 @@ std::string escape_option_value(const std::string& value) {
 
 }  // namespace
 
-std::string kernel_command_line(const std::string& init, transport::Kind transport,
-                                const std::string& append, int max_workers, const std::string& root) {
+std::string kernel_command_line(const std::string& init, transport::Kind transport, const std::string& append,
+                                int max_workers, const std::string& root, const std::string& modules) {
   // panic=-1 reboots at once on a panic and -no-reboot turns that into QEMU exiting, so a
   // panic ends the VM immediately with its lines on the console. quiet keeps the slow emulated
   // UART out of the boot path (and tells an init such as systemd to say little); loglevel=5,
@@ -32,6 +32,7 @@ std::string kernel_command_line(const std::string& init, transport::Kind transpo
       init, transport::name(transport));
   if (transport == transport::Kind::vsock) line += fmt::format(" provium.max_workers={}", max_workers);
   if (!root.empty()) line += " provium.root=" + root;  // the wrapper mounts it and makes it the root
+  if (!modules.empty() && modules.find_first_of(" \t\n") == std::string::npos) line += " provium.modules=" + modules;
   if (!append.empty()) line += " " + append;
   return line;
 }

@@ -65,10 +65,12 @@ std::string cpu_model(const std::string& accel);
 // The kernel command line: console and panic behaviour, the wrapper as rdinit, the real init,
 // the transport (and for vsock how many workers the agent may run at once: that transport has
 // no port count to tell it), the root the wrapper mounts and switches to (`root`: a disk's
-// device, "host" for the host's root over 9p, empty for none), then the profile's own `append`
-// (last, so that it can override).
-std::string kernel_command_line(const std::string& init, transport::Kind transport,
-                                const std::string& append, int max_workers, const std::string& root = "");
+// device, "host" for the host's root over 9p, empty for none) and on the host's root the
+// modules directory it binds at /lib/modules/RELEASE (empty: none; one with whitespace cannot be
+// said on a command line and is left out), then the profile's own `append` (last, so that it
+// can override).
+std::string kernel_command_line(const std::string& init, transport::Kind transport, const std::string& append,
+                                int max_workers, const std::string& root = "", const std::string& modules = "");
 
 // The 9p tag of the host's root export (userspace = "host"), which the wrapper mounts.
 inline constexpr const char* kHostRootTag = "provium-root";

@@ -104,7 +104,8 @@ LaunchPlan plan_launch(const config::Profile& profile, const BootOptions& option
   plan.builds_initrd = start.initrd().empty();
   spec.initrd = plan.builds_initrd ? run_dir / "initrd" : start.initrd();
   spec.append = qemu::kernel_command_line(profile.init, host.transport, profile.append, options.max_workers,
-                                          profile.rootfs ? "/dev/vda" : profile.host_root ? "host" : "");
+                                          profile.rootfs ? "/dev/vda" : profile.host_root ? "host" : "",
+                                          profile.host_root ? host.modules.string() : "");
   if (host.gdb) {
     // A debugger's breakpoints and symbols are vmlinux's addresses: no randomisation of them.
     spec.append += " nokaslr";

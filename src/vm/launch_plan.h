@@ -35,6 +35,9 @@ struct HostChoices {
   std::filesystem::path kernel_image;  // what -kernel loads: the bzImage or its PVH kernel
   std::optional<uint32_t> vsock_cid;   // the leased CID, with vsock
   bool gdb = false;                    // QEMU's gdbstub, and a kernel without address randomisation
+  // On the host's root: the profile's installed modules directory (one with modules.dep), which
+  // the wrapper binds at /lib/modules/RELEASE; empty for none.
+  std::filesystem::path modules{};
 };
 
 struct LaunchPlan {

@@ -121,7 +121,7 @@ Machine::~Machine() {
   }
 }
 
-std::string Machine::build_initrd() const {
+std::filesystem::path Machine::modules_dir() const {
   std::string release;
   try {
     release = kernel::kernel_release(profile_.kernel);
@@ -130,7 +130,11 @@ std::string Machine::build_initrd() const {
     // directory, so only an explicit `modules` is used.
     if (!profile_.modules) throw;
   }
-  const std::filesystem::path modules_dir = initramfs::modules_directory(profile_.modules, release);
+  return initramfs::modules_directory(profile_.modules, release);
+}
+
+std::string Machine::build_initrd() const {
+  const std::filesystem::path modules_dir = this->modules_dir();
   std::vector<std::string> wanted = transport::guest_modules(transport_);
   if (!vm_disks(profile_, options_).empty()) wanted.push_back("virtio_blk");
   if (!vm_shares(profile_, options_).empty() || profile_.host_root) wanted.insert(wanted.end(), {"9pnet_virtio", "9p"});
@@ -293,6 +297,13 @@ qemu::LaunchSpec Machine::launch_spec() {
                    .kernel_image = kernel_image(),
                    .vsock_cid = {},
                    .gdb = base::settings()->gdb};
+  if (profile_.host_root) {
+    // An installed modules directory is the guest kernel's /lib/modules/RELEASE (modprobe needs
+    // its modules.dep); the guest sees it at the same path through the host's root.
+    std::error_code error;
+    const auto modules = modules_dir();
+    if (std::filesystem::exists(modules / "modules.dep", error)) host.modules = modules;
+  }
   if (transport_ == transport::Kind::vsock) {
     if (!cid_lease_.held()) cid_lease_ = resources_.cids->acquire();
     host.vsock_cid = cid_lease_.cid();

@@ -111,6 +111,8 @@ class Machine : public std::enable_shared_from_this<Machine> {
   // What QEMU's -kernel loads: the decompressed kernel for a PVH boot when the profile allows
   // and the kernel can (kernel/direct_boot.h), else the profile's kernel itself.
   std::filesystem::path kernel_image() const;
+  // The kernel's modules: the profile's `modules`, else /lib/modules of the kernel's release.
+  std::filesystem::path modules_dir() const;
   std::string build_initrd() const;
   void launch(const std::vector<std::string>& argv, const qemu::LaunchSpec& spec);
   void restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline);

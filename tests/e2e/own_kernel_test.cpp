@@ -119,6 +119,29 @@ TEST(DebugKernel, AModulesWarnShowsItsFramesFileAndLine) {
   EXPECT_THAT(check.describe(), HasSubstr("provium_warn.c:15)")) << "the failure message is the symbolized report";
 }
 
+// On the host's root, the guest kernel's modules are the profile's: an installed directory
+// (`make modules_install`, depmod's modules.dep) is its /lib/modules/RELEASE, where the host's
+// modprobe finds them; the host's own modules are out of sight.
+TEST(DebugKernel, OnTheHostsRootModprobeLoadsTheProfilesInstalledModules) {
+  const fs::path installed = config_dir / "modules-installed";
+  fs::remove_all(installed);
+  const auto install = provium_test::ChildProcess({"/bin/sh", "-c", "exec make \"$@\" >/dev/null", "make", "-C",
+                                                   debug_tree.string(), "INSTALL_MOD_PATH=" + installed.string(),
+                                                   "modules_install"},
+                                                  {})
+                           .wait();
+  ASSERT_EQ(install.exit_code, 0) << install.output;
+  const fs::path config = config_dir / "host-root.toml";
+  std::ofstream(config) << "[profile.debug-host]\nkernel = \"" << debug_tree.string() << "\"\nmodules = \""
+                        << installed.string() << "\"\nuserspace = \"host\"\n";
+  const auto run = provium_cli({"run", "--config", config.string(), "--profile", "debug-host", "--",
+                                "modprobe virtio_blk && grep -c '^virtio_blk ' /proc/modules && ls /lib/modules"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  std::string release;
+  std::ifstream(debug_tree / "include/config/kernel.release") >> release;
+  EXPECT_EQ(run.output, "1\n" + release + "\n") << "one module directory, the guest kernel's";
+}
+
 // gdb, driven in batch mode, attaches to a `provium run --gdb` VM through the socket the run
 // prints, breaks on the syscall of the guest's command and shows a backtrace through the syscall
 // entry; once gdb detaches, the command finishes with its output and status.

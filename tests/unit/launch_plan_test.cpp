@@ -160,6 +160,23 @@ TEST(LaunchPlan, SharesAreExportedByTheirIndexForEveryStart) {
   }
 }
 
+// userspace = "host": the host's / exported read-only by the wrapper's tag, after the shares,
+// the root named on the command line with the modules directory Provium found installed.
+TEST(LaunchPlan, TheHostsRootIsAReadOnlyExportTheWrapperMounts) {
+  auto host_root = profile();
+  host_root.host_root = true;
+  auto host = serial();
+  host.modules = "/lib/modules/6.1.0-57-amd64";
+  const auto plan = plan_launch(host_root, {}, Start::boot(), kRun, host);
+  ASSERT_EQ(plan.spec.exports.size(), 1u);
+  EXPECT_EQ(plan.spec.exports[0].path, "/");
+  EXPECT_EQ(plan.spec.exports[0].tag, qemu::kHostRootTag);
+  EXPECT_TRUE(plan.spec.exports[0].readonly);
+  EXPECT_THAT(plan.spec.append, HasSubstr(" provium.root=host provium.modules=/lib/modules/6.1.0-57-amd64"));
+  EXPECT_THAT(plan_launch(profile(), {}, Start::boot(), kRun, host).spec.append, Not(HasSubstr("provium.modules")))
+      << "only the host's root binds modules";
+}
+
 TEST(LaunchPlan, SharesThatCannotWorkAreErrorsNamingThem) {
   provium::testing::TempDir dir;
   auto plan_with = [&](Share share) {

@@ -128,6 +128,21 @@ TEST(QemuArgsTest, KernelCommandLineNamesTheTransportAndForVsockTheWorkerLimit) 
   EXPECT_EQ(vsock.substr(vsock.size() - 10), "loglevel=7");
 }
 
+// The root the wrapper switches to, and on the host's root the modules directory it binds; one
+// whose path the command line cannot carry is left out.
+TEST(QemuArgsTest, KernelCommandLineNamesTheRootAndTheHostRootsModules) {
+  const auto disk = qemu::kernel_command_line("/sbin/init", transport::Kind::virtio_serial, "", 15, "/dev/vda");
+  EXPECT_THAT(disk, HasSubstr(" provium.root=/dev/vda"));
+  EXPECT_THAT(disk, Not(HasSubstr("provium.modules")));
+  const auto host = qemu::kernel_command_line("/provium-init", transport::Kind::virtio_serial, "quiet", 15, "host",
+                                              "/lib/modules/6.1.0-57-amd64");
+  EXPECT_THAT(host, HasSubstr(" provium.root=host provium.modules=/lib/modules/6.1.0-57-amd64 quiet"));
+  EXPECT_THAT(qemu::kernel_command_line("/provium-init", transport::Kind::virtio_serial, "", 15, "host", "/my modules"),
+              Not(HasSubstr("provium.modules")));
+  EXPECT_THAT(qemu::kernel_command_line("/sbin/init", transport::Kind::virtio_serial, "", 15),
+              Not(HasSubstr("provium.root")));
+}
+
 TEST(QemuArgsTest, KernelCommandLineEndsWithTheProfilesAppend) {
   auto line = qemu::kernel_command_line("/sbin/init", transport::Kind::virtio_serial, "loglevel=7", 15);
   EXPECT_THAT(line, HasSubstr("console=ttyS0 panic=-1"));
