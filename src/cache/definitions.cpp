@@ -43,17 +43,18 @@ std::string Definitions::key_of(Definition& definition) const {
   KeyBuilder key;
   key.add("fixture", definition.name)
       .add("identity", definition.identity.empty() ? program_identity() : definition.identity);
-  add_host_(key, root.options.profile);
-  add_boot_options(key, root.options.boot, config::current().profile(root.options.profile));
+  add_host_(key, root.options.profile, root.options.boot);
   if (!definition.options.parent.empty()) key.add("parent", key_of(*find(definition.options.parent)));
   definition.key = key.hex();
   return definition.key;
 }
 
 Definitions& Definitions::of_this_program() {
-  static Definitions instance([](KeyBuilder& key, const std::string& profile) {
+  static Definitions instance([](KeyBuilder& key, const std::string& name, const BootOptions& boot) {
+    const config::Profile& profile = config::current().profile(name);
     add_guest(key);
-    add_profile(key, config::current().profile(profile));
+    add_profile(key, profile);
+    add_boot_options(key, boot, profile);
   });
   return instance;
 }

@@ -25,9 +25,10 @@ struct Definition {
 
 class Definitions {
  public:
-  // What a key takes from the host for a profile: the guest programs and the profile's files
-  // (add_guest and add_profile of config::current()'s profile, in a program).
-  using AddHost = std::function<void(KeyBuilder& key, const std::string& profile)>;
+  // What a key takes from the host for a root fixture's profile and boot options: the guest
+  // programs, the profile's files and the boot options with what they bring (add_guest,
+  // add_profile and add_boot_options of config::current()'s profile, in a program).
+  using AddHost = std::function<void(KeyBuilder& key, const std::string& profile, const BootOptions& boot)>;
 
   explicit Definitions(AddHost add_host) : add_host_(std::move(add_host)) {}
 

@@ -22,9 +22,10 @@ using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
 Definitions make(int* host_parts = nullptr) {
-  return Definitions([host_parts](KeyBuilder& key, const std::string& profile) {
+  return Definitions([host_parts](KeyBuilder& key, const std::string& profile, const provium::BootOptions& boot) {
     if (host_parts) ++*host_parts;
     key.add("profile", profile);
+    provium::cache::add_boot_options(key, boot, provium::config::Profile{});
   });
 }
 
