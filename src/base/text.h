@@ -11,6 +11,10 @@ namespace provium::base {
 // The last `lines` lines of a text (trailing line ends dropped, a serial console's CR too).
 std::string last_lines(std::string_view text, std::size_t lines);
 
+// `text` as one word of a POSIX shell's command line: as it is when it holds only characters no
+// shell treats specially, else in single quotes (a quote inside as '\'').
+std::string shell_quote(std::string_view text);
+
 // "1 file", "3 files".
 std::string plural(long long n, std::string_view one, std::string_view many);
 

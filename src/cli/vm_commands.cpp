@@ -21,6 +21,7 @@
 
 #include "base/files.h"
 #include "base/settings.h"
+#include "base/text.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "config/config.h"
@@ -71,8 +72,9 @@ constexpr std::string_view kVmOptions = R"(options:
 
 const std::string kRunUsage = fmt::format(R"(usage: provium run [OPTIONS] [--] CMD [ARGS...]
 
-Boots a fresh VM, runs CMD ARGS (joined with spaces and run by the guest's /bin/sh -c, as ssh
-does), shows its output as it comes and exits with its exit status.
+Boots a fresh VM, runs CMD with ARGS exactly as given (each quoted for the guest's /bin/sh; a
+lone CMD is a shell command line: 'dmesg | tail'), shows its output as it comes and exits with
+its exit status.
 
 {}      --timeout SECONDS   the command's deadline (default 3600)
   -h, --help              this text
@@ -278,6 +280,16 @@ int on_fresh_vm(const RunOptions& options, std::string_view name, const std::fun
   }
 }
 
+// What the guest's shell runs for the command's words: a single word is a shell command line as
+// it is (`provium run -- 'dmesg | tail'`); several are a program and its arguments, each quoted
+// so that its argv arrives as typed (`provium run -- sh -c 'exit 7'`).
+std::string guest_command_line(const std::vector<std::string>& command) {
+  if (command.size() == 1) return command.front();
+  std::vector<std::string> words;
+  for (const std::string& word : command) words.push_back(base::shell_quote(word));
+  return fmt::format("{}", fmt::join(words, " "));
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string>& args) {
@@ -295,7 +307,7 @@ int run_command(const std::vector<std::string>& args) {
                      .on_output = [](int stream, std::string_view bytes) { base::write_all(stream == 2 ? 2 : 1, bytes); }};
     ExecResult result;
     try {
-      result = vm.exec(fmt::format("{}", fmt::join(options.command, " ")), exec);
+      result = vm.exec(guest_command_line(options.command), exec);
     } catch (const TimeoutError& error) {
       std::cerr << fmt::format("provium run: {}\n", error.what());
       return kDeadline;
@@ -323,7 +335,7 @@ int shell_command(const std::vector<std::string>& args) {
       std::cerr << fmt::format("provium shell: attached to VM {}; exit or Ctrl-D ends the shell, and its test "
                                "program goes on\r\n",
                                *options.attach);
-      status = vm::run_at_this_terminal(terminal, fmt::format("{}", fmt::join(options.command, " ")));
+      status = vm::run_at_this_terminal(terminal, guest_command_line(options.command));
       session->close("the shell ended");
       return status;
     } catch (const Error& error) {
@@ -339,7 +351,7 @@ int shell_command(const std::vector<std::string>& args) {
     std::cerr << fmt::format("provium shell: VM {} of profile '{}'; its console: {}\r\n",
                              vm::VmAccess::machine(vm).name(), options.profile,
                              vm::VmAccess::machine(vm).console_log().string());
-    return vm::run_at_this_terminal(terminal, fmt::format("{}", fmt::join(options.command, " ")));
+    return vm::run_at_this_terminal(terminal, guest_command_line(options.command));
   });
 }
 

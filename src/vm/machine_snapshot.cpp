@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/text.h"
 #include "loop/loop.h"
 #include "vm/machine_runtime.h"
 #include "vm/shares.h"
@@ -17,14 +18,6 @@
 namespace provium::vm {
 
 namespace {
-
-// For QEMU's exec: migration URIs, which QEMU runs with /bin/sh -c. Only paths of our own
-// (run and cache directories) are quoted this way, never a string from the guest.
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
 
 // The child processes of process `pid` (of all its threads), from /proc.
 std::vector<int> qemu_children(int pid) {
@@ -48,7 +41,8 @@ std::string migration_status(const nlohmann::json& data) {
 void Machine::restore(const std::filesystem::path& state, std::chrono::steady_clock::time_point deadline) {
   set_migration_capabilities(deadline);
   auto ended = expect_migration_end();
-  qmp("migrate-incoming", {{"uri", "exec:cat " + shell_quote(state.string())}}, deadline);
+  // QEMU runs an exec: URI with /bin/sh -c; the path is one of our own directories'.
+  qmp("migrate-incoming", {{"uri", "exec:cat " + base::shell_quote(state.string())}}, deadline);
   const auto status = migration_status(await_qmp(ended, "QMP event MIGRATION", deadline));
   // A state that cannot be loaded usually ends QEMU itself, and then the wait says so.
   if (status != "completed")
@@ -111,7 +105,7 @@ void Machine::save_snapshot(const std::filesystem::path& state) {
   qmp("stop", {}, deadline);
   set_migration_capabilities(deadline);
   auto ended = expect_migration_end();
-  qmp("migrate", {{"uri", "exec:cat > " + shell_quote(state.string())}}, deadline);
+  qmp("migrate", {{"uri", "exec:cat > " + base::shell_quote(state.string())}}, deadline);
   const auto status = migration_status(await_qmp(ended, "QMP event MIGRATION", deadline));
   if (status != "completed") {
     const auto info = qmp("query-migrate", {}, deadline);

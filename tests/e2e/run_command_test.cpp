@@ -25,15 +25,28 @@ provium_test::ChildRun provium_run(std::vector<std::string> args, const std::str
 }
 
 TEST(ProviumRun, PrintsTheCommandsOutputAndExitsWithItsStatus) {
-  const auto ok = provium_run({"--", "echo", "out;", "echo", "err", ">&2;", "uname", "-s"});
+  const auto ok = provium_run({"--", "echo out; echo err >&2; uname -s"});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_THAT(ok.output, HasSubstr("out\n"));
   EXPECT_THAT(ok.output, HasSubstr("err\n"));
   EXPECT_THAT(ok.output, HasSubstr("Linux\n"));
 
-  const auto failing = provium_run({"--memory", "256M", "sh", "-c", "'exit 7'"});
+  const auto failing = provium_run({"--memory", "256M", "sh", "-c", "exit 7"});
   EXPECT_EQ(failing.exit_code, 7) << failing.output;
   EXPECT_THAT(failing.output, Not(HasSubstr("provium run:")));
+}
+
+// Several words are a program and its arguments, each arriving as typed (spaces, quotes, `$`);
+// a single word is a shell command line, pipes and all.
+TEST(ProviumRun, RunsTheArgumentsExactlyAsTyped) {
+  const auto words = provium_run({"--", "printf", "[%s]\\n", "a b", "it's", "$HOME", "x\"y", ""});
+  EXPECT_EQ(words.exit_code, 0) << words.output;
+  EXPECT_EQ(words.output, "[a b]\n[it's]\n[$HOME]\n[x\"y]\n[]\n");
+  const auto two = provium_run({"--", "sh", "-c", "uname -s; echo second"});
+  EXPECT_EQ(two.output, "Linux\nsecond\n") << "sh -c gets its script whole";
+  const auto pipeline = provium_run({"--", "echo one two three | wc -w"});
+  EXPECT_EQ(pipeline.exit_code, 0) << pipeline.output;
+  EXPECT_THAT(pipeline.output, HasSubstr("3\n"));
 }
 
 TEST(ProviumRun, AKernelPanicExitsWithTheReason) {
