@@ -64,6 +64,26 @@ TEST(Text, LineBufferGivesWholeLinesAsTheyCome) {
   EXPECT_THAT(lines.feed("y"), ElementsAre());
 }
 
+// A word the shell would change is quoted so that /bin/sh gives it back as it was.
+TEST(Text, ShellQuoteKeepsEveryWordAsItIs) {
+  EXPECT_EQ(provium::base::shell_quote("/run/vm-1/state"), "/run/vm-1/state");
+  EXPECT_EQ(provium::base::shell_quote("a b"), "'a b'");
+  EXPECT_EQ(provium::base::shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(provium::base::shell_quote(""), "''");
+  for (const std::string word : {"$HOME", "x\"y", "it's", "a\nb", "*", "; rm -rf /", "`id`"}) {
+    const std::string echoed = provium::base::capture_output({"/bin/sh", "-c", "printf %s " + provium::base::shell_quote(word)});
+    EXPECT_EQ(echoed, word);
+  }
+}
+
+// Without environment: what it says depends on its arguments alone; a failure is a status.
+TEST(CaptureOutput, RunForOutputHasAnEmptyEnvironmentAndGivesTheStatus) {
+  ::setenv("PROVIUM_TEST_LEAK", "leaked", 1);
+  const auto run = provium::base::run_for_output({"/bin/sh", "-c", "echo \"[$PROVIUM_TEST_LEAK]\"; echo err >&2; exit 3"});
+  EXPECT_EQ(run.exit_status, 3);
+  EXPECT_EQ(run.output, "[]\nerr\n");
+}
+
 TEST(Text, SizeText) {
   EXPECT_EQ(provium::base::size_text(512 * 1024), "512 KiB");
   EXPECT_EQ(provium::base::size_text(uint64_t{96} << 20), "96.0 MiB");
