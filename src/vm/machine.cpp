@@ -174,7 +174,9 @@ void Machine::boot() {
 }
 
 bool Machine::resume_ahead() {
-  if (!prelaunched_) throw Error("only a VM started ahead (prelaunch) can be resumed ahead");
+  if (!start_.restores()) throw Error("only a VM restored from a snapshot can be resumed ahead");
+  if (runtime_ && !prelaunched_) throw Error("this VM was already started");
+  if (!prelaunched_) check_before_launch();
   auto lease = pool::try_acquire_spare_budget(resources_.pool_dir, resources_.budget,
                                               base::parse_memory_size(options_.memory), options_.cpus);
   if (!lease) return false;

@@ -50,12 +50,15 @@ class Machine : public std::enable_shared_from_this<Machine> {
   // share of the pool (a QEMU waiting for its state is paused and small); a later boot()
   // takes the share, skips the process start (about 50 ms under TCG) and restores.
   void prelaunch();
-  // After prelaunch(): the whole resume ahead of its test, when the pool has room for a spare
-  // now (pool::try_acquire_spare_budget; false, and nothing done, when it has not): the state
-  // loaded, the guest continued until the agent's READY, then stopped (QEMU freezes the
-  // guest's clocks while it is stopped). A later boot() only continues it. Throws Error like
-  // boot().
+  // The whole resume ahead of its test, when the pool has room for a spare now
+  // (pool::try_acquire_spare_budget; false, and nothing done, when it has not): QEMU started
+  // unless prelaunch() did, the state loaded, the guest continued until the agent's READY, then
+  // stopped (QEMU freezes the guest's clocks while it is stopped). A later boot() only
+  // continues it. Throws Error like boot().
   bool resume_ahead();
+  // Whether its pool budget is fixed (PROVIUM_POOL_MEM, PROVIUM_POOL_CPUS, [pool]): a ceiling
+  // that no QEMU without a share may exceed, a prelaunched one included.
+  bool budget_is_fixed() const { return resources_.budget.fixed(); }
 
   std::shared_ptr<Session> agent() const { return agent_; }
 
