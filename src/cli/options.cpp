@@ -31,6 +31,8 @@ options:
                           machines of a CI job matrix run, one slice each; without it,
                           GTEST_TOTAL_SHARDS and GTEST_SHARD_INDEX (0-based) say the same
       --rerun-failed      run only those of PATH's files that failed the last time they ran
+      --junit FILE        also write the results as JUnit XML to FILE (one testcase per
+                          test() block, its file the classname), for CI dashboards
       --mem SIZE          a fixed memory budget for all VMs at once, shared with every Provium
                           process of this user (512M, 2G, ...; sets PROVIUM_POOL_MEM)
       --cpus N            a fixed CPU budget for all VMs at once (sets PROVIUM_POOL_CPUS);
@@ -177,6 +179,9 @@ TestOptions parse_test_options(const std::vector<std::string>& args, int default
     } else if (in.value_of(arg, "-p", "--parallel", value)) {
       options.parallel = parse_count("-p", value, 1024);
       options.parallel_given = true;
+    } else if (in.value_of(arg, "", "--junit", value)) {
+      if (value.empty()) throw UsageError("--junit needs a file name");
+      options.junit = std::filesystem::absolute(value);
     } else if (in.value_of(arg, "", "--shard", value)) {
       options.shard = parse_shard(value);
     } else if (in.value_of(arg, "-f", "--filter", value)) {

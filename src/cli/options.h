@@ -43,6 +43,7 @@ struct TestOptions {
   std::optional<std::string> accel;   // PROVIUM_ACCEL
   std::optional<std::string> kernel_reports;  // PROVIUM_KERNEL_REPORTS
   std::optional<Shard> shard;                 // --shard K/N
+  std::optional<std::filesystem::path> junit;  // --junit FILE: the results as JUnit XML
 };
 
 extern const std::string_view kTestUsage;

@@ -33,7 +33,8 @@ std::string result_to_json(const lua::FileResult& result) {
                       {"status", status_name(block.status)},
                       {"message", block.message},
                       {"file", block.file},
-                      {"line", block.line}});
+                      {"line", block.line},
+                      {"seconds", block.seconds}});
   json consoles = json::array();
   for (const auto& console : result.consoles)
     consoles.push_back({{"label", console.label}, {"text", console.text}});
@@ -60,6 +61,7 @@ std::optional<lua::FileResult> result_from_json(std::string_view text) {
       block.message = item.at("message").get<std::string>();
       block.file = item.at("file").get<std::string>();
       block.line = item.at("line").get<int>();
+      block.seconds = item.at("seconds").get<double>();
       result.blocks.push_back(std::move(block));
     }
     if (!document.at("error").is_null()) result.error = document.at("error").get<std::string>();

@@ -8,6 +8,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -20,6 +22,7 @@
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/file_process.h"
+#include "cli/junit.h"
 #include "cli/options.h"
 #include "cli/report.h"
 #include "cli/rerun_record.h"
@@ -119,7 +122,8 @@ class Run {
       std::cerr << fmt::format("provium: cannot update the --rerun-failed record: {}\n", error.what());
     }
     std::cout << format_summary(summary_) << std::flush;
-    return summary_.failed == 0 && summary_.not_run == 0 ? 0 : 1;
+    const int status = summary_.failed == 0 && summary_.not_run == 0 ? 0 : 1;
+    return write_junit() ? status : 1;
   }
 
  private:
@@ -168,13 +172,16 @@ class Run {
     }
     outcomes_[RerunRecord::key(job.file)] = recorded;
     std::string text = format_outcome(outcome, options_.verbose);
+    std::optional<fs::path> kept;
     if (failed) {
       try {
-        summary_.kept_logs.emplace_back(job.name, logs_.keep(outcome, job.log_name));
+        kept = logs_.keep(outcome, job.log_name);
+        summary_.kept_logs.emplace_back(job.name, *kept);
       } catch (const std::exception& error) {
         text += fmt::format("    (no log kept: {})\n", error.what());
       }
     }
+    if (options_.junit) junit_.push_back({job.name, outcome.result, kept});
     std::cout << text << std::flush;  // one write per file: parallel files do not mix lines
   }
 
@@ -183,9 +190,24 @@ class Run {
   std::size_t next_ = 0;
   bool stop_starting_ = false;
   std::vector<std::unique_ptr<Running>> running_;
+  // --junit: the files in name order, whatever order they ended in. A report that cannot be
+  // written fails the run: a CI job must not pass with its report missing.
+  bool write_junit() {
+    if (!options_.junit) return true;
+    std::sort(junit_.begin(), junit_.end(), [](const JunitFile& a, const JunitFile& b) { return a.name < b.name; });
+    std::ofstream out(*options_.junit, std::ios::binary | std::ios::trunc);
+    out << junit_xml(junit_);
+    out.close();
+    if (out) return true;
+    std::cerr << fmt::format("provium test: cannot write the JUnit report {}: {}\n", options_.junit->string(),
+                             std::strerror(errno));
+    return false;
+  }
+
   Summary summary_;
   RunLogs logs_;
   std::map<fs::path, RerunRecord::Outcome> outcomes_;
+  std::vector<JunitFile> junit_;
 };
 
 }  // namespace

@@ -50,6 +50,7 @@ struct FileContext {
   std::vector<std::unique_ptr<WorkerEntry>> workers;
   std::vector<BlockResult> blocks;
   std::string last_traceback;  // of the last error caught by the message handler
+  std::chrono::steady_clock::time_point block_start{};  // when the running test() block began
   // Failure texts of kernel reports: those of VMs the script ended since the last check
   // (kill, shutdown), and those that came outside any test() block (the file's own).
   std::string ended_vm_reports;

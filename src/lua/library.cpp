@@ -109,6 +109,7 @@ int record_block(lua_State* L) {
       block.message = block.status == BlockResult::Status::failed ? block.message + "\n" + reports : reports;
       block.status = BlockResult::Status::failed;
     }
+    block.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - context.block_start).count();
     context.blocks.push_back(std::move(block));
     return 0;
   });
@@ -120,6 +121,7 @@ int begin_block(lua_State* L) {
   return protect(L, [&] {
     auto& context = FileContext::of(L);
     context.file_reports += context.check_kernel_reports();
+    context.block_start = std::chrono::steady_clock::now();
     return 0;
   });
 }

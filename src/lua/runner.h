@@ -17,6 +17,7 @@ struct BlockResult {
   std::string message;  // failed: the error, "file:line: ..." first; todo: the reason (may be empty)
   std::string file;     // where the block was declared, for GoogleTest's failure locations
   int line = 0;
+  double seconds = 0;   // how long it ran
 };
 
 // The console of one VM the file created, captured before the VM was cleaned up.

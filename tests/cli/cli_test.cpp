@@ -111,7 +111,8 @@ class WholeDirectory : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new Scratch;
-    run_ = new provium_test::ChildRun(provium_test_run({"-p", "2", (kScripts / "suite").string()}, *scratch_));
+    run_ = new provium_test::ChildRun(provium_test_run(
+        {"-p", "2", "--junit", (scratch_->path() / "junit.xml").string(), (kScripts / "suite").string()}, *scratch_));
   }
   static void TearDownTestSuite() {
     delete run_;
@@ -124,6 +125,44 @@ class WholeDirectory : public ::testing::Test {
 };
 Scratch* WholeDirectory::scratch_ = nullptr;
 provium_test::ChildRun* WholeDirectory::run_ = nullptr;
+
+// --junit: the run's JUnit report, read by Python's xml.etree, has a testcase per block of each
+// file in name order, with failures, skips, the error of a file that ended outside its blocks
+// and the kept log of each failed file.
+TEST_F(WholeDirectory, TheJunitReportHasATestcasePerBlock) {
+  const fs::path report = scratch_->path() / "junit.xml";
+  const std::string script =
+      "import sys, xml.etree.ElementTree as ET\n"
+      "root = ET.parse(sys.argv[1]).getroot()\n"
+      "print(root.tag, root.get('tests'), root.get('failures'), root.get('errors'), root.get('skipped'))\n"
+      "for suite in root:\n"
+      "  logs = [p.get('value') for p in suite.iter('property') if p.get('name') == 'provium.log']\n"
+      "  print(suite.get('name'), 'log' if logs and logs[0].endswith('.log') else '-')\n"
+      "  for case in suite.iter('testcase'):\n"
+      "    kinds = [r.tag for r in case]\n"
+      "    print(' ', case.get('classname') == suite.get('name'), case.get('name'), *kinds,\n"
+      "          *[r.get('message') for r in case], float(case.get('time')) >= 0)\n";
+  const auto read = provium_test::ChildProcess({"/usr/bin/python3", "-c", script, report.string()}, {}).wait();
+  ASSERT_EQ(read.exit_code, 0) << read.output;
+  const auto lines = lines_of(read.output);
+  auto has = [&](const std::string& line) { return std::find(lines.begin(), lines.end(), line) != lines.end(); };
+  EXPECT_TRUE(has("mixed.lua log")) << read.output;
+  EXPECT_TRUE(has("  True passes True")) << read.output;
+  EXPECT_TRUE(has("todo_only.lua -")) << read.output;
+  EXPECT_TRUE(has("  True not written yet skipped waiting for the feature True")) << read.output;
+  EXPECT_TRUE(has("top_error.lua log")) << read.output;
+  const auto failure = std::find_if(lines.begin(), lines.end(),
+                                    [](const std::string& line) { return line.starts_with("  True fails failure "); });
+  ASSERT_NE(failure, lines.end()) << read.output;
+  EXPECT_THAT(*failure, HasSubstr("the deliberate failure"));
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.starts_with("  True (file) error ") && line.find("top-level boom") != std::string::npos;
+  })) << read.output;
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.starts_with("  True (file) error ") && line.find("without a result") != std::string::npos;
+  })) << "a file whose process died: " << read.output;
+  EXPECT_THAT(lines.front(), ::testing::StartsWith("testsuites ")) << read.output;
+}
 
 TEST_F(WholeDirectory, ExitsOneAndCountsEveryOutcome) {
   EXPECT_EQ(run_->exit_code, 1) << output();

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "cli/junit.h"
 #include "cli/options.h"
 #include "cli/report.h"
 #include "cli/rerun_record.h"
@@ -298,6 +299,80 @@ TEST(CliRerunRecord, KeysAreAbsoluteAndNormal) {
   const auto a = dir.write("sub/a.lua", "");
   EXPECT_EQ(RerunRecord::key(dir.path() / "sub" / ".." / "sub" / "a.lua"), RerunRecord::key(a));
   EXPECT_TRUE(RerunRecord::key("relative.lua").is_absolute());
+}
+
+// --- --junit ----------------------------------------------------------------------------------
+
+// The JUnit report of a run with a passing, a failing and a todo block, a file of todo blocks
+// only and a file that ended with an error and kept its log, parsed by Python's xml.etree (a
+// parser of its own, not ours) and checked element by element.
+TEST(Junit, EveryBlockIsATestcaseThatJunitReadersParse) {
+  FileResult a;
+  a.blocks = {{"adds", BlockResult::Status::passed, "", "a.lua", 3, 0.25},
+              {"compares <x> & \"y\"", BlockResult::Status::failed, "a.lua:9: expected 1, got 2\nstack traceback:\n\x01...", "a.lua", 8, 1.5},
+              {"later", BlockResult::Status::todo, "not yet", "a.lua", 12, 0.0}};
+  a.seconds = 2.0;
+  FileResult b;
+  b.blocks = {{"one", BlockResult::Status::todo, "", "b.lua", 1, 0.0}};
+  FileResult c;
+  c.error = "c.lua:1: boom\nstack traceback: ...";
+  c.seconds = 0.5;
+  const std::string xml = junit_xml({{"a.lua", a, std::nullopt}, {"b.lua", b, std::nullopt},
+                                     {"sub/c.lua", c, fs::path("/logs/run-1/sub/c.lua.log")}});
+  TempDir dir;
+  const fs::path report = dir.write("report.xml", xml);
+  const std::string script = R"(
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+print(root.tag, *(root.get(k) for k in ("tests", "failures", "errors", "skipped")))
+for suite in root:
+    print(" ", suite.tag, suite.get("name"), *(suite.get(k) for k in ("tests", "failures", "errors", "skipped", "time")))
+    for child in suite:
+        if child.tag == "properties":
+            for p in child: print("   ", p.tag, p.get("name"), p.get("value"))
+            continue
+        print("   ", child.tag, child.get("classname"), repr(child.get("name")), child.get("time"))
+        for result in child:
+            print("     ", result.tag, repr(result.get("message")), repr(result.text))
+)";
+  const fs::path program = dir.write("read.py", script);
+  const std::string command = "python3 '" + program.string() + "' '" + report.string() + "' > '" +
+                              (dir.path() / "out").string() + "' 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << std::ifstream(dir.path() / "out").rdbuf();
+  std::ifstream in(dir.path() / "out");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  EXPECT_THAT(lines,
+              ElementsAre("testsuites 5 1 1 2",
+                          "  testsuite a.lua 3 1 0 1 2.000",
+                          "    testcase a.lua 'adds' 0.250",
+                          "    testcase a.lua 'compares <x> & \"y\"' 1.500",
+                          "      failure 'a.lua:9: expected 1, got 2' 'a.lua:9: expected 1, got 2\\nstack traceback:\\n\xEF\xBF\xBD...'",
+                          "    testcase a.lua 'later' 0.000",
+                          "      skipped 'not yet' None",
+                          "  testsuite b.lua 1 0 0 1 0.000",
+                          "    testcase b.lua 'one' 0.000",
+                          "      skipped '' None",
+                          "  testsuite sub/c.lua 1 0 1 0 0.500",
+                          "    property provium.log /logs/run-1/sub/c.lua.log",
+                          "    testcase sub/c.lua '(file)' 0.000",
+                          "      error 'c.lua:1: boom' 'c.lua:1: boom\\nstack traceback: ...'"));
+}
+
+TEST(Junit, TheOptionTakesAFileAndRefusesNone) {
+  EXPECT_EQ(parse_test_options({"--junit", "out/report.xml", "tests"}, 2).junit, fs::absolute("out/report.xml"));
+  EXPECT_EQ(parse_test_options({"--junit=r.xml", "tests"}, 2).junit, fs::absolute("r.xml"));
+  EXPECT_FALSE(parse_test_options({"tests"}, 2).junit);
+  EXPECT_THROW(parse_test_options({"--junit=", "tests"}, 2), UsageError);
+}
+
+// A block's time travels from the file's process with the rest of its result.
+TEST(Junit, ABlocksTimeTravelsInTheResultJson) {
+  FileResult result;
+  result.blocks = {{"b", BlockResult::Status::passed, "", "f.lua", 1, 1.25}};
+  const auto back = result_from_json(result_to_json(result));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->blocks.at(0).seconds, 1.25);
 }
 
 }  // namespace
