@@ -130,10 +130,21 @@ class Guest {
   // (`daemon >/dev/null 2>&1 &`), or the call waits for it.
   ExecResult exec(std::string_view cmd, const ExecOptions& options = {});
 
-  // Files in the guest, binary-safe, up to the 16 MiB frame. A missing path or a permission
-  // error throws Error with the guest's errno text.
+  // Files in the guest, binary-safe, of any size: one frame up to 4 MiB, larger ones in 4 MiB
+  // pieces, each with the call's deadline (a slow transfer that moves on never times out). A
+  // missing path or a permission error throws Error with the guest's errno text. A large
+  // write_file goes to a temporary file beside `path`, renamed once complete: a failure leaves
+  // no partial file at `path`.
   std::string read_file(std::string_view path, const CallOptions& options = {});
   void write_file(std::string_view path, std::string_view data, const CallOptions& options = {});
+
+  // A host file into the guest (copy_to) or a guest file onto the host (copy_from), in 4 MiB
+  // pieces: the memory they take is a piece's, whatever the file's size. The deadline applies to
+  // each piece. The destination appears only once complete (a temporary file beside it,
+  // renamed): a failure, the VM's death included, leaves no partial file there. copy_to gives
+  // the guest file the host file's permission bits.
+  void copy_to(const std::string& host_path, std::string_view guest_path, const CallOptions& options = {});
+  void copy_from(std::string_view guest_path, const std::string& host_path, const CallOptions& options = {});
 
   // A raw syscall with integer arguments: the result, or -errno on failure.
   template <std::integral... I>

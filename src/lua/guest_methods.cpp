@@ -238,6 +238,24 @@ int write_file(lua_State* L) {
   });
 }
 
+// copy_to(host_path, guest_path, opts?) and copy_from(guest_path, host_path, opts?): a relative
+// host path is the file's (the working directory while it runs is the start directory).
+int copy_to(lua_State* L) {
+  return protect(L, [&] {
+    Args args(L, "copy_to", 2);
+    self_guest(L, "copy_to").copy_to(args.string(1), args.string(2), call_options(args, 3));
+    return 0;
+  });
+}
+
+int copy_from(lua_State* L) {
+  return protect(L, [&] {
+    Args args(L, "copy_from", 2);
+    self_guest(L, "copy_from").copy_from(args.string(1), args.string(2), call_options(args, 3));
+    return 0;
+  });
+}
+
 int dmesg(lua_State* L) {
   return protect(L, [&] {
     Args args(L, "dmesg", 2);
@@ -573,7 +591,7 @@ int worker_tostring(lua_State* L) {
 
 const luaL_Reg kGuestMethods[] = {
     {"exec", exec},           {"json", json},
-    {"read_file", read_file}, {"write_file", write_file},
+    {"read_file", read_file}, {"write_file", write_file}, {"copy_to", copy_to}, {"copy_from", copy_from},
     {"dmesg", dmesg},         {"mount_vfs", mount_vfs},
     {"wait_until", wait_until}, {"syscall", syscall},
     {"syscall_buf", syscall_buf}, {"syscall_bufs", syscall_bufs},

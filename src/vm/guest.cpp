@@ -200,22 +200,6 @@ TapResult run_tap(Guest& guest, std::string_view cmd, const ExecOptions& options
   return parse_tap(run.out, run.exit_code);
 }
 
-std::string Guest::read_file(std::string_view path, const CallOptions& options) {
-  const auto operation = vm::describe_operation("read_file", path);
-  return session()
-      .call({PROVIUM_READ_FILE, std::string(path)}, PROVIUM_FILE_DATA, operation, options.timeout.value_or(timeout_))
-      .payload;
-}
-
-void Guest::write_file(std::string_view path, std::string_view data, const CallOptions& options) {
-  const auto operation = vm::describe_operation("write_file", path);
-  auto request = protocol::encode_write_file(path, data);
-  auto answer = session().call(request, PROVIUM_FILE_DATA, operation, options.timeout.value_or(timeout_));
-  if (!answer.payload.empty())
-    throw Error(fmt::format("{}: the agent acknowledged with {} unexpected bytes", operation,
-                            answer.payload.size()));
-}
-
 SyscallResult Guest::syscall_args(long nr, std::span<const Arg> args) {
   return vm::agent_syscall(session(), nr, args, timeout_);
 }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include <provium/gtest.h>
 #include <provium/provium.h>
@@ -50,19 +51,19 @@ TEST_F(FilesTest, BinaryRoundTrip) {
   EXPECT_EQ(vm().exec("wc -c < /tmp/binary").out, "1048576\n");
 }
 
-TEST_F(FilesTest, LargestFileThatFitsAFrame) {
-  const std::string path = "/tmp/big";
-  std::string data(16 * 1024 * 1024 - 4 - path.size(), 'b');  // WRITE_FILE: [len][path][data]
-  data.back() = 'e';
-  vm().write_file(path, data);
-  std::string back = vm().read_file(path);
-  EXPECT_EQ(back.size(), data.size());
-  EXPECT_TRUE(back == data);
-}
-
-TEST_F(FilesTest, TooLargeIsRefusedBeforeSendingAndTheConnectionStaysUsable) {
-  EXPECT_THROW(vm().write_file("/tmp/huge", std::string(16 * 1024 * 1024, 'x')), provium::Error);
-  EXPECT_THAT(vm().exec("true"), ::provium::ExecSucceeds());
+// One frame up to 4 MiB, pieces beyond: sizes on both sides of the piece and of the old 16 MiB
+// frame arrive whole.
+TEST_F(FilesTest, FilesOfAnySizeRoundTrip) {
+  for (const std::size_t size : {std::size_t{4} << 20, (std::size_t{4} << 20) + 1, std::size_t{16} << 20,
+                                 (std::size_t{20} << 20) + 3}) {
+    SCOPED_TRACE(size);
+    std::string data(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+    vm().write_file("/tmp/sized", data);
+    EXPECT_EQ(vm().exec("wc -c < /tmp/sized").out, std::to_string(size) + "\n");
+    EXPECT_TRUE(vm().read_file("/tmp/sized") == data);
+  }
+  EXPECT_EQ(vm().exec("ls /tmp | grep -c provium-partial").out, "0\n") << "no temporary file left";
 }
 
 TEST_F(FilesTest, ProcFilesReadToTheEnd) {
@@ -74,6 +75,11 @@ TEST_F(FilesTest, MissingPathIsAnErrorWithTheErrnoText) {
               ThrowsMessage<provium::Error>(::testing::AllOf(
                   HasSubstr("/no/such/file"), HasSubstr("No such file or directory"))));
   EXPECT_THROW(vm().write_file("/no/such/dir/file", "x"), provium::Error);
+  EXPECT_THAT([&] { vm().write_file("/no/such/dir/file", std::string(5 << 20, 'x')); },
+              ThrowsMessage<provium::Error>(HasSubstr("No such file or directory")));
+  EXPECT_THAT([&] { vm().copy_from("/no/such/file", "/tmp/provium-never-written"); },
+              ThrowsMessage<provium::Error>(HasSubstr("No such file or directory")));
+  EXPECT_FALSE(std::filesystem::exists("/tmp/provium-never-written"));
   EXPECT_THAT(vm().exec("true"), ::provium::ExecSucceeds());
 }
 
