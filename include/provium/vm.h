@@ -130,8 +130,8 @@ class Guest {
   // (`daemon >/dev/null 2>&1 &`), or the call waits for it.
   ExecResult exec(std::string_view cmd, const ExecOptions& options = {});
 
-  // Files in the guest, binary-safe, of any size: one frame up to 4 MiB, larger ones in 4 MiB
-  // pieces, each with the call's deadline (a slow transfer that moves on never times out). A
+  // Files in the guest, binary-safe, of any size: one frame up to the frame's 16 MiB, larger
+  // ones in 4 MiB pieces, each with the call's deadline (a slow transfer that moves on never times out). A
   // missing path or a permission error throws Error with the guest's errno text. A large
   // write_file goes to a temporary file beside `path`, renamed once complete: a failure leaves
   // no partial file at `path`.

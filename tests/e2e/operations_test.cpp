@@ -51,8 +51,8 @@ TEST_F(FilesTest, BinaryRoundTrip) {
   EXPECT_EQ(vm().exec("wc -c < /tmp/binary").out, "1048576\n");
 }
 
-// One frame up to 4 MiB, pieces beyond: sizes on both sides of the piece and of the old 16 MiB
-// frame arrive whole.
+// One frame up to the frame's 16 MiB, 4 MiB pieces beyond: sizes on both sides of a piece and of
+// the frame (a 16 MiB write does not fit one with its path) arrive whole.
 TEST_F(FilesTest, FilesOfAnySizeRoundTrip) {
   for (const std::size_t size : {std::size_t{4} << 20, (std::size_t{4} << 20) + 1, std::size_t{16} << 20,
                                  (std::size_t{20} << 20) + 3}) {

@@ -1,4 +1,4 @@
--- vm:read_file / vm:write_file: binary safety, any size (pieces past 4 MiB), errors;
+-- vm:read_file / vm:write_file: binary safety, any size (pieces past the 16 MiB frame), errors;
 -- vm:copy_to / vm:copy_from between host and guest files.
 local vm = provium.fixture("base")
 
