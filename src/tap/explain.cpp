@@ -86,9 +86,11 @@ std::string explain_tap(const TapResult& result) {
     if (test.outcome == TapTest::Outcome::fail)
       problems.push_back("not ok " + label(test) + tail_lines(test.output, "      "));
   add_missing(problems, result.missing);
-  // A producer that died before its plan was done said why after its last result, if anywhere.
+  // A producer that died before its plan was done said why after its last result, if anywhere;
+  // one that gave no result at all (kcmp plans 1..3 and prints PASS lines) said everything there.
   if (!result.missing.empty() && !result.trailing.empty())
-    problems.push_back("after the last result:" + tail_lines(result.trailing, "      "));
+    problems.push_back((result.tests.empty() ? "no result line at all; after the plan:" : "after the last result:") +
+                       tail_lines(result.trailing, "      "));
   if (result.bail_out) problems.push_back(result.bail_out->empty() ? "Bail out!" : "Bail out! " + *result.bail_out);
   if (result.exit_code != 0) problems.push_back(exit_code_problem(result));
   if (problems.empty() && result.tests.empty()) return "no subtests, exit code 0";

@@ -338,6 +338,18 @@ TEST(TapPasses, AProducerThatDiedShowsWhatItPrintedLast) {
             "which has 2 problems:\n  not ok 1 a\n  exit code 1");
 }
 
+// A producer that planned tests and printed no result line (kcmp prints "PASS: ..." lines) is
+// told as such, not as "after the last result".
+TEST(TapPasses, AProducerWithNoResultLineSaysSo) {
+  const auto result = parse_tap("1..2\nPASS: kcmp of files\nPASS: kcmp of vm\n", 0);
+  EXPECT_EQ(explain(result).explanation,
+            "which has 2 problems:\n"
+            "  no result for tests 1 to 2\n"
+            "  no result line at all; after the plan:\n"
+            "      PASS: kcmp of files\n"
+            "      PASS: kcmp of vm");
+}
+
 TEST(TapPasses, TheExitCodeIsNamed) {
   EXPECT_EQ(explain(parse_tap("1..2\nok 1 a\nok 2 b # SKIP\n", 4)).explanation,
             "which has 1 problem:\n  exit code 4 (skip in kselftest), but not everything was skipped");
