@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+
 #include <provium/error.h>
 
 #include "config/config.h"
@@ -18,6 +20,26 @@ namespace {
 fs::path host_path(const FileContext& context, const std::string& path) {
   const fs::path given(path);
   return given.is_absolute() ? given : context.start_dir / given;
+}
+
+// Calls `each` with every table of the list in field `field` of argument n (its 1-based index
+// too); a field that is neither absent nor a table is an error naming it.
+void each_table(const Args& args, int n, const char* field, const std::function<void(const Args&, int)>& each) {
+  lua_State* L = args.state();
+  lua_getfield(L, args.index(n), field);
+  if (lua_istable(L, -1)) {
+    Args list(L, "boot", lua_gettop(L));
+    const auto count = static_cast<int>(lua_rawlen(L, -1));
+    for (int i = 1; i <= count; ++i) {
+      lua_rawgeti(L, list.index(1), i);
+      each(Args(L, "boot", lua_gettop(L)), i);
+      lua_pop(L, 1);
+    }
+  } else if (!lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    args.fail(n, fmt::format("field '{}' must be a list of tables", field));
+  }
+  lua_pop(L, 1);
 }
 
 }  // namespace
@@ -57,46 +79,21 @@ BootOptions boot_options(const Args& args, int n) {
   }
   lua_pop(L, 1);
 
-  lua_getfield(L, args.index(n), "disks");
-  if (lua_istable(L, -1)) {
-    Args disks(L, "boot", lua_gettop(L));
-    const auto count = static_cast<int>(lua_rawlen(L, -1));
-    for (int i = 1; i <= count; ++i) {
-      lua_rawgeti(L, disks.index(1), i);
-      Args disk(L, "boot", lua_gettop(L));
-      Disk spec;
-      auto path = disk.string_field(1, "path");
-      if (!path) throw Error(fmt::format("boot: disk {} has no path", i));
-      spec.path = host_path(context, *path).string();
-      spec.format = disk.string_field(1, "format").value_or("raw");
-      spec.readonly = disk.boolean_field(1, "readonly");
-      options.disks.push_back(std::move(spec));
-      lua_pop(L, 1);
-    }
-  } else if (!lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    args.fail(n, "field 'disks' must be a list of tables");
-  }
-  lua_pop(L, 1);
-
-  lua_getfield(L, args.index(n), "shares");
-  if (lua_istable(L, -1)) {
-    Args shares(L, "boot", lua_gettop(L));
-    const auto count = static_cast<int>(lua_rawlen(L, -1));
-    for (int i = 1; i <= count; ++i) {
-      lua_rawgeti(L, shares.index(1), i);
-      Args share(L, "boot", lua_gettop(L));
-      auto host = share.string_field(1, "host");
-      auto guest = share.string_field(1, "guest");
-      if (!host || !guest) throw Error(fmt::format("boot: share {} needs a host and a guest path", i));
-      options.shares.push_back({host_path(context, *host).string(), *guest, share.boolean_field(1, "readonly")});
-      lua_pop(L, 1);
-    }
-  } else if (!lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    args.fail(n, "field 'shares' must be a list of tables");
-  }
-  lua_pop(L, 1);
+  each_table(args, n, "disks", [&](const Args& disk, int i) {
+    Disk spec;
+    auto path = disk.string_field(1, "path");
+    if (!path) throw Error(fmt::format("boot: disk {} has no path", i));
+    spec.path = host_path(context, *path).string();
+    spec.format = disk.string_field(1, "format").value_or("raw");
+    spec.readonly = disk.boolean_field(1, "readonly");
+    options.disks.push_back(std::move(spec));
+  });
+  each_table(args, n, "shares", [&](const Args& share, int i) {
+    auto host = share.string_field(1, "host");
+    auto guest = share.string_field(1, "guest");
+    if (!host || !guest) throw Error(fmt::format("boot: share {} needs a host and a guest path", i));
+    options.shares.push_back({host_path(context, *host).string(), *guest, share.boolean_field(1, "readonly")});
+  });
   return options;
 }
 

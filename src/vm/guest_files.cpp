@@ -37,10 +37,16 @@ bool fits_a_frame(std::string_view path, std::size_t data) {
 
 std::string c_string(std::string_view text) { return std::string(text) + '\0'; }
 
-// One syscall of a transfer, with the call's deadline; its result, -errno on failure.
-using Call = std::function<int64_t(long nr, std::initializer_list<Arg> args)>;
-// The same for a call whose output buffer is wanted.
-using CallOut = std::function<SyscallResult(long nr, std::initializer_list<Arg> args)>;
+// One syscall of a transfer, with the call's deadline: its result (-errno on failure) and its
+// output buffers.
+using Call = std::function<SyscallResult(long nr, std::initializer_list<Arg> args)>;
+
+// The Call of a transfer on `session`, each syscall with `timeout`.
+Call call_on(vm::Session& session, std::chrono::milliseconds timeout) {
+  return [&session, timeout](long nr, std::initializer_list<Arg> args) {
+    return vm::agent_syscall(session, nr, std::span<const Arg>(args.begin(), args.size()), timeout);
+  };
+}
 
 // A name beside `path` for the file that becomes it: unique per process and transfer.
 std::string partial_name(std::string_view path) {
@@ -57,22 +63,22 @@ void write_guest_pieces(const Call& call, std::string_view path, uint32_t mode,
   auto fail = [&](std::string_view what, int64_t ret) {
     return Error(fmt::format("{}: {} {}: {}", operation, what, partial, std::strerror(static_cast<int>(-ret))));
   };
-  const int64_t fd = call(SYS_openat, {AT_FDCWD, in(c_string(partial)), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode});
+  const int64_t fd = call(SYS_openat, {AT_FDCWD, in(c_string(partial)), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode}).ret;
   if (fd < 0) throw fail("cannot create", fd);
   try {
     uint64_t offset = 0;
     for (std::string piece = next(); !piece.empty(); piece = next()) {
       for (std::size_t done = 0; done < piece.size();) {
         const std::string_view rest = std::string_view(piece).substr(done);
-        const int64_t wrote = call(SYS_pwrite64, {fd, in(std::string(rest)), rest.size(), offset});
+        const int64_t wrote = call(SYS_pwrite64, {fd, in(std::string(rest)), rest.size(), offset}).ret;
         if (wrote <= 0) throw fail("cannot write", wrote < 0 ? wrote : -EIO);
         done += static_cast<std::size_t>(wrote);
         offset += static_cast<uint64_t>(wrote);
       }
     }
-    const int64_t closed = call(SYS_close, {fd});
+    const int64_t closed = call(SYS_close, {fd}).ret;
     if (closed < 0) throw fail("cannot close", closed);
-    const int64_t renamed = call(SYS_renameat, {AT_FDCWD, in(c_string(partial)), AT_FDCWD, in(c_string(path))});
+    const int64_t renamed = call(SYS_renameat, {AT_FDCWD, in(c_string(partial)), AT_FDCWD, in(c_string(path))}).ret;
     if (renamed < 0)
       throw Error(fmt::format("{}: cannot rename {} to {}: {}", operation, partial, path,
                               std::strerror(static_cast<int>(-renamed))));
@@ -88,7 +94,7 @@ void write_guest_pieces(const Call& call, std::string_view path, uint32_t mode,
 }
 
 // Reads the guest file at `path` piece by piece into `take`, which sees each piece once.
-void read_guest_pieces(const CallOut& call, std::string_view path, const std::function<void(std::string_view)>& take,
+void read_guest_pieces(const Call& call, std::string_view path, const std::function<void(std::string_view)>& take,
                        std::string_view operation) {
   const int64_t fd = call(SYS_openat, {AT_FDCWD, in(c_string(path)), O_RDONLY | O_CLOEXEC, 0}).ret;
   if (fd < 0) throw Error(fmt::format("{}: {}", operation, std::strerror(static_cast<int>(-fd))));
@@ -113,7 +119,7 @@ void read_guest_pieces(const CallOut& call, std::string_view path, const std::fu
 }
 
 // The size of the guest file at `path` (statx's stx_size), or -errno.
-int64_t guest_file_size(const CallOut& call, std::string_view path) {
+int64_t guest_file_size(const Call& call, std::string_view path) {
   constexpr std::size_t kStatxSize = 256, kSizeOffset = 40;
   const auto got = call(SYS_statx, {AT_FDCWD, in(c_string(path)), 0, 0x200u /* STATX_SIZE */, out(kStatxSize)});
   if (got.ret < 0) return got.ret;
@@ -126,9 +132,7 @@ int64_t guest_file_size(const CallOut& call, std::string_view path) {
 std::string Guest::read_file(std::string_view path, const CallOptions& options) {
   const auto operation = vm::describe_operation("read_file", path);
   const auto timeout = options.timeout.value_or(timeout_);
-  const CallOut call = [&](long nr, std::initializer_list<Arg> args) {
-    return vm::agent_syscall(session(), nr, std::span<const Arg>(args.begin(), args.size()), timeout);
-  };
+  const Call call = call_on(session(), timeout);
   // A file that says it fits a frame (/proc's say 0) comes in one, as it always did.
   if (guest_file_size(call, path) <= static_cast<int64_t>(PROVIUM_MAX_PAYLOAD))
     return session().call({PROVIUM_READ_FILE, std::string(path)}, PROVIUM_FILE_DATA, operation, timeout).payload;
@@ -146,9 +150,7 @@ void Guest::write_file(std::string_view path, std::string_view data, const CallO
       throw Error(fmt::format("{}: the agent acknowledged with {} unexpected bytes", operation, answer.payload.size()));
     return;
   }
-  const Call call = [&](long nr, std::initializer_list<Arg> args) {
-    return vm::agent_syscall(session(), nr, std::span<const Arg>(args.begin(), args.size()), timeout).ret;
-  };
+  const Call call = call_on(session(), timeout);
   std::size_t sent = 0;
   write_guest_pieces(call, path, 0644, [&] {
     const auto piece = data.substr(sent, kPiece);
@@ -164,9 +166,7 @@ void Guest::copy_to(const std::string& host_path, std::string_view guest_path, c
   if (host < 0) throw Error(fmt::format("{}: {}: {}", operation, host_path, std::strerror(errno)));
   struct stat status {};
   ::fstat(host, &status);
-  const Call call = [&](long nr, std::initializer_list<Arg> args) {
-    return vm::agent_syscall(session(), nr, std::span<const Arg>(args.begin(), args.size()), timeout).ret;
-  };
+  const Call call = call_on(session(), timeout);
   try {
     write_guest_pieces(call, guest_path, status.st_mode & 07777, [&] {
       std::string piece(kPiece, '\0');
@@ -190,9 +190,7 @@ void Guest::copy_from(std::string_view guest_path, const std::string& host_path,
   const std::string partial = partial_name(host_path);
   int host = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (host < 0) throw Error(fmt::format("{}: cannot create {}: {}", operation, partial, std::strerror(errno)));
-  const CallOut call = [&](long nr, std::initializer_list<Arg> args) {
-    return vm::agent_syscall(session(), nr, std::span<const Arg>(args.begin(), args.size()), timeout);
-  };
+  const Call call = call_on(session(), timeout);
   try {
     read_guest_pieces(call, guest_path, [&](std::string_view piece) {
       for (std::size_t done = 0; done < piece.size();) {

@@ -369,6 +369,18 @@ TEST(ProviumTest, AFixedPoolIsAnnouncedAndRunsEveryFileAtOnce) {
   EXPECT_THAT(automatic.output, Not(HasSubstr("resource pool:")));
 }
 
+// A JUnit report that cannot be written fails the run, saying why: a CI job must not pass with
+// its report missing.
+TEST(ProviumTest, AJunitReportThatCannotBeWrittenFailsTheRun) {
+  Scratch scratch;
+  const auto run = provium_test_run({"--junit", "/nonexistent-provium-dir/report.xml",
+                                     (kScripts / "suite" / "todo_only.lua").string()},
+                                    scratch);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("provium test: cannot write the JUnit report /nonexistent-provium-dir/report.xml: "
+                                    "No such file or directory"));
+}
+
 TEST(ProviumTest, ARunOfSkippedFilesPasses) {
   Scratch scratch;
   const auto run = provium_test_run({"-f", "todo_only", (kScripts / "suite").string()}, scratch);

@@ -32,6 +32,15 @@ provium_test::ChildRun sh(const std::string& script) {
   return provium_test::ChildProcess({"/bin/sh", "-c", script}, {}).wait();
 }
 
+// This program run again for the DISABLED_ test of `fixture` alone, which builds the fixture; its
+// main skips building the programs then (PROVIUM_HOST_ROOT_FIXTURE).
+provium_test::ChildRun build_fixture_in_a_child(const std::string& fixture) {
+  return provium_test::ChildProcess({fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=" + fixture + ".*",
+                                     "--gtest_also_run_disabled_tests"},
+                                    {{"PROVIUM_HOST_ROOT_FIXTURE", "1"}})
+      .wait();
+}
+
 provium_test::ChildRun provium_cli(std::vector<std::string> args) {
   args.insert(args.begin(), std::getenv("PROVIUM_CLI"));
   return provium_test::ChildProcess(args, {}).wait();
@@ -203,10 +212,7 @@ TEST(Shares, LuasBootTakesShares) {
 // A fixture's body that leaves its share in use cannot be snapshotted: the build fails saying
 // which share and why, instead of QEMU's migration error. Run as a child, like the host-root one.
 TEST(Shares, AFixtureThatLeavesItsShareBusyFailsNamingIt) {
-  const auto build = provium_test::ChildProcess({fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=busy_share.*",
-                                                 "--gtest_also_run_disabled_tests"},
-                                                {{"PROVIUM_HOST_ROOT_FIXTURE", "1"}})
-                         .wait();
+  const auto build = build_fixture_in_a_child("busy_share");
   EXPECT_NE(build.exit_code, 0) << build.output;
   EXPECT_THAT(build.output, HasSubstr("shares: guest path /mnt/busy is still in use (an open file or a working "
                                       "directory in it); QEMU cannot snapshot a VM with a share mounted"))
@@ -231,6 +237,20 @@ TEST(HostRoot, ProviumRunHostRootRunsTheHostsPythonAndBash) {
   EXPECT_THAT(run.output, HasSubstr("bash 5\n"));
 }
 
+// --host-root takes the place of a profile's own root, so one that has a rootfs is refused, and
+// a fixture's VM (resumed from a snapshot) cannot be on it.
+TEST(HostRoot, BadHostRootCommandLinesAreRefused) {
+  const fs::path config = fs::path(std::getenv("PROVIUM_RUN_DIR")) / "disk-root.toml";
+  std::ofstream(config) << "[profile.disk]\nkernel = \"" << tree.string() << "\"\nrootfs = \"root.img\"\n";
+  const auto disk = provium_cli({"run", "--config", config.string(), "--profile", "disk", "--host-root", "--", "true"});
+  EXPECT_EQ(disk.exit_code, 125) << disk.output;
+  EXPECT_THAT(disk.output, HasSubstr("--host-root: profile 'disk'"));
+  EXPECT_THAT(disk.output, HasSubstr("has a rootfs of its own; the host's root would take its place"));
+  const auto fixture = provium_cli({"run", "--fixture", "any", "--host-root", "--", "true"});
+  EXPECT_EQ(fixture.exit_code, 2) << fixture.output;
+  EXPECT_THAT(fixture.output, HasSubstr("--fixture's VM is resumed from its snapshot; the host's root cannot be in one"));
+}
+
 // userspace = "host" in a profile: the guest's writes stay in its overlay, the host's root is
 // untouched, and the host's kernel modules are out of sight (they are not the guest kernel's).
 TEST(HostRoot, AHostRootProfilesWritesStayInTheGuest) {
@@ -249,11 +269,7 @@ TEST(HostRoot, AHostRootProfilesWritesStayInTheGuest) {
 // A fixture cannot stand on the host's root: its 9p export stays mounted, and QEMU refuses to
 // save such a VM. The build says so before any QEMU starts.
 TEST(HostRoot, AFixtureOnTheHostsRootIsRefusedWithTheReason) {
-  auto build = provium_test::ChildProcess(
-                   {fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=on_host_root.*",
-                    "--gtest_also_run_disabled_tests"},
-                   {{"PROVIUM_HOST_ROOT_FIXTURE", "1"}})
-                   .wait();
+  const auto build = build_fixture_in_a_child("on_host_root");
   EXPECT_NE(build.exit_code, 0) << build.output;
   EXPECT_THAT(build.output, HasSubstr("cannot be snapshotted, so it cannot hold a fixture: QEMU refuses to save a VM "
                                       "whose 9p export is mounted"))

@@ -80,6 +80,10 @@ TEST_F(FilesTest, MissingPathIsAnErrorWithTheErrnoText) {
   EXPECT_THAT([&] { vm().copy_from("/no/such/file", "/tmp/provium-never-written"); },
               ThrowsMessage<provium::Error>(HasSubstr("No such file or directory")));
   EXPECT_FALSE(std::filesystem::exists("/tmp/provium-never-written"));
+  EXPECT_THAT([&] { vm().copy_to("/nonexistent/provium-host-file", "/tmp/never"); },
+              ThrowsMessage<provium::Error>(::testing::AllOf(HasSubstr("/nonexistent/provium-host-file"),
+                                                             HasSubstr("No such file or directory"))));
+  EXPECT_THAT(vm().exec("test -e /tmp/never"), Not(::provium::ExecSucceeds()));
   EXPECT_THAT(vm().exec("true"), ::provium::ExecSucceeds());
 }
 

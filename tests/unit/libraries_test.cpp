@@ -87,6 +87,16 @@ TEST_F(Libraries, AMissingLibraryIsAnErrorNamingItAndTheExecutable) {
                   HasSubstr("it needs the library libown.so, which the host's dynamic loader does not find"))));
 }
 
+// A program for a loader this host does not have (another architecture's, say) cannot have its
+// libraries found: the error says why.
+TEST_F(Libraries, AnInterpreterTheHostLacksIsAnErrorNamingIt) {
+  gcc("-o foreign plain.c -Wl,--dynamic-linker=/lib/ld-provium-nowhere.so.1");
+  EXPECT_THAT([&] { library_files({{"/opt/foreign", path("foreign").string()}}); },
+              ::testing::ThrowsMessage<provium::Error>(HasSubstr(
+                  "guest path /opt/foreign from host path " + path("foreign").string() +
+                  ": its program interpreter /lib/ld-provium-nowhere.so.1 is not on this host")));
+}
+
 TEST_F(Libraries, AStaticProgramOrAScriptBringsNothing) {
   gcc("-static -o static plain.c");
   dir_.write("script.sh", "#!/bin/sh\necho hi\n");
