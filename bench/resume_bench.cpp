@@ -60,7 +60,7 @@ void BzImageColdBootToReady(benchmark::State& state) { cold_boot(state, "bzimage
 void ColdBootToFirstExec(benchmark::State& state) { cold_boot(state, "auto", true); }
 
 // Spares (a QEMU started ahead for the next resume) on or off for one benchmark.
-void set_prestart(bool on) { provium::base::change_setting("PROVIUM_PRESTART", on ? "1" : "0"); }
+void set_spares(bool on) { provium::base::change_setting("PROVIUM_SPARES", on ? "1" : "0"); }
 
 // A test's own time, in which the spare for the next resume starts (outside the timing).
 constexpr auto kTestBody = std::chrono::milliseconds(300);
@@ -76,8 +76,8 @@ double qemu_rss_mib(const provium::Vm& vm) {
   return kib / 1024;
 }
 
-void resume(benchmark::State& state, bool prestart, bool first_exec) {
-  set_prestart(prestart);
+void resume(benchmark::State& state, bool spares, bool first_exec) {
+  set_spares(spares);
   auto previous = provium::fixture("bench");  // built outside the timing; stocks a spare
   double rss = 0;
   for (auto _ : state) {
@@ -91,7 +91,7 @@ void resume(benchmark::State& state, bool prestart, bool first_exec) {
     previous = std::move(vm);
   }
   if (first_exec) state.counters["qemu_rss_MiB"] = rss;
-  set_prestart(true);
+  set_spares(true);
 }
 
 void ResumeToReady(benchmark::State& state) { resume(state, false, false); }
@@ -106,9 +106,9 @@ std::string provium_cli;
 
 // Runs `argv` (its stdout to /dev/null: its result lines would bury the table) once per
 // iteration, timing the whole process.
-void run_process(benchmark::State& state, std::vector<std::string> argv, bool prestart) {
-  set_prestart(prestart);
-  // The child reads its settings from its environment: PROVIUM_PRESTART as set here.
+void run_process(benchmark::State& state, std::vector<std::string> argv, bool spares) {
+  set_spares(spares);
+  // The child reads its settings from its environment: PROVIUM_SPARES as set here.
   std::vector<std::string> environment = provium::base::settings()->environment(environ);
   std::vector<char*> envp;
   for (auto& entry : environment) envp.push_back(entry.data());
@@ -139,7 +139,7 @@ void run_process(benchmark::State& state, std::vector<std::string> argv, bool pr
       break;
     }
   }
-  set_prestart(true);
+  set_spares(true);
 }
 
 void HundredTestSuite(benchmark::State& state) { run_process(state, {suite_program}, false); }

@@ -87,14 +87,6 @@ std::string describe_result(int64_t ret);
 std::string errno_name(int error);
 }  // namespace matcher_detail
 
-// Matches a TapResult that passed(): a run whose subtests were all skipped passes too.
-//   const auto run = vm.exec("/kselftest/seccomp/seccomp_bpf");
-//   EXPECT_THAT(provium::parse_tap(run.out, run.exit_code), provium::testing::TapPasses());
-MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, exit code 0") {
-  *result_listener << ::provium::explain_tap(arg);
-  return arg.passed();
-}
-
 }  // namespace provium::testing
 
 // PROVIUM_FIXTURE(name) { ...prepare `vm`... } defines a fixture on the default profile and a
@@ -135,8 +127,8 @@ MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, ex
   do {                                                                                        \
     const ::provium::TapResult& provium_tap_result_ = (result);                               \
     if (provium_tap_result_.all_skipped())                                                    \
-      GTEST_SKIP() << ::provium::explain_tap(provium_tap_result_);   \
-    EXPECT_THAT(provium_tap_result_, ::provium::testing::TapPasses());                        \
+      GTEST_SKIP() << ::provium::explain_tap(provium_tap_result_);                            \
+    EXPECT_THAT(provium_tap_result_, ::provium::TapPasses());                                 \
   } while (false)
 
 namespace provium {
@@ -203,6 +195,14 @@ MATCHER_P(ExecExitsWith, code,
 MATCHER_P(ExecOutputIs, output,
           "writes a stdout that " + ::testing::DescribeMatcher<std::string>(::testing::MatcherCast<std::string>(output))) {
   return ::testing::ExplainMatchResult(::testing::MatcherCast<std::string>(output), arg.out, result_listener);
+}
+
+// Matches a TapResult that passed(): a run whose subtests were all skipped passes too.
+//   const auto run = vm.exec("/kselftest/seccomp/seccomp_bpf");
+//   EXPECT_THAT(provium::parse_tap(run.out, run.exit_code), provium::TapPasses());
+MATCHER(TapPasses, "passes: no TAP subtest failed or is missing, no bail out, exit code 0") {
+  *result_listener << ::provium::explain_tap(arg);
+  return arg.passed();
 }
 
 }  // namespace provium

@@ -6,4 +6,5 @@
 #include <provium/pack.h>
 #include <provium/syscall.h>
 #include <provium/tap.h>
+#include <provium/types.h>
 #include <provium/vm.h>

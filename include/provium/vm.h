@@ -18,6 +18,7 @@
 #include <provium/error.h>
 #include <provium/syscall.h>
 #include <provium/tap.h>
+#include <provium/types.h>
 
 namespace provium {
 
@@ -28,92 +29,6 @@ struct JobOutputs;
 struct GuestAccess;  // the project's own protocol tests reach the connection through it
 struct VmAccess;     // fixtures make Vms of machines they resume
 }  // namespace vm
-
-struct Disk {
-  std::string path{};
-  std::string format = "raw";  // "raw" or "qcow2"
-  bool readonly = false;
-};
-
-// A host directory shared with the guest over virtio-9p (no daemon on the host, no root): Provium
-// mounts it at `guest` once the VM is up, and again in each VM resumed from a fixture's snapshot.
-// Writes on either side are seen on the other. Files the guest creates belong to the host user
-// that runs QEMU.
-struct Share {
-  std::string host{};   // a directory
-  std::string guest{};  // absolute; made when missing
-  bool readonly = false;
-};
-
-struct BootOptions {
-  std::string memory = "512M";                // QEMU -m syntax: 512M, 1G, ...
-  int cpus = 1;
-  int max_workers = 15;                       // workers alive at once (one serial port each)
-  std::map<std::string, std::string> files{};  // guest path -> host path, put into the initramfs
-  std::vector<Disk> disks{};
-  std::vector<Share> shares{};
-  std::chrono::milliseconds timeout{30000};   // from QEMU start to the agent's READY
-};
-
-// The filesystems mount_vfs() provides; false skips one.
-struct VfsMounts {
-  bool proc = true;        // /proc
-  bool sys = true;         // /sys
-  bool securityfs = true;  // /sys/kernel/security
-  bool dev = true;         // /dev (devtmpfs)
-  bool devpts = true;      // /dev/pts
-  bool shm = true;         // /dev/shm (tmpfs, mode 1777)
-  bool run = true;         // /run (tmpfs)
-  bool tmp = true;         // /tmp (tmpfs, mode 1777), unless the root itself is in memory (an initramfs)
-};
-
-struct ExecResult {
-  int exit_code = -1;  // the command's exit status; 128 + N when killed by signal N
-  std::string out;     // stdout, binary-safe
-  std::string err;     // stderr, binary-safe
-  bool ok() const { return exit_code == 0; }
-};
-
-// A report the kernel printed on the console about a bug of its own: a WARNING, a BUG, an Oops,
-// a KASAN, KFENCE, UBSAN or lockdep report, a hung task, an RCU stall, a panic.
-struct KernelReport {
-  // Its headline in the kernel's words: "WARNING: CPU: 0 PID: 42 at mm/slub.c:4321 kfree+0x1c/0x80".
-  std::string title;
-  std::string text;        // the report as the console shows it (at most 400 lines)
-  std::size_t lines = 0;   // how many lines it had
-};
-
-// What a check of a VM's console for kernel reports found.
-struct KernelReportCheck {
-  std::vector<KernelReport> unexpected;  // reports that no expect_kernel_report declared
-  std::vector<KernelReport> expected;    // reports that one did
-  std::vector<std::string> missing;      // declared patterns that no report matched
-  bool ok() const { return unexpected.empty() && missing.empty(); }
-  // A failure message: each unexpected report (trimmed), each missing one.
-  std::string describe() const;
-};
-
-// Options of one exec.
-struct ExecOptions {
-  // This call's deadline instead of the VM's (set_timeout(), else $PROVIUM_TIMEOUT, else 60 s):
-  // vm.exec("./pidfd_test", {.timeout = std::chrono::minutes(10)}). At the deadline the guest
-  // kills the command's process group and exec throws TimeoutError with its output so far;
-  // the VM stays usable.
-  std::optional<std::chrono::milliseconds> timeout{};
-  // Also show the output live, line by line, on this process's stdout, each line prefixed with
-  // the VM's name ("[vm-x1Yz2Q] ..."); PROVIUM_STREAM=1 does it for every exec of a run.
-  bool stream = false;
-  // Called with each piece of output as it arrives (stream 1: stdout, 2: stderr), on Provium's
-  // own thread, for output that goes somewhere of the caller's choosing (`provium run` writes it
-  // to its own stdout and stderr as it is). exec still returns the whole output.
-  std::function<void(int stream, std::string_view bytes)> on_output{};
-};
-
-// Options of the other calls that can take long (read_file, write_file).
-struct CallOptions {
-  // This call's deadline instead of the VM's; a missed one retires the connection.
-  std::optional<std::chrono::milliseconds> timeout{};
-};
 
 // The deadline every operation starts with: $PROVIUM_TIMEOUT seconds when set,
 // else 60 s. Guest::set_timeout changes it for one VM or worker.
@@ -184,7 +99,7 @@ class Guest {
   // string matches itself). A malformed pattern throws Error.
   std::string dmesg(std::string_view pattern = {});
   // Mounts what selftests expect at the usual places, each when not mounted yet (VfsMounts
-  // says which).
+  // says which) and when the kernel has it: a filesystem the kernel was built without is skipped.
   void mount_vfs(const VfsMounts& mounts = {});
 
   // Calls `condition` every `interval` until it returns true; throws TimeoutError naming
@@ -207,15 +122,21 @@ class Guest {
   Guest(Guest&&) noexcept;
   Guest& operator=(Guest&&) noexcept;
 
+  // The connection the operations go through (Error when there is none yet).
   vm::Session& session() const;
-  std::shared_ptr<vm::Session> session_;
-  std::chrono::milliseconds timeout_ = default_operation_timeout();
-
-  // What the host holds of each job's output (guest.cpp).
-  std::shared_ptr<vm::JobOutputs> jobs_;
+  // Makes `session` the connection of the following operations.
+  void connect(std::shared_ptr<vm::Session> session);
+  // Ends the connection, if any, so that a call still inside it fails with `reason`; the object
+  // stays (a call on another thread may be using it).
+  void close(std::string_view reason);
 
  private:
   friend struct vm::GuestAccess;
+  std::shared_ptr<vm::Session> session_;
+  std::chrono::milliseconds timeout_ = default_operation_timeout();
+  // What the host holds of each job's output (guest.cpp).
+  std::shared_ptr<vm::JobOutputs> jobs_;
+
   int64_t syscall_integers(long nr, std::vector<int64_t> args);
   SyscallResult syscall_args(long nr, std::span<const Arg> args);
 };

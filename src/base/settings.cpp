@@ -23,11 +23,14 @@ namespace {
 // Every variable a Settings reads, in the order environment() lists them.
 constexpr const char* kVariables[] = {
     "PROVIUM_CONFIG",  "PROVIUM_ACCEL",    "PROVIUM_TRANSPORT", "PROVIUM_POOL_MEM",
-    "PROVIUM_POOL_CPUS", "PROVIUM_TIMEOUT", "PROVIUM_PRESTART", "PROVIUM_REQUIRE", "PROVIUM_STREAM",
+    "PROVIUM_POOL_CPUS", "PROVIUM_TIMEOUT", "PROVIUM_SPARES", "PROVIUM_REQUIRE", "PROVIUM_STREAM",
     "PROVIUM_KERNEL_REPORTS", "PROVIUM_KEEP_FAILED", "PROVIUM_GDB",
     "PROVIUM_RUN_DIR", "PROVIUM_CACHE_DIR", "PROVIUM_CACHE_SIZE", "PROVIUM_LOG_DIR",  "PROVIUM_CID_DIR",
     "PROVIUM_LUA",     "PROVIUM_LUA_ROOT",
 };
+
+// Variables an earlier version read, and what they are called now.
+constexpr std::pair<const char*, const char*> kRenamed[] = {{"PROVIUM_PRESTART", "PROVIUM_SPARES"}};
 
 std::string given(const Settings::Lookup& lookup, const char* name) {
   const char* value = lookup(name);
@@ -92,6 +95,10 @@ Settings Settings::read(const Lookup& lookup) {
     const std::string value = given(lookup, name);
     if (!value.empty()) settings.set(name, value, name);
   }
+  // A renamed variable still set would otherwise be ignored without a word.
+  for (const auto& [old_name, name] : kRenamed)
+    if (!given(lookup, old_name).empty())
+      throw Error(fmt::format("{} is now called {} (docs/glossary.md); set that instead", old_name, name));
   return settings;
 }
 
@@ -117,7 +124,7 @@ void Settings::set(std::string_view variable, std::string_view text, std::string
     pool_cpus = unset ? std::nullopt : std::optional<int>(parse_cpus(text, origin));
   } else if (variable == "PROVIUM_TIMEOUT") {
     operation_timeout = unset ? std::chrono::seconds(60) : parse_seconds(text, origin);
-  } else if (variable == "PROVIUM_PRESTART") {
+  } else if (variable == "PROVIUM_SPARES") {
     spares = unset || parse_switch(text, origin);
   } else if (variable == "PROVIUM_REQUIRE") {
     require_prerequisites = !unset && parse_switch(text, origin);

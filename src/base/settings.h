@@ -31,7 +31,7 @@ struct Settings {
   std::optional<int> pool_cpus;
   // PROVIUM_TIMEOUT (seconds): how long one guest operation may take by default.
   std::chrono::milliseconds operation_timeout{std::chrono::seconds(60)};
-  // PROVIUM_PRESTART=0 turns spares off: each fixture VM is started when a test asks for it.
+  // PROVIUM_SPARES=0 turns spares off: each fixture VM is started when a test asks for it.
   bool spares = true;
   // PROVIUM_REQUIRE=1: a missing QEMU or kernel fails a test program instead of skipping it.
   bool require_prerequisites = false;
@@ -70,7 +70,7 @@ struct Settings {
   static Settings from_environment();
 
   // Sets the setting that `variable` names from text, as if the environment held it; empty
-  // text gives the default back. `origin` names the text's source in an error ("--provium_cpus");
+  // text gives the default back. `origin` names the text's source in an error ("--provium_pool_cpus");
   // throws provium::Error for text the setting cannot take, and for an unknown variable.
   void set(std::string_view variable, std::string_view text, std::string_view origin);
 
@@ -106,7 +106,7 @@ void change_setting(std::string_view variable, std::string_view value);
 // Changes settings for one scope and puts the earlier ones back.
 class ScopedSettings {
  public:
-  // {{"PROVIUM_PRESTART", "0"}, ...}
+  // {{"PROVIUM_SPARES", "0"}, ...}
   ScopedSettings(std::initializer_list<std::pair<std::string_view, std::string_view>> changes);
   ~ScopedSettings();
   ScopedSettings(const ScopedSettings&) = delete;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include <provium/vm.h>
+#include <provium/types.h>
 
 namespace provium::config {
 

@@ -80,9 +80,10 @@ constexpr std::string_view kUsage = R"(Provium flags:
   --provium_transport=T  auto, vsock or virtio-serial for every profile (also
                          $PROVIUM_TRANSPORT); vsock on a host without /dev/vhost-vsock skips
                          every test with the reason, even with PROVIUM_REQUIRE=1
-  --provium_mem=SIZE     memory budget of the resource pool for all VMs at once, shared with
+  --provium_pool_mem=SIZE
+                         memory budget of the resource pool for all VMs at once, shared with
                          every process of this user (also $PROVIUM_POOL_MEM; 512M, 2G, ...)
-  --provium_cpus=N       CPU budget of the resource pool (also $PROVIUM_POOL_CPUS); with neither,
+  --provium_pool_cpus=N  CPU budget of the resource pool (also $PROVIUM_POOL_CPUS); with neither,
                          VMs wait for free memory and at most half the CPUs' number run at once
   --provium_lua=DIR      run every *.lua below DIR (but not under fixtures/) as a test,
                          lua/LuaFile.<path> (also $PROVIUM_LUA; docs/lua.md)
@@ -122,8 +123,8 @@ void Init(int* argc, char** argv) {
   // Each flag sets what its variable would; the variables themselves stay as they were.
   constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
       {"--provium_config", "PROVIUM_CONFIG"},  {"--provium_accel", "PROVIUM_ACCEL"},
-      {"--provium_transport", "PROVIUM_TRANSPORT"}, {"--provium_mem", "PROVIUM_POOL_MEM"},
-      {"--provium_cpus", "PROVIUM_POOL_CPUS"}, {"--provium_lua", "PROVIUM_LUA"},
+      {"--provium_transport", "PROVIUM_TRANSPORT"}, {"--provium_pool_mem", "PROVIUM_POOL_MEM"},
+      {"--provium_pool_cpus", "PROVIUM_POOL_CPUS"}, {"--provium_lua", "PROVIUM_LUA"},
       {"--provium_lua_root", "PROVIUM_LUA_ROOT"}, {"--provium_stream", "PROVIUM_STREAM"},
       {"--provium_kernel_reports", "PROVIUM_KERNEL_REPORTS"}, {"--provium_keep_failed", "PROVIUM_KEEP_FAILED"},
   };

@@ -81,7 +81,16 @@ BootOptions boot_options(const Args& args, int n) {
 
   each_table(args, n, "disks", [&](const Args& disk, int i) {
     Disk spec;
+    // The documented form gives the path first, {"img.raw", format = "qcow2"}; path = ... works too.
     auto path = disk.string_field(1, "path");
+    lua_rawgeti(L, disk.index(1), 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      if (path) throw Error(fmt::format("boot: disk {} gives its path twice (first and as path =)", i));
+      path = lua_tostring(L, -1);
+    } else if (!lua_isnil(L, -1)) {
+      throw Error(fmt::format("boot: disk {}'s first element, its path, must be a string", i));
+    }
+    lua_pop(L, 1);
     if (!path) throw Error(fmt::format("boot: disk {} has no path", i));
     spec.path = host_path(context, *path).string();
     spec.format = disk.string_field(1, "format").value_or("raw");

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include <provium/vm.h>
+#include <provium/types.h>
 
 #include "protocol/frame.h"
 

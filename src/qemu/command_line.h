@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <provium/vm.h>
-
 #include "transport/kind.h"
 
 namespace provium::qemu {

@@ -154,15 +154,15 @@ std::string Machine::build_initrd() const {
 }
 
 void Machine::boot() {
-  if (stopped_ahead_) {
-    // A spare resumed ahead: everything is done but letting the guest run.
-    stopped_ahead_ = false;
+  if (stage_ == Stage::spare_ready) {
+    // Everything is done but letting the guest run.
+    stage_ = Stage::started;
     qmp("cont", {}, std::chrono::steady_clock::now() + options_.timeout);
     mount_shares(*agent_, vm_shares(profile_, options_), options_.timeout);
     return;
   }
-  if (runtime_ && !prelaunched_) throw Error("this VM was already booted");
-  if (!prelaunched_) check_before_launch();
+  if (stage_ == Stage::started) throw Error("this VM was already booted");
+  if (stage_ == Stage::made) check_before_launch();
 
   // Waits until the VM fits the pool's budget (other processes' VMs may have to end first).
   // The boot's deadline starts after it: a queued test must not time out because others run.
@@ -173,24 +173,24 @@ void Machine::boot() {
   mount_shares(*agent_, vm_shares(profile_, options_), options_.timeout);
 }
 
-bool Machine::resume_ahead() {
-  if (!start_.restores()) throw Error("only a VM restored from a snapshot can be resumed ahead");
-  if (runtime_ && !prelaunched_) throw Error("this VM was already started");
-  if (!prelaunched_) check_before_launch();
+bool Machine::ready_spare() {
+  if (!start_.restores()) throw Error("only a VM restored from a snapshot can be a spare");
+  if (stage_ != Stage::made && stage_ != Stage::spare_launched) throw Error("this VM was already started");
+  if (stage_ == Stage::made) check_before_launch();
   auto lease = pool::try_acquire_spare_budget(resources_.pool_dir, resources_.budget,
                                               base::parse_memory_size(options_.memory), options_.cpus);
   if (!lease) return false;
   lease_ = std::move(*lease);
   bring_up();
   qmp("stop", {}, std::chrono::steady_clock::now() + options_.timeout);
-  stopped_ahead_ = true;
+  stage_ = Stage::spare_ready;
   return true;
 }
 
 void Machine::bring_up() {
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-  if (!prelaunched_) start_qemu();
-  prelaunched_ = false;
+  if (stage_ != Stage::spare_launched) start_qemu();
+  stage_ = Stage::started;
   if (cid_lease_.held()) {
     // A CID that another VM holds (one not leased through our files) makes QEMU exit at once.
     transport::retry_cid_collisions(*resources_.cids, cid_lease_,
@@ -203,12 +203,12 @@ void Machine::bring_up() {
   connect_agent(deadline);
 }
 
-void Machine::prelaunch() {
-  if (runtime_) throw Error("this VM was already started");
-  if (!start_.restores()) throw Error("only a VM restored from a snapshot can be started ahead");
+void Machine::launch_spare() {
+  if (stage_ != Stage::made) throw Error("this VM was already started");
+  if (!start_.restores()) throw Error("only a VM restored from a snapshot can be a spare");
   check_before_launch();
   start_qemu();
-  prelaunched_ = true;
+  stage_ = Stage::spare_launched;
 }
 
 void Machine::start_qemu() {
@@ -353,7 +353,7 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
     runtime->qmp->connect(qmp_socket, runtime->qmp_ready);
   });
   started.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30));
-  launched_ = true;
+  if (stage_ == Stage::made) stage_ = Stage::started;
   agent_ = std::make_shared<Session>(runtime_->agent, session_owner());
 }
 
@@ -483,7 +483,7 @@ void Machine::shutdown(std::chrono::milliseconds grace) {
 }
 
 void Machine::kill() {
-  if (!launched_) {
+  if (stage_ == Stage::made) {
     lease_.release();  // a boot that failed before QEMU started may hold them
     cid_lease_.release();
     return;

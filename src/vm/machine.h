@@ -46,18 +46,19 @@ class Machine : public std::enable_shared_from_this<Machine> {
   // Starts QEMU and waits for the agent's READY. Throws Error (PrerequisiteError for a missing
   // QEMU or kernel) with what went wrong.
   void boot();
-  // Starts QEMU for a snapshot restore ahead of time, without waiting for it and without a
-  // share of the pool (a QEMU waiting for its state is paused and small); a later boot()
-  // takes the share, skips the process start (about 50 ms under TCG) and restores.
-  void prelaunch();
-  // The whole resume ahead of its test, when the pool has room for a spare now
+  // A spare (cache/spare.h) is a machine restored ahead of its test, in two steps.
+  // launch_spare: starts QEMU for the restore, without waiting for it and without a share of
+  // the pool (a QEMU waiting for its state is paused and small); a later boot() takes the share,
+  // skips the process start (about 50 ms under TCG) and restores.
+  void launch_spare();
+  // ready_spare: the whole restore, when the pool has room for a spare now
   // (pool::try_acquire_spare_budget; false, and nothing done, when it has not): QEMU started
-  // unless prelaunch() did, the state loaded, the guest continued until the agent's READY, then
-  // stopped (QEMU freezes the guest's clocks while it is stopped). A later boot() only
+  // unless launch_spare() did, the state loaded, the guest continued until the agent's READY,
+  // then stopped (QEMU freezes the guest's clocks while it is stopped). A later boot() only
   // continues it. Throws Error like boot().
-  bool resume_ahead();
+  bool ready_spare();
   // Whether its pool budget is fixed (PROVIUM_POOL_MEM, PROVIUM_POOL_CPUS, [pool]): a ceiling
-  // that no QEMU without a share may exceed, a prelaunched one included.
+  // that no QEMU without a share may exceed, a launched spare's included.
   bool budget_is_fixed() const { return resources_.budget.fixed(); }
 
   std::shared_ptr<Session> agent() const { return agent_; }
@@ -105,7 +106,8 @@ class Machine : public std::enable_shared_from_this<Machine> {
   struct Runtime;  // the loop thread's part
 
   void check_before_launch();  // checks, and the accelerator chosen
-  // With the pool's share taken: starts QEMU (unless prelaunched), restores, connects the agent.
+  // With the pool's share taken: starts QEMU (unless launch_spare() did), restores, connects the
+  // agent.
   void bring_up();
   qemu::LaunchSpec launch_spec();  // writes the initrd when the plan asks for a new one
   // Starts QEMU with the launch spec, made once: a relaunch after a CID collision changes only
@@ -154,9 +156,15 @@ class Machine : public std::enable_shared_from_this<Machine> {
   pool::Lease lease_;
   std::shared_ptr<Runtime> runtime_;
   std::shared_ptr<Session> agent_;
-  bool launched_ = false;  // QEMU was started
-  bool prelaunched_ = false;  // by prelaunch(), and not booted yet
-  bool stopped_ahead_ = false;  // by resume_ahead(): up to READY, stopped, until boot()
+  // Where the machine is in its life. Whether a started QEMU still runs is the runtime's (its
+  // exit callback); this says what the host did with it.
+  enum class Stage {
+    made,            // nothing started
+    spare_launched,  // launch_spare(): QEMU started, paused, waiting for its state; no pool share
+    spare_ready,     // ready_spare(): restored up to READY and stopped; boot() only continues it
+    started,         // QEMU started by boot() (or by ready_spare(), on its way to spare_ready)
+  };
+  Stage stage_ = Stage::made;
   std::optional<qemu::LaunchSpec> spec_;  // made by the first start_qemu()
   uint32_t port_count_ = 0;  // virtio-serial ports: provium.0 (the agent) and one per worker
   transport::Kind transport_ = transport::Kind::virtio_serial;  // chosen before QEMU starts

@@ -33,7 +33,7 @@ Worker& Worker::operator=(Worker&& other) noexcept {
 void Worker::kill() {
   // The session stays until the Worker goes: a call on another thread may be inside it; it
   // fails with this reason instead.
-  if (session_) session_->close("the worker was killed");
+  close("the worker was killed");
 }
 
 Vm::Vm(std::string profile) : profile_(std::move(profile)) {}
@@ -130,7 +130,7 @@ void Vm::boot_machine(std::shared_ptr<vm::Machine> machine) {
     machine_ = std::move(machine);
     throw;
   }
-  session_ = machine->agent();
+  connect(machine->agent());
   machine_ = std::move(machine);
 }
 
@@ -139,11 +139,11 @@ Worker Vm::spawn(SpawnOptions options) {
   const auto operation = fmt::format("spawn({{.thread = {}}})", options.thread);
   auto request = protocol::encode_spawn_worker(options.thread);
   const auto started = protocol::decode_worker_started(
-      session().call(request, PROVIUM_WORKER_STARTED, operation, timeout_).payload);
+      session().call(request, PROVIUM_WORKER_STARTED, operation, timeout()).payload);
   Worker worker;
-  worker.session_ = machine_->connect_worker(started.port, timeout_);
+  worker.connect(machine_->connect_worker(started.port, timeout()));
   worker.pid_ = started.pid;
-  worker.timeout_ = timeout_;
+  worker.set_timeout(timeout());
   return worker;
 }
 

@@ -10,7 +10,7 @@ namespace provium::vm {
 struct VmAccess {
   static Vm wrap(std::string profile, std::shared_ptr<Machine> machine) {
     Vm vm(std::move(profile));
-    vm.session_ = machine->agent();
+    vm.connect(machine->agent());
     vm.machine_ = std::move(machine);
     return vm;
   }

@@ -178,8 +178,9 @@ void check_command(const Example& example, const std::vector<std::string>& comma
     return;
   }
   // A script of this project (what the build makes, build/..., depends on its options).
-  if (program.find('/') != std::string::npos && !program.starts_with("build/") && !program.starts_with("$"))
+  if (program.find('/') != std::string::npos && !program.starts_with("build/") && !program.starts_with("$")) {
     EXPECT_TRUE(fs::exists(root / program)) << example.where() << ": " << program << " does not exist";
+  }
 }
 
 TEST(DocExamples, ShellCommandsAreAccepted) {

@@ -240,7 +240,7 @@ TEST_F(DebianTest, KernelSelftestsFromLinuxSourceGiveOneResultPerSubtest) {
       EXPECT_EQ(tap.tests[i].number, static_cast<int>(i) + 1);
       EXPECT_FALSE(tap.tests[i].name.empty()) << tap.output;
     }
-    EXPECT_THAT(tap, provium::testing::TapPasses());
+    EXPECT_THAT(tap, provium::TapPasses());
   }
   fs::remove_all(tree);
 }

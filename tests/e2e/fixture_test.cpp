@@ -111,7 +111,7 @@ std::vector<fs::path> entries_of(const std::string& fixture) {
 // For the tests that damage an entry on purpose: no spare QEMU starts behind a resume. A spare
 // starting up can recreate a RAM file deleted under it (QEMU creates a missing mem-path).
 class NoSpares {
-  provium::base::ScopedSettings no_spares_{{"PROVIUM_PRESTART", "0"}};
+  provium::base::ScopedSettings no_spares_{{"PROVIUM_SPARES", "0"}};
 };
 
 void define_probe(const std::string& identity, const std::string& memory = "512M") {
@@ -188,7 +188,7 @@ TEST(FixtureCacheTest, TheCacheStaysUnderItsLimit) {
   const fs::path cache = fs::path(std::getenv("PROVIUM_CACHE_DIR")).parent_path() / "cache-bounded";
   fs::remove_all(cache);
   provium::base::ScopedSettings bounded{
-      {"PROVIUM_CACHE_DIR", cache.string()}, {"PROVIUM_CACHE_SIZE", "1M"}, {"PROVIUM_PRESTART", "0"}};
+      {"PROVIUM_CACHE_DIR", cache.string()}, {"PROVIUM_CACHE_SIZE", "1M"}, {"PROVIUM_SPARES", "0"}};
   auto files_of = [&](const std::string& fixture) {
     std::vector<std::string> found;
     for (const auto& file : fs::directory_iterator(cache / "fixtures"))

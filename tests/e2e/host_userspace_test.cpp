@@ -19,6 +19,7 @@
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 fs::path tree;  // set by main: the minimal kernel's build tree
@@ -138,6 +139,23 @@ TEST(Shares, AReadOnlyShareRefusesTheGuestsWrites) {
   EXPECT_NE(write.exit_code, 0);
   EXPECT_THAT(write.err, HasSubstr("Read-only file system"));
   EXPECT_EQ(read_host_file(fs::path(dir) / "f"), "kept\n");
+}
+
+// The minimal kernel has no securityfs (kconfig/provium.config does not ask for it): mount_vfs()
+// mounts everything else and skips that one instead of failing.
+TEST(MinimalKernel, MountVfsSkipsAFilesystemTheKernelLacks) {
+  auto vm = provium::create("own");
+  vm.boot();
+  ASSERT_THAT(vm.exec("grep -w securityfs /proc/filesystems"), ::provium::ExecExitsWith(1))
+      << "this kernel has securityfs: the test proves nothing";
+  vm.mount_vfs();
+  const std::string mounts = vm.read_file("/proc/mounts");
+  EXPECT_THAT(mounts, HasSubstr(" /dev/pts devpts "));
+  EXPECT_THAT(mounts, HasSubstr(" /dev/shm tmpfs "));
+  EXPECT_THAT(mounts, HasSubstr(" /run tmpfs "));
+  EXPECT_THAT(mounts, Not(HasSubstr("securityfs")));
+  vm.mount_vfs();  // idempotent still
+  EXPECT_EQ(vm.read_file("/proc/mounts"), mounts);
 }
 
 // A kernel without 9p (Debian's cloud kernel, the built-in profile's) is refused before the boot,

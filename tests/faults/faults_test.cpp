@@ -158,7 +158,7 @@ std::size_t run_directories() {
 TEST(FaultsTest, SigkilledTestProcessLeavesNothingBehind) {
   // This process's own run directories (a spare QEMU started ahead for an earlier fixture's
   // next test, say) are counted first; no new spare is started while the test counts.
-  provium::base::ScopedSettings no_spares{{"PROVIUM_PRESTART", "0"}};
+  provium::base::ScopedSettings no_spares{{"PROVIUM_SPARES", "0"}};
   const std::size_t own = run_directories();
   // The child must build (and die building), not resume an entry of an earlier run.
   std::error_code none_yet;

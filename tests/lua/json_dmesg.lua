@@ -81,6 +81,14 @@ test("dmesg: the pattern is a basic regular expression, as grep reads it", funct
   assert(not two:find("marker one", 1, true), two)
   -- in a basic expression + is a plain character, as in grep without -E
   assert_eq("", vm:dmesg("provium-bre-marker o+ne"))
+  -- grep's escapes: alternation, one or more, zero or one, word boundaries
+  local both = vm:dmesg("provium-bre-marker \\(one\\|two\\)$")
+  assert_contains(both, "provium-bre-marker one")
+  assert_contains(both, "provium-bre-marker two")
+  assert_contains(vm:dmesg("provium-bre-marker o\\+ne"), "provium-bre-marker one")
+  assert_contains(vm:dmesg("provium-bre-marker tx\\?wo"), "provium-bre-marker two")
+  assert_eq("", vm:dmesg("provium-bre-marker \\<wo\\>"))
+  assert_contains(vm:dmesg("provium-bre-marker \\<two\\>"), "provium-bre-marker two")
   local ok, err = pcall(vm.dmesg, vm, "provium-bre-marker [")
   assert_eq(false, ok)
   assert_contains(tostring(err), "not a basic regular expression")

@@ -36,6 +36,10 @@ test("boot options that cannot work are errors", function()
   assert_eq(false, pcall(vm.boot, vm, {files = {["/opt/x"] = "tests/lua_helpers/no-such-file"}}))
   vm = provium.create()
   assert_eq(false, pcall(vm.boot, vm, {disks = {{path = "tests/lua_helpers/no-such-disk.img"}}}))
+  vm = provium.create()
+  local ok, err = pcall(vm.boot, vm, {disks = {{"a.img", path = "b.img"}}})
+  assert_eq(false, ok)
+  assert_contains(tostring(err), "disk 1 gives its path twice")
 end)
 
 -- Host files for the disks: a raw image with a marker, an empty qcow2 image.
@@ -53,7 +57,8 @@ test("boot with memory, cpus, files, disks, timeout and max_workers", function()
     timeout = 120,
     max_workers = 2,
     files = {["/opt/provium/values.lua"] = "tests/lua_helpers/values.lua"},  -- relative to the start directory
-    disks = {{path = raw, format = "raw"}, {path = qcow, format = "qcow2", readonly = true}},
+    -- the documented form, the path first, and the named one
+    disks = {{raw, format = "raw"}, {path = qcow, format = "qcow2", readonly = true}},
   })
   assert_eq(true, vm:running())
   vm:mount_vfs()

@@ -221,7 +221,7 @@ TEST(Settings, DefaultsWithoutAnyVariable) {
 
 TEST(Settings, EachVariableIsReadTyped) {
   const Settings settings = read({{"PROVIUM_POOL_MEM", "2G"}, {"PROVIUM_POOL_CPUS", "3"}, {"PROVIUM_TIMEOUT", "1.5"},
-                                  {"PROVIUM_PRESTART", "0"}, {"PROVIUM_REQUIRE", "1"}, {"PROVIUM_STREAM", "1"},
+                                  {"PROVIUM_SPARES", "0"}, {"PROVIUM_REQUIRE", "1"}, {"PROVIUM_STREAM", "1"},
                                   {"PROVIUM_ACCEL", "tcg"},
                                   {"PROVIUM_RUN_DIR", "/r"}, {"PROVIUM_CACHE_DIR", "/c"}, {"PROVIUM_CID_DIR", "/cids"},
                                   {"XDG_CACHE_HOME", "/x"}});
@@ -239,6 +239,12 @@ TEST(Settings, EachVariableIsReadTyped) {
   EXPECT_EQ(settings.cid_dir, "/cids");
 }
 
+TEST(Settings, ARenamedVariableIsAnErrorNamingItsNewName) {
+  EXPECT_THAT([] { read({{"PROVIUM_PRESTART", "0"}}); },
+              ThrowsMessage<provium::Error>(HasSubstr("PROVIUM_PRESTART is now called PROVIUM_SPARES")));
+  EXPECT_FALSE(read({{"PROVIUM_SPARES", "0"}}).spares);
+}
+
 TEST(Settings, AMalformedValueNamesWhereItCameFrom) {
   EXPECT_THAT([] { read({{"PROVIUM_POOL_CPUS", "two"}}); },
               ThrowsMessage<provium::Error>(HasSubstr("PROVIUM_POOL_CPUS is \"two\"")));
@@ -246,7 +252,7 @@ TEST(Settings, AMalformedValueNamesWhereItCameFrom) {
   EXPECT_THAT([] { read({{"PROVIUM_POOL_MEM", "lots"}}); },
               ThrowsMessage<provium::Error>(HasSubstr("PROVIUM_POOL_MEM: bad memory size")));
   EXPECT_THAT([] { read({{"PROVIUM_TIMEOUT", "-3"}}); }, ThrowsMessage<provium::Error>(HasSubstr("number of seconds")));
-  EXPECT_THAT([] { read({{"PROVIUM_PRESTART", "no"}}); }, ThrowsMessage<provium::Error>(HasSubstr("1 or 0")));
+  EXPECT_THAT([] { read({{"PROVIUM_SPARES", "no"}}); }, ThrowsMessage<provium::Error>(HasSubstr("1 or 0")));
   EXPECT_THAT([] { read({{"PROVIUM_KERNEL_REPORTS", "off"}}); },
               ThrowsMessage<provium::Error>("PROVIUM_KERNEL_REPORTS is \"off\"; it must be one of check, ignore"));
   Settings settings = read({});
@@ -264,7 +270,7 @@ TEST(Settings, ACacheSizeIsAMemorySize) {
 
 TEST(Settings, AFlagReplacesTheVariableAndEmptyGivesTheDefaultBack) {
   Settings settings = read({{"PROVIUM_POOL_CPUS", "3"}, {"PROVIUM_RUN_DIR", "/r"}, {"XDG_RUNTIME_DIR", "/run/user/7"}});
-  settings.set("PROVIUM_POOL_CPUS", "5", "--provium_cpus");
+  settings.set("PROVIUM_POOL_CPUS", "5", "--provium_pool_cpus");
   EXPECT_EQ(settings.pool_cpus, 5);
   settings.set("PROVIUM_RUN_DIR", "", "test");
   EXPECT_EQ(settings.run_root, "/run/user/7/provium");

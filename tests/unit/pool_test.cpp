@@ -194,7 +194,7 @@ TEST(PoolTest, ConfiguredBudgetIsTheFallbackOfTheSettings) {
   auto budget = Budget::of(configured, settings);
   EXPECT_EQ(budget.memory, 2 * kGiB);
   EXPECT_EQ(budget.cpus, 4);
-  settings.set("PROVIUM_POOL_MEM", "1G", "--provium_mem");
+  settings.set("PROVIUM_POOL_MEM", "1G", "--provium_pool_mem");
   budget = Budget::of(configured, settings);
   EXPECT_EQ(budget.memory, 1 * kGiB);  // the run's setting wins
   EXPECT_EQ(budget.cpus, 4);

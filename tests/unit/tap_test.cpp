@@ -16,7 +16,7 @@ namespace {
 using provium::parse_tap;
 using provium::TapResult;
 using provium::TapTest;
-using provium::testing::TapPasses;
+using provium::TapPasses;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
