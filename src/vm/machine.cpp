@@ -24,7 +24,6 @@
 #include "kernel/direct_boot.h"
 #include "kernel/kconfig.h"
 #include "kernel/release.h"
-#include "kernel/report.h"
 #include "kernel/symbolize.h"
 #include "loop/loop.h"
 #include "qemu/command_line.h"
@@ -70,28 +69,6 @@ std::optional<kernel::SymbolSources> symbol_sources(const config::Profile& profi
     sources.sources.push_back(std::filesystem::canonical(*profile.build_tree, error));
   }
   return sources;
-}
-
-// Why the VM ended, in QEMU's and the kernel's own words. With `symbols`, the reports' frames
-// show their file:line (objdump and addr2line run here, on the loop thread: once per death).
-std::string describe_death(const qemu::ProcessExit& exit, const std::filesystem::path& console_log,
-                           const std::optional<kernel::SymbolSources>& symbols) {
-  std::string console = console_tail(console_log, 400);
-  // The wrapper's own reasons (an init that cannot run, say) explain the panic that follows.
-  std::string text = wrapper_complaints(console);
-  if (auto reports = kernel::find_reports(console); !reports.empty()) {
-    if (symbols)
-      for (auto& report : reports) report.text = kernel::symbolize_frames(report.text, *symbols);
-    text += fmt::format("the guest kernel crashed (QEMU {})\n{}", exit.describe(), kernel::describe_reports(reports));
-  } else {
-    text += fmt::format("QEMU {}\n--- console (last {} lines) ---\n{}", exit.describe(),
-                        kContextLines, base::last_lines(console, kContextLines));
-  }
-  if (const std::string lacks = kernel::diagnose_console(console); !lacks.empty()) text += "\n" + lacks;
-  std::string_view stderr_text = exit.stderr_tail;
-  while (!stderr_text.empty() && stderr_text.back() == '\n') stderr_text.remove_suffix(1);
-  if (!stderr_text.empty()) text += fmt::format("\n--- QEMU stderr ---\n{}", stderr_text);
-  return text;
 }
 
 }  // namespace
@@ -331,15 +308,16 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
       runtime->process.start(argv, [weak, console = spec.console_log, symbols](qemu::ProcessExit exit) {
         auto runtime = weak.lock();
         if (!runtime) return;
-        std::string death = describe_death(exit, console, symbols);
+        Death death = describe_death(exit, runtime->killed_by_host, console, symbols);
+        const std::string message = death.message;
         {
           std::lock_guard lock(runtime->mutex);
-          runtime->death = death;
+          runtime->death = std::move(death);
         }
-        runtime->agent->fail(death);
+        runtime->agent->fail(message);
         for (auto& worker : runtime->workers)
-          if (auto channel = worker.lock()) channel->fail(death);
-        runtime->qmp->fail(death);
+          if (auto channel = worker.lock()) channel->fail(message);
+        runtime->qmp->fail(message);
         runtime->exited.resolve(true);
         // Released on a later turn of the loop: this callback runs inside the Process.
         if (runtime->self_until_exit)
@@ -363,8 +341,7 @@ bool Machine::vsock_cid_collided(std::chrono::steady_clock::time_point deadline)
     qmp("query-status", {}, deadline);
     return false;
   } catch (const Error&) {
-    auto why = death(std::chrono::seconds(2));
-    if (why && transport::is_cid_collision(*why)) return true;
+    if (death(std::chrono::seconds(2)) && death_cause() == Death::Cause::cid_taken) return true;
     throw;
   }
 }
@@ -416,7 +393,7 @@ std::shared_ptr<Session> Machine::connect_worker(uint32_t port, std::chrono::mil
   loop::Loop::instance().post([runtime = runtime_, channel, greeting, address = worker_address(port)] {
     std::lock_guard lock(runtime->mutex);
     if (runtime->death) {
-      channel->fail(*runtime->death);
+      channel->fail(runtime->death->message);
       return;
     }
     std::erase_if(runtime->workers, [](auto& worker) { return worker.expired(); });
@@ -435,8 +412,16 @@ bool Machine::wait_for_exit(std::chrono::milliseconds timeout) {
 std::optional<std::string> Machine::death(std::chrono::milliseconds grace) {
   wait_for_exit(grace);
   std::lock_guard lock(runtime_->mutex);
-  if (runtime_->death) runtime_->death_told = true;
-  return runtime_->death;
+  if (!runtime_->death) return std::nullopt;
+  runtime_->death_told = true;
+  return runtime_->death->message;
+}
+
+std::optional<Death::Cause> Machine::death_cause() const {
+  if (!runtime_) return std::nullopt;
+  std::lock_guard lock(runtime_->mutex);
+  if (!runtime_->death) return std::nullopt;
+  return runtime_->death->cause;
 }
 
 bool Machine::death_told() const {
@@ -488,7 +473,10 @@ void Machine::kill() {
     cid_lease_.release();
     return;
   }
-  loop::Loop::instance().post([runtime = runtime_] { runtime->process.kill(SIGKILL); });
+  loop::Loop::instance().post([runtime = runtime_] {
+    runtime->killed_by_host = true;  // read by the exit callback, on this thread too
+    runtime->process.kill(SIGKILL);
+  });
   // Reaped by libuv once it is dead; SIGKILL leaves it no say, so this wait is short.
   if (wait_for_exit(std::chrono::seconds(10))) {
     lease_.release();

@@ -18,6 +18,7 @@
 #include "qemu/qmp.h"
 #include "transport/cid.h"
 #include "transport/kind.h"
+#include "vm/death.h"
 #include "vm/host_resources.h"
 #include "vm/kernel_reports.h"
 #include "vm/launch_plan.h"
@@ -94,6 +95,8 @@ class Machine : public std::enable_shared_from_this<Machine> {
   KernelReportWatch& kernel_reports() { return kernel_reports_; }
   // QEMU ended and a caller was told why (the kernel's reports of its death included).
   bool death_told() const;
+  // How QEMU ended; nullopt while it runs (or before it started).
+  std::optional<Death::Cause> death_cause() const;
   // Its run directory's name, which messages and its sessions call it by.
   std::string name() const { return run_dir_.path().filename().string(); }
   const std::filesystem::path& run_directory() const { return run_dir_.path(); }

@@ -12,6 +12,7 @@
 #include "qemu/process.h"
 #include "qemu/qmp.h"
 #include "transport/channel.h"
+#include "vm/death.h"
 #include "vm/machine.h"
 
 namespace provium::vm {
@@ -26,7 +27,8 @@ struct Machine::Runtime {
   loop::Completion<bool> exited;
   qemu::QmpClient::Reply qmp_ready;  // greeting read and capabilities negotiated
   std::mutex mutex;
-  std::optional<std::string> death;  // set once QEMU has ended
+  std::optional<Death> death;  // set once QEMU has ended
+  bool killed_by_host = false;  // Machine::kill sent the signal (loop thread only)
   bool death_told = false;           // Machine::death() gave it to a caller
   std::shared_ptr<Runtime> self_until_exit;  // see ~Machine
 };
