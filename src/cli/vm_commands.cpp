@@ -24,6 +24,7 @@
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cache/resume.h"
 #include "config/config.h"
 #ifdef PROVIUM_HAVE_LUA
 #include "lua/context.h"
@@ -45,7 +46,8 @@ namespace {
 constexpr std::string_view kVmOptions = R"(options:
       --profile NAME      the provium.toml profile to boot (default: default)
       --fixture NAME      a VM resumed from the Lua fixture NAME (fixtures/NAME.lua or
-                          tests/fixtures/NAME.lua here; built first where it is not cached)
+                          tests/fixtures/NAME.lua here; built first where it is not cached),
+                          else from the C++ fixture NAME as its test program last built it
       --kernel PATH       boot this kernel image with the built-in userspace, without a
                           provium.toml (its modules from /lib/modules/RELEASE); or a
                           kernel build tree: its bzImage and the modules built there
@@ -238,19 +240,24 @@ bool prepare(const std::vector<std::string>& args, std::string_view name, std::s
   return true;
 }
 
-// The VM of the command: a fresh one of the profile, or one resumed from the Lua fixture named
-// (fixtures/NAME.lua or tests/fixtures/NAME.lua of the working directory, built first where it
-// is not cached).
-Vm fresh_vm(const RunOptions& options) {
-  if (options.fixture) {
+// A VM resumed from fixture `name`: the Lua fixture of that name (fixtures/NAME.lua or
+// tests/fixtures/NAME.lua of the working directory, built first where it is not cached), else the
+// C++ fixture of that name its test program built last (its machine record says how to boot it;
+// only the program can build it).
+Vm fixture_vm(const std::string& name) {
 #ifdef PROVIUM_HAVE_LUA
-    lua::FileContext context;
-    context.locate(fs::current_path() / "(command line)", fs::current_path());
-    return std::move(lua::resume_fixture(context, *options.fixture).vm);
-#else
-    throw Error("--fixture: this provium was built without Lua (meson -Dlua=disabled), which runs fixture scripts");
+  lua::FileContext context;
+  context.locate(fs::current_path() / "(command line)", fs::current_path());
+  if (lua::has_fixture_script(context, name)) return std::move(lua::resume_fixture(context, name).vm);
 #endif
-  }
+  cache::check_fixture_name(name);
+  auto recorded = cache::resume_newest(name);
+  return vm::VmAccess::wrap(recorded.profile, std::move(recorded.machine));
+}
+
+// The VM of the command: a fresh one of the profile, or one resumed from a fixture.
+Vm fresh_vm(const RunOptions& options) {
+  if (options.fixture) return fixture_vm(*options.fixture);
   if (!options.host_root) {
     Vm vm = create(options.profile);
     vm.boot(options.boot);

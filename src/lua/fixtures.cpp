@@ -2,13 +2,12 @@
 // created is snapshotted into the same persistent cache, under the same locks, as C++
 // fixtures; every provium.fixture(NAME) resumes a copy-on-write VM from it.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include <provium/error.h>
 
@@ -17,6 +16,7 @@
 #include "cache/build.h"
 #include "cache/cache.h"
 #include "cache/key.h"
+#include "cache/machine_record.h"
 #include "cache/resume.h"
 #include "lua/dependencies.h"
 #include "lua/prelude.h"
@@ -31,14 +31,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kVmFile = "vm.json";  // the profile and boot options to resume with
-
 // fixtures/NAME.lua in `from` or its nearest parent up to the start directory, else
-// tests/fixtures/NAME.lua of the start directory (the documented layout).
-fs::path find_script(const fs::path& from, const fs::path& start_dir, std::string_view name) {
+// tests/fixtures/NAME.lua of the start directory (the documented layout); `tried` gets every
+// path looked at.
+std::optional<fs::path> script_for(const fs::path& from, const fs::path& start_dir, std::string_view name,
+                                   std::vector<fs::path>& tried) {
   const std::string file = std::string(name) + ".lua";
   const fs::path start = fs::weakly_canonical(start_dir);
-  std::vector<fs::path> tried;
   for (fs::path dir = fs::weakly_canonical(from);; dir = dir.parent_path()) {
     tried.push_back(dir / "fixtures" / file);
     if (fs::is_regular_file(tried.back())) return tried.back();
@@ -46,6 +45,12 @@ fs::path find_script(const fs::path& from, const fs::path& start_dir, std::strin
   }
   tried.push_back(start / "tests" / "fixtures" / file);
   if (fs::is_regular_file(tried.back())) return tried.back();
+  return std::nullopt;
+}
+
+fs::path find_script(const fs::path& from, const fs::path& start_dir, std::string_view name) {
+  std::vector<fs::path> tried;
+  if (auto script = script_for(from, start_dir, name, tried)) return *script;
   std::string list;
   for (const auto& path : tried) list += "\n  " + path.string();
   throw Error(fmt::format("no fixture script for '{}'; looked for:{}", name, list));
@@ -126,81 +131,6 @@ class KeyComputer {
   std::set<std::string> visiting_;
 };
 
-// What the host gives a VM's snapshot through its boot options (the contents of `files`, the
-// disks' identities). A Lua fixture's key cannot cover it (the script chooses the options as it
-// runs), so its entry records it and is rebuilt when it changed (stale_inputs).
-std::string inputs_digest(const std::string& profile, const BootOptions& boot) {
-  cache::KeyBuilder digest;
-  cache::add_boot_options(digest, boot, config::current().profile(profile));
-  return digest.hex();
-}
-
-nlohmann::json describe(const VmEntry& entry) {
-  nlohmann::json disks = nlohmann::json::array();
-  for (const auto& disk : entry.boot.disks)
-    disks.push_back({{"path", disk.path}, {"format", disk.format}, {"readonly", disk.readonly}});
-  nlohmann::json shares = nlohmann::json::array();
-  for (const auto& share : entry.boot.shares)
-    shares.push_back({{"host", share.host}, {"guest", share.guest}, {"readonly", share.readonly}});
-  return {{"profile", entry.profile},
-          {"memory", entry.boot.memory},
-          {"cpus", entry.boot.cpus},
-          {"max_workers", entry.boot.max_workers},
-          {"timeout_ms", entry.boot.timeout.count()},
-          {"disks", disks},
-          {"shares", shares},
-          {"files", entry.boot.files},
-          {"inputs", inputs_digest(entry.profile, entry.boot)}};
-}
-
-// What vm.json says: the profile and boot options to resume with, and the digest of the boot's
-// inputs at the build.
-struct Description {
-  std::string profile;
-  BootOptions boot;
-  std::string inputs;
-};
-
-Description read_description(const fs::path& file) {
-  try {
-    const auto json = nlohmann::json::parse(base::read_file(file, "fixture description"));
-    BootOptions boot;
-    boot.memory = json.at("memory").get<std::string>();
-    boot.cpus = json.at("cpus").get<int>();
-    boot.max_workers = json.at("max_workers").get<int>();
-    boot.timeout = std::chrono::milliseconds(json.at("timeout_ms").get<int64_t>());
-    for (const auto& disk : json.at("disks"))
-      boot.disks.push_back({disk.at("path").get<std::string>(), disk.at("format").get<std::string>(),
-                            disk.at("readonly").get<bool>()});
-    for (const auto& share : json.at("shares"))
-      boot.shares.push_back({share.at("host").get<std::string>(), share.at("guest").get<std::string>(),
-                             share.at("readonly").get<bool>()});
-    boot.files = json.at("files").get<std::map<std::string, std::string>>();
-    return {json.at("profile").get<std::string>(), boot, json.at("inputs").get<std::string>()};
-  } catch (const nlohmann::json::exception& error) {
-    throw Error(fmt::format("{}: {}", file.string(), error.what()));
-  }
-}
-
-// Why the entry no longer matches what its VM was booted with (a file of `files` or a disk
-// changed since the build), or nullopt. An entry that cannot say counts as stale. Checked once
-// per entry and process (it reads every boot file), like a C++ fixture's key.
-std::optional<std::string> stale_inputs(const cache::Entry& entry) {
-  static std::mutex mutex;
-  static std::set<std::string> current;  // ids of entries found current
-  std::lock_guard lock(mutex);
-  if (current.contains(entry.id)) return std::nullopt;
-  try {
-    const Description description = read_description(entry.dir / kVmFile);
-    if (inputs_digest(description.profile, description.boot) != description.inputs)
-      return "a file or disk it was booted with changed since it was built";
-  } catch (const std::exception& error) {
-    return fmt::format("its description cannot be read: {}", error.what());
-  }
-  current.insert(entry.id);
-  return std::nullopt;
-}
-
 // Runs the fixture script into `build` and snapshots its last VM.
 void build_into(const FileContext& user, const fs::path& script, const cache::Entry& build) {
   FixtureBuild fixture{build.dir};
@@ -237,7 +167,7 @@ void build_into(const FileContext& user, const fs::path& script, const cache::En
   const auto disks = vm::vm_disks(config::current().profile(last.profile), last.boot);
   for (std::size_t i = 0; i < disks.size(); ++i)
     if (!disks[i].readonly) fs::rename(last.files->disk(i), build.files().disk(i));
-  std::ofstream(build.dir / kVmFile) << describe(last).dump(2) << "\n";
+  cache::write_machine_record(build, last.profile, last.boot);
   // The other VMs' files (RAM, initrd copies of resumed fixtures, disk overlays).
   for (std::size_t n = 0; n < context.vms.size(); ++n) {
     const cache::VmFiles files = fixture.vm_files(n + 1);
@@ -268,6 +198,11 @@ Resolved resolve_once(const FileContext& context, std::string_view name) {
 
 }  // namespace
 
+bool has_fixture_script(const FileContext& context, std::string_view name) {
+  std::vector<fs::path> tried;
+  return script_for(context.file.parent_path(), context.start_dir, name, tried).has_value();
+}
+
 VmEntry& resume_fixture(FileContext& context, std::string_view name) {
   const Resolved resolved = resolve_once(context, name);
   const std::string cache_name = "lua-" + std::string(name);
@@ -278,16 +213,18 @@ VmEntry& resume_fixture(FileContext& context, std::string_view name) {
       .key = resolved.key,
       .ensure_built = [&] {
         cache::Entry entry = ensure_built(context, name, resolved);
-        if (auto stale = stale_inputs(entry)) {
+        // The script chooses the boot options as it runs, so the key cannot cover what the
+        // host gave the boot: the entry's machine record says whether that changed.
+        if (auto stale = cache::stale_boot_inputs(entry)) {
           cache::Cache().discard(cache_name, resolved.key, entry, *stale);
           entry = ensure_built(context, name, resolved);  // current by construction
         }
         return entry;
       },
       .machine_of = [&](const cache::Entry& entry) {
-        const Description description = read_description(entry.dir / kVmFile);
-        profile_name = description.profile;
-        boot = description.boot;
+        const cache::MachineRecord record = cache::read_machine_record(entry);
+        profile_name = record.profile;
+        boot = record.boot;
         return std::pair{config::current().profile(profile_name), boot};
       },
       .into_ram_file = std::nullopt,

@@ -18,6 +18,9 @@ void boot_vm(FileContext& context, VmEntry& entry, const BootOptions& options);
 // A new entry of `context`, labelled "vm N (what)".
 VmEntry& add_vm(FileContext& context, std::string profile, std::string_view what);
 
+// Whether fixture `name` has a script where provium.fixture(name) in `context`'s file looks.
+bool has_fixture_script(const FileContext& context, std::string_view name);
+
 // provium.fixture(name): a VM resumed from the fixture's snapshot, built first when needed.
 VmEntry& resume_fixture(FileContext& context, std::string_view name);
 

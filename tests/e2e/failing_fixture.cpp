@@ -3,7 +3,8 @@
 // test's VM (--provium_keep_failed) and finds the file it left.
 #include <provium/gtest.h>
 
-PROVIUM_FIXTURE(context) {}
+// run_command_test resumes it with `provium run --fixture context`, and finds what the body left.
+PROVIUM_FIXTURE(context) { vm.write_file("/tmp/prepared-by-the-fixture", "prepared\n"); }
 
 TEST_F(context, FailsAfterTheGuestSpoke) {
   vm.exec("echo guest-said-this > /dev/console");

@@ -85,7 +85,20 @@ TEST(ProviumRun, FixtureResumesALuaFixtureOfTheWorkingDirectory) {
   EXPECT_THAT(run.output, HasSubstr("prepared\n"));
   const auto missing = provium_run({"--fixture", "cold", "--", "true"}, project.path().string());
   EXPECT_EQ(missing.exit_code, 125) << missing.output;
-  EXPECT_THAT(missing.output, HasSubstr("cold"));
+  EXPECT_THAT(missing.output, HasSubstr("holds no snapshot of a fixture named 'cold': run the test program that "
+                                        "defines PROVIUM_FIXTURE(cold) once to build it"));
+}
+
+// A C++ fixture is resumed without its program, as the program last built it: the body's work
+// is there, in a VM booted as the fixture's entry records.
+TEST(ProviumRun, FixtureResumesACppFixtureAsItsProgramBuiltIt) {
+  const auto built = provium_test::ChildProcess(
+                         {std::getenv("PROVIUM_FAILING_FIXTURE_PROGRAM"), "--gtest_filter=context.Passes"}, {})
+                         .wait();
+  ASSERT_EQ(built.exit_code, 0) << built.output;
+  const auto run = provium_run({"--fixture", "context", "--", "cat", "/tmp/prepared-by-the-fixture"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output, "prepared\n");
 }
 
 TEST(ProviumRun, FileAndDiskOptionsPutThemIntoTheVm) {
