@@ -24,15 +24,17 @@ namespace {
 
 constexpr uint64_t kDefaultLimit = uint64_t{20} << 30;
 
-// The disk an entry takes: its files' allocated blocks (a RAM file is sparse where the guest
-// never wrote).
+// The disk a file takes: its allocated blocks (a RAM file is sparse where the guest never wrote).
+uint64_t allocated(const fs::path& file) {
+  struct stat status {};
+  return ::lstat(file.c_str(), &status) == 0 ? static_cast<uint64_t>(status.st_blocks) * 512 : 0;
+}
+
+// The disk an entry takes: its files'.
 uint64_t disk_usage(const fs::path& dir) {
   uint64_t bytes = 0;
   std::error_code error;
-  for (const auto& file : fs::directory_iterator(dir, error)) {
-    struct stat status {};
-    if (::lstat(file.path().c_str(), &status) == 0) bytes += static_cast<uint64_t>(status.st_blocks) * 512;
-  }
+  for (const auto& file : fs::directory_iterator(dir, error)) bytes += allocated(file.path());
   return bytes;
 }
 
@@ -81,11 +83,29 @@ Cache::Pruned Cache::prune(uint64_t limit, const fs::path& keep) {
     entries.push_back({dir.path(), disk_usage(dir.path()), fs::last_write_time(dir.path(), error)});
     pruned.left += entries.back().bytes;
   }
+  // The decompressed kernels of direct boots (kernel/direct_boot.h) count too: a kernel developer
+  // makes a new one with every build of the tree.
+  for (const auto& file : fs::directory_iterator(kernels_dir(), error)) {
+    if (!file.is_regular_file() || file.path().extension() != ".elf") continue;
+    entries.push_back({file.path(), allocated(file.path()), fs::last_write_time(file.path(), error)});
+    pruned.left += entries.back().bytes;
+  }
   if (pruned.left <= limit) return pruned;
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.used < b.used; });
   for (const auto& entry : entries) {
     if (pruned.left <= limit) break;
     if (entry.dir == keep) continue;
+    if (entry.dir.parent_path() == kernels_dir()) {
+      // QEMU reads its kernel when it starts, so only a kernel just chosen for a VM may still be
+      // needed: one used in the last minute stays.
+      if (fs::file_time_type::clock::now() - entry.used < std::chrono::minutes(1)) continue;
+      if (fs::remove(entry.dir, error)) {
+        pruned.kernels += 1;
+        pruned.bytes += entry.bytes;
+        pruned.left -= entry.bytes;
+      }
+      continue;
+    }
     const auto meta = read_meta(entry.dir / "meta.json");
     if (!meta) continue;  // not ours to judge: `provium fixture clean` removes it
     // Not while a process builds it, and with its lock file gone with it (held meanwhile).
@@ -105,11 +125,15 @@ Cache::Pruned Cache::prune(uint64_t limit, const fs::path& keep) {
     }
     ::close(fd);
   }
-  if (pruned.entries > 0)
+  if (pruned.entries + pruned.kernels > 0) {
+    std::string removed;
+    if (pruned.entries > 0) removed = base::plural(pruned.entries, "entry", "entries");
+    if (pruned.kernels > 0)
+      removed += (removed.empty() ? "" : " and ") + base::plural(pruned.kernels, "decompressed kernel", "decompressed kernels");
     std::cerr << fmt::format("provium: the fixture cache was over its limit of {}: removed {} ({}), "
                              "least recently used first; it takes {} now\n",
-                             base::size_text(limit), base::plural(pruned.entries, "entry", "entries"), base::size_text(pruned.bytes),
-                             base::size_text(pruned.left));
+                             base::size_text(limit), removed, base::size_text(pruned.bytes), base::size_text(pruned.left));
+  }
   return pruned;
 }
 

@@ -159,6 +159,10 @@ std::optional<fs::path> pvh_image(const fs::path& bzimage, const fs::path& cache
         if (!out.flush()) throw Error(fmt::format("cannot write {}", temporary.string()));
       }
       fs::rename(temporary, target);  // concurrent makers each rename a whole file of their own
+    } else {
+      // Its time says when it was last used: the cache's pruning removes the least recent first.
+      std::error_code ignored;
+      fs::last_write_time(target, fs::file_time_type::clock::now(), ignored);
     }
     result.image = target;
   } catch (const std::exception& failure) {

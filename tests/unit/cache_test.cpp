@@ -91,6 +91,36 @@ TEST(CacheTest, PublishedEntryIsFoundAndListed) {
   EXPECT_FALSE(cache.find("f", "k1"));
 }
 
+// The decompressed kernels of direct boots (one per kernel build a developer boots) are the
+// cache's too: pruned with the entries, least recently used first, and cleaned.
+TEST(CacheTest, DecompressedKernelsArePrunedLeastRecentlyUsedFirstAndCleaned) {
+  TempDir dir;
+  Cache cache(dir.path());
+  const std::string bytes(64 << 10, 'k');
+  const auto now = std::filesystem::file_time_type::clock::now();
+  const auto oldest = dir.write("kernels/oldest.elf", bytes), older = dir.write("kernels/older.elf", bytes),
+             just_used = dir.write("kernels/just-used.elf", bytes);
+  std::filesystem::last_write_time(oldest, now - std::chrono::hours(2));
+  std::filesystem::last_write_time(older, now - std::chrono::hours(1));
+  publish(cache, "f", "k1");
+  const uint64_t entry_bytes = cache.prune(UINT64_MAX).left - 3 * (64 << 10);
+
+  auto pruned = cache.prune(entry_bytes + 2 * (64 << 10) + 1024);
+  EXPECT_EQ(pruned.kernels, 1u);
+  EXPECT_FALSE(std::filesystem::exists(oldest));
+  EXPECT_TRUE(std::filesystem::exists(older));
+  // The entry was used after the kernels: the next goes first; a kernel used in the last minute
+  // (a QEMU may be about to read it) stays.
+  std::filesystem::last_write_time(cache.find("f", "k1")->dir, now);
+  pruned = cache.prune(0);
+  EXPECT_EQ(pruned.kernels, 1u);
+  EXPECT_EQ(pruned.entries, 1u);
+  EXPECT_FALSE(std::filesystem::exists(older));
+  EXPECT_TRUE(std::filesystem::exists(just_used));
+  EXPECT_EQ(cache.clean(), 0u);  // the entry went with the prune
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "kernels"));
+}
+
 TEST(CacheTest, DamagedEntriesAreRemoved) {
   TempDir dir;
   Cache cache(dir.path());
