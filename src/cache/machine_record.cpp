@@ -8,9 +8,11 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include <provium/error.h>
 
+#include "base/boot_fields.h"
 #include "base/files.h"
 #include "cache/key.h"
 #include "config/config.h"
@@ -27,24 +29,54 @@ std::string boot_inputs_digest(const std::string& profile, const BootOptions& bo
   return digest.hex();
 }
 
+// Each kind of boot option as JSON and back; the record's names are the options' own.
+struct BootOptionToJson {
+  nlohmann::json& json;
+  void operator()(const char* name, const std::string& value) { json[name] = value; }
+  void operator()(const char* name, int value) { json[name] = value; }
+  void operator()(const char* name, const std::map<std::string, std::string>& files) { json[name] = files; }
+  void operator()(const char* name, const std::vector<Disk>& disks) {
+    json[name] = nlohmann::json::array();
+    for (const auto& disk : disks)
+      json[name].push_back({{"path", disk.path}, {"format", disk.format}, {"readonly", disk.readonly}});
+  }
+  void operator()(const char* name, const std::vector<Share>& shares) {
+    json[name] = nlohmann::json::array();
+    for (const auto& share : shares)
+      json[name].push_back({{"host", share.host}, {"guest", share.guest}, {"readonly", share.readonly}});
+  }
+  void operator()(const char* name, std::chrono::milliseconds value) { json[name] = value.count(); }
+};
+
+struct BootOptionFromJson {
+  const nlohmann::json& json;
+  void operator()(const char* name, std::string& value) { value = json.at(name).get<std::string>(); }
+  void operator()(const char* name, int& value) { value = json.at(name).get<int>(); }
+  void operator()(const char* name, std::map<std::string, std::string>& files) {
+    files = json.at(name).get<std::map<std::string, std::string>>();
+  }
+  void operator()(const char* name, std::vector<Disk>& disks) {
+    for (const auto& disk : json.at(name))
+      disks.push_back({disk.at("path").get<std::string>(), disk.at("format").get<std::string>(),
+                       disk.at("readonly").get<bool>()});
+  }
+  void operator()(const char* name, std::vector<Share>& shares) {
+    for (const auto& share : json.at(name))
+      shares.push_back({share.at("host").get<std::string>(), share.at("guest").get<std::string>(),
+                        share.at("readonly").get<bool>()});
+  }
+  void operator()(const char* name, std::chrono::milliseconds& value) {
+    value = std::chrono::milliseconds(json.at(name).get<int64_t>());
+  }
+};
+
 }  // namespace
 
 void write_machine_record(const Entry& entry, const std::string& profile, const BootOptions& boot) {
-  nlohmann::json disks = nlohmann::json::array();
-  for (const auto& disk : boot.disks)
-    disks.push_back({{"path", disk.path}, {"format", disk.format}, {"readonly", disk.readonly}});
-  nlohmann::json shares = nlohmann::json::array();
-  for (const auto& share : boot.shares)
-    shares.push_back({{"host", share.host}, {"guest", share.guest}, {"readonly", share.readonly}});
-  const nlohmann::json record = {{"profile", profile},
-                                 {"memory", boot.memory},
-                                 {"cpus", boot.cpus},
-                                 {"max_workers", boot.max_workers},
-                                 {"timeout_ms", boot.timeout.count()},
-                                 {"disks", disks},
-                                 {"shares", shares},
-                                 {"files", boot.files},
-                                 {"inputs", boot_inputs_digest(profile, boot)}};
+  nlohmann::json record = {{"profile", profile}, {"inputs", boot_inputs_digest(profile, boot)}};
+  nlohmann::json options;
+  base::each_boot_field(boot, BootOptionToJson{options});
+  record["boot"] = std::move(options);
   std::ofstream out(record_file(entry));
   out << record.dump(2) << "\n";
   if (!out.flush()) throw Error(fmt::format("cannot write {}", record_file(entry).string()));
@@ -54,19 +86,9 @@ MachineRecord read_machine_record(const Entry& entry) {
   const auto file = record_file(entry);
   try {
     const auto json = nlohmann::json::parse(base::read_file(file, "fixture's machine record"));
-    BootOptions boot;
-    boot.memory = json.at("memory").get<std::string>();
-    boot.cpus = json.at("cpus").get<int>();
-    boot.max_workers = json.at("max_workers").get<int>();
-    boot.timeout = std::chrono::milliseconds(json.at("timeout_ms").get<int64_t>());
-    for (const auto& disk : json.at("disks"))
-      boot.disks.push_back({disk.at("path").get<std::string>(), disk.at("format").get<std::string>(),
-                            disk.at("readonly").get<bool>()});
-    for (const auto& share : json.at("shares"))
-      boot.shares.push_back({share.at("host").get<std::string>(), share.at("guest").get<std::string>(),
-                             share.at("readonly").get<bool>()});
-    boot.files = json.at("files").get<std::map<std::string, std::string>>();
-    return {json.at("profile").get<std::string>(), boot, json.at("inputs").get<std::string>()};
+    MachineRecord record{json.at("profile").get<std::string>(), {}, json.at("inputs").get<std::string>()};
+    base::each_boot_field(record.boot, BootOptionFromJson{json.at("boot")});
+    return record;
   } catch (const nlohmann::json::exception& error) {
     throw Error(fmt::format("{}: {}", file.string(), error.what()));
   }

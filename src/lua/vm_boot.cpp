@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <set>
 
 #include <provium/error.h>
 
+#include "base/boot_fields.h"
 #include "config/config.h"
 #include "cache/resume.h"
 #include "vm/vm_access.h"
@@ -48,7 +50,10 @@ BootOptions boot_options(const Args& args, int n) {
   BootOptions options;
   if (args.absent(n)) return options;
   args.table(n);
-  args.only_keys(n, {"memory", "cpus", "files", "disks", "shares", "timeout", "max_workers"}, "boot option");
+  // Every option BootOptions has, by its own name (base/boot_fields.h); each is read below.
+  std::set<std::string_view> known;
+  base::each_boot_field(options, [&](const char* name, const auto&) { known.insert(name); });
+  args.only_keys(n, known, "boot option");
   lua_State* L = args.state();
   const auto& context = FileContext::of(L);
   lua_getfield(L, args.index(n), "memory");

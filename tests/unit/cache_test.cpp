@@ -12,14 +12,18 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <type_traits>
 #include <thread>
 
 #include <provium/error.h>
 
+#include "base/boot_fields.h"
 #include "base/files.h"
 #include "cache/archive.h"
 #include "cache/cache.h"
 #include "cache/key.h"
+#include "cache/machine_record.h"
+#include "config/config.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -65,6 +69,75 @@ TEST(KeyTest, AMissingBootFileIsNamedByTheOptionAndBothPaths) {
               ::testing::ThrowsMessage<provium::Error>(
                   ::testing::StrEq("files: guest path /opt/tool from host path " + (dir.path() / "absent").string() +
                                    ": no such file or directory")));
+}
+
+// A boot option's value as text, to compare two BootOptions field by field.
+std::string option_text(const std::string& value) { return value; }
+std::string option_text(int value) { return std::to_string(value); }
+std::string option_text(std::chrono::milliseconds value) { return std::to_string(value.count()); }
+std::string option_text(const std::map<std::string, std::string>& files) {
+  std::string text;
+  for (const auto& [guest, host] : files) text += guest + "=" + host + ";";
+  return text;
+}
+std::string option_text(const std::vector<provium::Disk>& disks) {
+  std::string text;
+  for (const auto& disk : disks) text += disk.path + ":" + disk.format + ":" + std::to_string(disk.readonly) + ";";
+  return text;
+}
+std::string option_text(const std::vector<provium::Share>& shares) {
+  std::string text;
+  for (const auto& share : shares) text += share.host + ":" + share.guest + ":" + std::to_string(share.readonly) + ";";
+  return text;
+}
+
+// Every boot option (base/boot_fields.h) reaches the key, but the boot's deadline, which shapes
+// nothing in a snapshot; and every one comes back from the entry's machine record as it went in.
+TEST(KeyTest, EveryBootOptionButTheDeadlineIsInTheKeyAndTheMachineRecord) {
+  using namespace std::chrono_literals;
+  TempDir dir;
+  write(dir.path() / "f.txt", "a file");
+  write(dir.path() / "d.img", std::string(4096, '\0'));
+  const provium::BootOptions defaults;
+  const provium::BootOptions changed{.memory = "1G",
+                                     .cpus = 3,
+                                     .max_workers = 4,
+                                     .files = {{"/opt/f.txt", (dir.path() / "f.txt").string()}},
+                                     .disks = {{(dir.path() / "d.img").string(), "raw", true}},
+                                     .shares = {{dir.path().string(), "/mnt/s", true}},
+                                     .timeout = 5s};
+  const auto profile = provium::config::current().profile("default");
+  auto key_of = [&](const provium::BootOptions& boot) {
+    KeyBuilder key;
+    provium::cache::add_boot_options(key, boot, profile);
+    return key.hex();
+  };
+  int fields = 0;
+  provium::base::each_boot_field(changed, [&](const char* name, const auto& value) {
+    provium::BootOptions one = defaults;
+    provium::base::each_boot_field(one, [&](const char* other, auto& field) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::decay_t<decltype(value)>>)
+        if (std::string_view(other) == name) field = value;
+    });
+    if (std::string_view(name) == "timeout") EXPECT_EQ(key_of(one), key_of(defaults)) << name;
+    else EXPECT_NE(key_of(one), key_of(defaults)) << name << " is not in the key";
+    ++fields;
+  });
+  EXPECT_EQ(fields, 7);
+
+  Cache cache(dir.path() / "cache");
+  const auto entry = cache.begin_build("f", "k");
+  provium::cache::write_machine_record(entry, "default", changed);
+  const auto record = provium::cache::read_machine_record(entry);
+  EXPECT_EQ(record.profile, "default");
+  std::map<std::string, std::string> wrote, read;
+  auto to_text = [](std::map<std::string, std::string>& texts) {
+    return [&texts](const char* name, const auto& field) { texts[name] = option_text(field); };
+  };
+  provium::base::each_boot_field(changed, to_text(wrote));
+  provium::base::each_boot_field(record.boot, to_text(read));
+  EXPECT_EQ(read, wrote);
+  EXPECT_EQ(provium::cache::stale_boot_inputs(entry), std::nullopt);
 }
 
 // A complete entry built the way the registry builds one.
