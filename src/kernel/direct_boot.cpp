@@ -127,6 +127,12 @@ bool has_pvh_entry(std::string_view elf) {
   return false;
 }
 
+std::optional<std::string> pvh_refusal(const KernelConfig& config) {
+  if (config.enabled("CONFIG_KASAN"))
+    return "a KASAN kernel (CONFIG_KASAN) dies before its first message when started at its PVH entry";
+  return std::nullopt;
+}
+
 std::optional<fs::path> pvh_image(const fs::path& bzimage, const fs::path& cache_dir, std::string* why) {
   struct stat file {};
   if (::stat(bzimage.c_str(), &file) != 0) {

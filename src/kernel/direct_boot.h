@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "kernel/kconfig.h"
+
 namespace provium::kernel {
 
 struct Payload {
@@ -25,6 +27,10 @@ std::string decompress(const Payload& payload);
 
 // Whether `elf` is a 64-bit ELF with a PVH entry (the note XEN_ELFNOTE_PHYS32_ENTRY).
 bool has_pvh_entry(std::string_view elf);
+
+// Why a kernel of this configuration cannot start at its PVH entry although it has one, or
+// nullopt: a KASAN kernel (6.1) dies there before its first message, so it boots as a bzImage.
+std::optional<std::string> pvh_refusal(const KernelConfig& config);
 
 // The uncompressed kernel of `bzimage` under cache_dir, made when missing (written under a
 // temporary name, then renamed). nullopt, with the reason in *why, when the kernel cannot boot

@@ -232,6 +232,14 @@ std::string Machine::gdb_command(const std::filesystem::path& socket) const {
 
 std::filesystem::path Machine::kernel_image() const {
   if (profile_.kernel_boot == "bzimage") return profile_.kernel;
+  if (const auto found = kernel_config_of(profile_.kernel)) {
+    if (const auto refusal = kernel::pvh_refusal(found->config)) {
+      if (profile_.kernel_boot == "pvh")
+        throw Error(fmt::format("{}: kernel_boot = \"pvh\", but {} cannot boot that way: {} (its configuration {})",
+                                profile_.describe(), profile_.kernel.string(), *refusal, found->where));
+      return profile_.kernel;  // the guest decompresses it: slower, but it boots
+    }
+  }
   const auto dir = base::settings()->cache_root / "kernels";
   std::string why;
   std::optional<std::filesystem::path> image;

@@ -31,6 +31,15 @@ namespace provium::vm {
 // kernel missing).
 void check_prerequisites(const config::Profile& profile);
 
+// The configuration of the kernel `image`: beside it (kernel::config_of_image), else inside it
+// (CONFIG_IKCONFIG, read once per image and process); nullopt when it has neither. `where` names
+// it for messages.
+struct KernelConfigFound {
+  kernel::KernelConfig config;
+  std::string where;
+};
+std::optional<KernelConfigFound> kernel_config_of(const std::filesystem::path& image);
+
 // Throws Error naming each option the profile's kernel lacks of what the boot `needs`, when its
 // configuration can be found: beside the image (kernel::config_of_image), else inside it
 // (CONFIG_IKCONFIG, read once per image and process); says nothing when it cannot.

@@ -66,20 +66,40 @@ std::optional<std::string> embedded_config(const std::filesystem::path& image) {
 
 }  // namespace
 
-void check_kernel_config(const config::Profile& profile, const kernel::KernelNeeds& needs) {
-  // The configuration beside the image, else the one inside it; a kernel with neither is booted
-  // unchecked, and its console may say what it lacks (kernel::diagnose_console).
+std::optional<KernelConfigFound> kernel_config_of(const std::filesystem::path& image) {
+  // The configuration beside the image, else the one inside it; each read and parsed once per
+  // process while the files are the same (every launch asks: kernel_image()).
+  static std::mutex mutex;
+  static std::map<std::string, std::optional<KernelConfigFound>> known;
+  const auto file = kernel::config_of_image(image);
+  const std::string identity = image.string() + " " + base::file_identity(image) +
+                               (file ? " " + file->string() + " " + base::file_identity(*file) : "");
+  {
+    std::lock_guard lock(mutex);
+    if (const auto found = known.find(identity); found != known.end()) return found->second;
+  }
   std::string text, where;
-  if (const auto file = kernel::config_of_image(profile.kernel)) {
+  if (file) {
     text = base::read_file(*file, "kernel configuration");
     where = file->string();
-  } else if (auto inside = embedded_config(profile.kernel)) {
+  } else if (auto inside = embedded_config(image)) {
     text = std::move(*inside);
-    where = fmt::format("(CONFIG_IKCONFIG, in {})", profile.kernel.string());
+    where = fmt::format("(CONFIG_IKCONFIG, in {})", image.string());
   } else {
-    return;
+    std::lock_guard lock(mutex);
+    return known[identity] = std::nullopt;
   }
-  const auto config = kernel::KernelConfig::parse(text, where);
+  KernelConfigFound found{kernel::KernelConfig::parse(text, where), where};
+  std::lock_guard lock(mutex);
+  return known[identity] = std::move(found);
+}
+
+void check_kernel_config(const config::Profile& profile, const kernel::KernelNeeds& needs) {
+  // A kernel without a configuration to read is booted unchecked, and its console may say what
+  // it lacks (kernel::diagnose_console).
+  const auto found = kernel_config_of(profile.kernel);
+  if (!found) return;
+  const auto& [config, where] = *found;
   const auto missing = kernel::missing_options(config, needs);
   if (missing.empty()) return;
   std::string lacks;

@@ -168,3 +168,12 @@ TEST(DirectBoot, ImageIsCachedAndAKernelWithoutPvhIsRefused) {
 
 }  // namespace
 }  // namespace provium::kernel
+
+// A KASAN kernel has a PVH entry but dies there before its first message (seen with Debian's
+// 6.1 built with kconfig/debug.config): it must boot as a bzImage; any other may start there.
+TEST(DirectBoot, AKasanKernelIsRefusedThePvhEntryAndOthersAreNot) {
+  const auto kasan = provium::kernel::KernelConfig::parse("CONFIG_PVH=y\nCONFIG_KASAN=y\n", "test");
+  const auto plain = provium::kernel::KernelConfig::parse("CONFIG_PVH=y\n# CONFIG_KASAN is not set\n", "test");
+  EXPECT_THAT(provium::kernel::pvh_refusal(kasan), ::testing::Optional(::testing::HasSubstr("CONFIG_KASAN")));
+  EXPECT_EQ(provium::kernel::pvh_refusal(plain), std::nullopt);
+}

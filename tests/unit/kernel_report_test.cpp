@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <provium/error.h>
 
@@ -63,11 +65,50 @@ TEST(KernelReportTest, AWarningRunsFromCutHereToItsEndTrace) {
   EXPECT_FALSE(warning.is_hang());
 }
 
+// A console of the corpus, tests/data/kernel-reports/: its header ("# title: ..." lines, the
+// titles the kernel's reports in it must get, in order) and the console after it.
+struct CapturedConsole {
+  std::vector<std::string> titles;
+  std::string console;
+};
+
+CapturedConsole read_captured(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  CapturedConsole captured;
+  std::string line;
+  constexpr std::string_view kTitle = "# title: ";
+  while (in.peek() == '#' && std::getline(in, line))
+    if (line.starts_with(kTitle)) captured.titles.push_back(line.substr(kTitle.size()));
+  captured.console.assign(std::istreambuf_iterator<char>(in), {});
+  return captured;
+}
+
+std::filesystem::path corpus() { return std::filesystem::path(std::getenv("PROVIUM_TEST_DATA")) / "kernel-reports"; }
+
+// Real consoles of real kernels (the e2e test debug_kernel writes them with
+// PROVIUM_CAPTURE_REPORTS; docs/development.md): each report found whole, titled as its header says.
+TEST(KernelReportCorpus, EveryCapturedConsoleGivesTheTitlesOfItsHeader) {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus())) {
+    if (entry.path().extension() != ".console") continue;
+    files.push_back(entry.path().filename().string());
+    const auto captured = read_captured(entry.path());
+    ASSERT_FALSE(captured.titles.empty()) << entry.path() << " has no \"# title:\" header";
+    std::vector<std::string> titles;
+    for (const auto& report : find_reports(captured.console)) titles.push_back(report.title);
+    EXPECT_EQ(titles, captured.titles) << entry.path();
+  }
+  // What the corpus must cover, so that a lost file fails too.
+  EXPECT_THAT(files, ::testing::IsSupersetOf({"warn_on_module.console", "use-after-free.console",
+                                              "out-of-bounds.console", "lock-order.console",
+                                              "refcount-underflow.console", "hung-task.console",
+                                              "null-dereference.console"}));
+}
+
 // The console of a VM into which a module whose init calls WARN_ON(1) was loaded, as the 6.1
 // cloud kernel printed it (the e2e test `debian` builds and loads that module).
 TEST(KernelReportTest, ARealWarnOnReportIsFoundWhole) {
-  std::ifstream in(std::filesystem::path(std::getenv("PROVIUM_TEST_DATA")) / "kernel-reports/warn_on_module.console");
-  const std::string console(std::istreambuf_iterator<char>(in), {});
+  const std::string console = read_captured(corpus() / "warn_on_module.console").console;
   ASSERT_FALSE(console.empty());
   const auto reports = find_reports(console);
   ASSERT_THAT(reports, SizeIs(1));
