@@ -23,9 +23,12 @@ namespace {
 
 std::filesystem::path record_file(const Entry& entry) { return entry.dir / "vm.json"; }
 
-std::string boot_inputs_digest(const std::string& profile, const BootOptions& boot) {
+// What the host gave the boot: the profile's files (kernel, QEMU, ...) and the boot options'.
+std::string boot_inputs_digest(const std::string& profile_name, const BootOptions& boot) {
+  const auto profile = config::current().profile(profile_name);
   KeyBuilder digest;
-  add_boot_options(digest, boot, config::current().profile(profile));
+  add_profile(digest, profile);
+  add_boot_options(digest, boot, profile);
   return digest.hex();
 }
 
@@ -102,7 +105,9 @@ std::optional<std::string> stale_boot_inputs(const Entry& entry) {
   try {
     const MachineRecord record = read_machine_record(entry);
     if (boot_inputs_digest(record.profile, record.boot) != record.inputs)
-      return "a file or disk it was booted with changed since it was built";
+      return fmt::format("its profile '{}' (kernel, QEMU, ...) or a file or disk it was booted with changed since it was "
+                         "built",
+                         record.profile);
   } catch (const std::exception& error) {
     return fmt::format("its machine record cannot be read: {}", error.what());
   }

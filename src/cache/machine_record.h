@@ -25,8 +25,8 @@ void write_machine_record(const Entry& entry, const std::string& profile, const 
 // Reads it; Error naming the file when it is missing or malformed.
 MachineRecord read_machine_record(const Entry& entry);
 
-// Why the entry no longer matches what its VM was booted with (a file of `files` or a disk
-// changed since the build), or nullopt. An entry that cannot say counts as stale. Checked once
+// Why the entry no longer matches what its VM was booted with (its profile's kernel or QEMU, a
+// file of `files` or a disk changed since the build), or nullopt. An entry that cannot say counts as stale. Checked once
 // per entry and process (it reads every boot file).
 std::optional<std::string> stale_boot_inputs(const Entry& entry);
 

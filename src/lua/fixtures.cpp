@@ -74,8 +74,9 @@ class KeyComputer {
       throw Error(fmt::format("fixture '{}' uses itself (through provium.fixture calls)", name));
     cache::KeyBuilder key;
     key.add("lua-fixture", name).add("adapter", embed::lua_prelude.view()).add("program", cache::program_identity());
+    // Not the profiles: the script chooses one as it runs, so the entry's machine record
+    // covers the one it chose (cache::stale_boot_inputs).
     cache::add_guest(key);
-    add_environment(key);
     std::set<std::string> helpers;
     add_script(key, resolved.script, resolved, helpers);
     visiting_.erase(id);
@@ -104,27 +105,6 @@ class KeyComputer {
       if (resolved.parent.empty()) resolved.parent = parent;
       key.add("parent", resolve(script.parent_path(), parent).key);
     }
-  }
-
-  // provium.toml and every profile in it (a script may boot any of them), hashed once per
-  // process. A profile whose files are missing (another architecture's, say) counts as
-  // unusable instead of failing every fixture: a script that boots it fails and says why.
-  static void add_environment(cache::KeyBuilder& key) {
-    static const std::string environment = [] {
-      const auto& config = config::current();
-      cache::KeyBuilder hash;
-      if (config.file) hash.add_file("provium.toml", *config.file);
-      for (const auto& [name, profile] : config.profiles) {
-        hash.add("profile", name);
-        try {
-          cache::add_profile(hash, profile);
-        } catch (const Error& unusable) {
-          hash.add("unusable", unusable.what());
-        }
-      }
-      return hash.hex();
-    }();
-    key.add("environment", environment);
   }
 
   fs::path start_dir_;

@@ -11,11 +11,14 @@
 #include <future>
 #include <regex>
 
+#include <nlohmann/json.hpp>
+
 #include <provium/gtest.h>
 #include <provium/provium.h>
 
 #include "base/settings.h"
 #include "support/child_process.h"
+#include "support/kernel.h"
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -179,6 +182,43 @@ end)
   const auto second = run("2\n");
   EXPECT_EQ(second.exit_code, 0) << second.output;
   EXPECT_THAT(second.output, HasSubstr("1 passed"));
+}
+
+// A Lua fixture's key cannot know which profile its script boots: the entry records the one it
+// booted, and only a change to that profile makes it stale, not an edit of another profile.
+TEST(FixtureCacheTest, ALuaFixtureIsRebuiltForAChangeOfItsProfileOnly) {
+  const fs::path project = fs::path(std::getenv("PROVIUM_RUN_DIR")).parent_path() / "profile-lua";
+  const fs::path cache = fs::path(std::getenv("PROVIUM_CACHE_DIR")).parent_path() / "cache-profile-lua";
+  fs::remove_all(project);
+  fs::remove_all(cache);
+  fs::create_directories(project / "fixtures");
+  const auto kernel = provium_test::newest_kernel();
+  ASSERT_FALSE(kernel.empty()) << "no /boot/vmlinuz-* on this host";
+  std::ofstream(project / "fixtures/booted.lua") << "local vm = provium.create(\"used\")\nvm:boot()\n";
+  std::ofstream(project / "uses.lua") << "test(\"resumes\", function() assert(provium.fixture(\"booted\"):running()) end)\n";
+  // The entry's build id, which a rebuild changes.
+  auto build_id = [&] {
+    std::string id;
+    for (const auto& entry : fs::directory_iterator(cache / "fixtures"))
+      if (entry.is_directory() && entry.path().filename().string().starts_with("lua-booted-"))
+        id = nlohmann::json::parse(std::ifstream(entry.path() / "meta.json")).at("id").get<std::string>();
+    return id;
+  };
+  auto run = [&](const std::string& used_append, const std::string& other_append) {
+    std::ofstream(project / "provium.toml") << "[profile.used]\nkernel = \"" << kernel.string() << "\"\nappend = \""
+                                            << used_append << "\"\n\n[profile.other]\nkernel = \"" << kernel.string()
+                                            << "\"\nappend = \"" << other_append << "\"\n";
+    const auto result = provium_test::ChildProcess({"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", project.string(),
+                                                    std::getenv("PROVIUM_CLI"), "test", "."},
+                                                   {{"PROVIUM_CACHE_DIR", cache.string()}})
+                            .wait();
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    return build_id();
+  };
+  const std::string first = run("provium.used=1", "provium.other=1");
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(run("provium.used=1", "provium.other=2"), first) << "an edit of another profile rebuilt it";
+  EXPECT_NE(run("provium.used=2", "provium.other=2"), first) << "a change of its own profile did not";
 }
 
 // The cache stays under its limit: a build removes the least recently used entries that no VM
