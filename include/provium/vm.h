@@ -104,10 +104,9 @@ class Guest {
 
   // Calls `condition` every `interval` until it returns true; throws TimeoutError naming
   // `description` when `timeout` passes first.
-  void wait_until(const std::function<bool()>& condition,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                  std::chrono::milliseconds interval = std::chrono::milliseconds(500),
-                  std::string_view description = "condition");
+  static constexpr std::chrono::milliseconds kWaitTimeout{10000}, kWaitInterval{500};
+  void wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = kWaitTimeout,
+                  std::chrono::milliseconds interval = kWaitInterval, std::string_view description = "condition");
 
   // Deadline of each following operation (default_operation_timeout()). A missed deadline
   // throws TimeoutError naming the operation. An exec is killed in the guest and the VM stays

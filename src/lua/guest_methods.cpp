@@ -7,7 +7,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
+#include <set>
+#include <string_view>
+#include <utility>
 
 #include <provium/error.h>
 
@@ -269,12 +273,17 @@ int mount_vfs(lua_State* L) {
     Args args(L, "mount_vfs", 2);
     VfsMounts mounts;
     if (!args.absent(1)) {
-      args.only_keys(1, {"proc", "sys", "securityfs", "dev", "devpts", "shm", "run", "tmp"}, "mount");
-      for (auto [key, flag] : {std::pair{"proc", &VfsMounts::proc}, {"sys", &VfsMounts::sys},
-                               {"securityfs", &VfsMounts::securityfs}, {"dev", &VfsMounts::dev},
-                               {"devpts", &VfsMounts::devpts}, {"shm", &VfsMounts::shm}, {"run", &VfsMounts::run},
-                               {"tmp", &VfsMounts::tmp}})
-        if (auto wanted = args.optional_boolean_field(1, key)) mounts.*flag = *wanted;
+      // Each of VfsMounts' switches by the name Lua gives it.
+      constexpr std::pair<std::string_view, bool VfsMounts::*> kSwitches[] = {
+          {"proc", &VfsMounts::proc}, {"sys", &VfsMounts::sys},       {"securityfs", &VfsMounts::securityfs},
+          {"dev", &VfsMounts::dev},   {"devpts", &VfsMounts::devpts}, {"shm", &VfsMounts::shm},
+          {"run", &VfsMounts::run},   {"tmp", &VfsMounts::tmp}};
+      static_assert(std::size(kSwitches) * sizeof(bool) == sizeof(VfsMounts), "a VfsMounts switch without a Lua name");
+      std::set<std::string_view> names;
+      for (const auto& [name, flag] : kSwitches) names.insert(name);
+      args.only_keys(1, names, "mount");
+      for (const auto& [name, flag] : kSwitches)
+        if (auto wanted = args.optional_boolean_field(1, std::string(name).c_str())) mounts.*flag = *wanted;
     }
     self_guest(L, "mount_vfs").mount_vfs(mounts);
     return 0;
@@ -286,7 +295,7 @@ int wait_until(lua_State* L) {
     Args args(L, "wait_until", 2);
     Guest& guest = self_guest(L, "wait_until");
     if (lua_type(L, args.index(1)) != LUA_TFUNCTION) args.fail(1, "must be a function");
-    std::chrono::milliseconds timeout = std::chrono::seconds(10), interval = std::chrono::milliseconds(500);
+    std::chrono::milliseconds timeout = Guest::kWaitTimeout, interval = Guest::kWaitInterval;
     std::string description = "condition";
     if (!args.absent(2)) {
       if (auto value = args.number_field(2, "timeout")) timeout = seconds(*value);
