@@ -236,6 +236,9 @@ bool prepare(const std::vector<std::string>& args, std::string_view name, std::s
     prepared.kernel_config.emplace(*prepared.options.kernel);
     settings.set("PROVIUM_CONFIG", prepared.kernel_config->file().string(), "--kernel");
   }
+  // One VM for one command: a spare resumed for a next VM that never comes would only take a
+  // QEMU and a share of the pool.
+  settings.set("PROVIUM_SPARES", "0", fmt::format("provium {}", name));
   base::replace_settings(std::move(settings));
   return true;
 }

@@ -4,12 +4,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/processes.h"
 #include "support/kernel.h"
 #include "support/temp_dir.h"
 
@@ -99,6 +103,18 @@ TEST(ProviumRun, FixtureResumesACppFixtureAsItsProgramBuiltIt) {
   const auto run = provium_run({"--fixture", "context", "--", "cat", "/tmp/prepared-by-the-fixture"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(run.output, "prepared\n");
+
+  // One command, one VM: no spare QEMU is resumed beside it for a next VM that never comes.
+  provium_test::ChildProcess sleeping({"/bin/sh", "-c", "exec \"$@\"", "sh", std::getenv("PROVIUM_CLI"), "run",
+                                       "--fixture", "context", "--", "sleep 3; echo slept"},
+                                      {});
+  std::size_t most = 0;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(std::chrono::milliseconds(50)))
+    most = std::max(most, provium_test::child_processes(sleeping.pid()).size());
+  const auto slept = sleeping.wait();
+  EXPECT_EQ(slept.output, "slept\n");
+  EXPECT_EQ(most, 1u) << "QEMU processes of provium run at once";
 }
 
 TEST(ProviumRun, FileAndDiskOptionsPutThemIntoTheVm) {

@@ -59,6 +59,8 @@ class ChildProcess {
     output_fd_ = fds[0];
   }
 
+  pid_t pid() const { return pid_; }
+
   // Reads its output to the end and reaps it.
   ChildRun wait() {
     ChildRun run;
