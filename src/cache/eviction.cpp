@@ -71,53 +71,54 @@ std::shared_ptr<const void> Cache::hold(const Entry& entry) {
 
 Cache::Pruned Cache::prune(uint64_t limit, const fs::path& keep) {
   struct Candidate {
-    fs::path dir;
+    fs::path path;  // an entry's directory, or a decompressed kernel
     uint64_t bytes;
     fs::file_time_type used;
+    bool kernel = false;
   };
   std::vector<Candidate> entries;
   Pruned pruned;
   std::error_code error;
   for (const auto& dir : fs::directory_iterator(fixtures_dir(), error)) {
     if (!dir.is_directory() || dir.path().filename().string()[0] == '.') continue;
-    entries.push_back({dir.path(), disk_usage(dir.path()), fs::last_write_time(dir.path(), error)});
+    entries.push_back({dir.path(), disk_usage(dir.path()), fs::last_write_time(dir.path(), error), false});
     pruned.left += entries.back().bytes;
   }
   // The decompressed kernels of direct boots (kernel/direct_boot.h) count too: a kernel developer
   // makes a new one with every build of the tree.
   for (const auto& file : fs::directory_iterator(kernels_dir(), error)) {
     if (!file.is_regular_file() || file.path().extension() != ".elf") continue;
-    entries.push_back({file.path(), allocated(file.path()), fs::last_write_time(file.path(), error)});
+    entries.push_back({file.path(), allocated(file.path()), fs::last_write_time(file.path(), error), true});
     pruned.left += entries.back().bytes;
   }
   if (pruned.left <= limit) return pruned;
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.used < b.used; });
   for (const auto& entry : entries) {
     if (pruned.left <= limit) break;
-    if (entry.dir == keep) continue;
-    if (entry.dir.parent_path() == kernels_dir()) {
+    if (entry.path == keep) continue;
+    if (entry.kernel) {
       // QEMU reads its kernel when it starts, so only a kernel just chosen for a VM may still be
       // needed: one used in the last minute stays.
       if (fs::file_time_type::clock::now() - entry.used < std::chrono::minutes(1)) continue;
-      if (fs::remove(entry.dir, error)) {
+      if (fs::remove(entry.path, error)) {
         pruned.kernels += 1;
         pruned.bytes += entry.bytes;
         pruned.left -= entry.bytes;
       }
       continue;
     }
-    const auto meta = read_meta(entry.dir / "meta.json");
+    const auto meta = read_meta(entry.path / "meta.json");
     if (!meta) continue;  // not ours to judge: `provium fixture clean` removes it
     // Not while a process builds it, and with its lock file gone with it (held meanwhile).
     const auto lock_file = lock_path(meta->fixture, meta->key);
     auto build_lock = base::OwnerLock::try_acquire(lock_file);
     if (!build_lock.held()) continue;
     // Not while a VM runs from it (Cache::hold).
-    const int fd = ::open((entry.dir / "meta.json").c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open((entry.path / "meta.json").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     const bool unused = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
     if (unused) {
-      fs::remove_all(entry.dir, error);
+      fs::remove_all(entry.path, error);
       fs::remove(lock_file, error);
       pruned.entries += 1;
       pruned.bytes += entry.bytes;

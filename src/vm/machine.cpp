@@ -232,23 +232,20 @@ std::string Machine::gdb_command(const std::filesystem::path& socket) const {
 
 std::filesystem::path Machine::kernel_image() const {
   if (profile_.kernel_boot == "bzimage") return profile_.kernel;
-  if (const auto found = kernel_config_of(profile_.kernel)) {
-    if (const auto refusal = kernel::pvh_refusal(found->config)) {
-      if (profile_.kernel_boot == "pvh")
-        throw Error(fmt::format("{}: kernel_boot = \"pvh\", but {} cannot boot that way: {} (its configuration {})",
-                                profile_.describe(), profile_.kernel.string(), *refusal, found->where));
-      return profile_.kernel;  // the guest decompresses it: slower, but it boots
-    }
-  }
-  const auto dir = base::settings()->cache_root / "kernels";
   std::string why;
   std::optional<std::filesystem::path> image;
-  try {
-    base::ensure_private_directory(dir.parent_path());
-    base::ensure_private_directory(dir);
-    image = kernel::pvh_image(profile_.kernel, dir, &why);
-  } catch (const Error& error) {
-    why = error.what();
+  const auto found = kernel_config_of(profile_.kernel);
+  if (const auto refusal = found ? kernel::pvh_refusal(found->config) : std::nullopt) {
+    why = fmt::format("{} (its configuration {})", *refusal, found->where);
+  } else {
+    const auto dir = base::settings()->cache_root / "kernels";
+    try {
+      base::ensure_private_directory(dir.parent_path());
+      base::ensure_private_directory(dir);
+      image = kernel::pvh_image(profile_.kernel, dir, &why);
+    } catch (const Error& error) {
+      why = error.what();
+    }
   }
   if (image) return *image;
   if (profile_.kernel_boot == "pvh")
@@ -339,7 +336,6 @@ void Machine::launch(const std::vector<std::string>& argv, const qemu::LaunchSpe
     runtime->qmp->connect(qmp_socket, runtime->qmp_ready);
   });
   started.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30));
-  if (stage_ == Stage::made) stage_ = Stage::started;
   agent_ = std::make_shared<Session>(runtime_->agent, session_owner());
 }
 

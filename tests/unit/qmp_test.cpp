@@ -18,6 +18,7 @@
 
 #include "loop/loop.h"
 #include "support/temp_dir.h"
+#include "support/unix_listener.h"
 
 namespace {
 
@@ -31,13 +32,7 @@ using ::testing::ThrowsMessage;
 // QEMU's side of one QMP connection, played line by line from the test's thread.
 class ScriptedQemu {
  public:
-  explicit ScriptedQemu(const std::filesystem::path& socket) : listener_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket.c_str());
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener_, 1) != 0)
-      ADD_FAILURE() << "cannot listen on " << socket;
-  }
+  explicit ScriptedQemu(const std::filesystem::path& socket) : listener_(provium::testing::unix_listener(socket, 1)) {}
   ~ScriptedQemu() {
     if (peer_ >= 0) ::close(peer_);
     ::close(listener_);

@@ -8,7 +8,6 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,6 +26,7 @@
 #include "protocol/frame.h"
 #include "protocol/requests.h"
 #include "support/temp_dir.h"
+#include "support/unix_listener.h"
 #include "transport/channel.h"
 #include "vm/session.h"
 #include "wire.h"
@@ -51,12 +51,7 @@ class FakeAgent {
   using Reply = std::function<std::optional<std::string>(const Frame&)>;
 
   explicit FakeAgent(Reply reply) : reply_(std::move(reply)) {
-    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path().c_str());
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener_, 1) != 0)
-      throw std::runtime_error("cannot listen on " + socket_path().string());
+    listener_ = provium::testing::unix_listener(socket_path(), 1);
     thread_ = std::thread([this] { serve(); });
   }
   ~FakeAgent() {

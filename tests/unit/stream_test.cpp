@@ -20,12 +20,14 @@
 #include "loop/completion.h"
 #include "loop/loop.h"
 #include "support/temp_dir.h"
+#include "support/unix_listener.h"
 #include "provium/error.h"
 #include "transport/stream.h"
 
 using namespace provium;
 using namespace std::chrono_literals;
 using provium::testing::TempDir;
+using provium::testing::unix_listener;
 using ::testing::HasSubstr;
 using transport::SocketAddress;
 using transport::Stream;
@@ -41,16 +43,6 @@ void on_loop(F task) {
     done.resolve(true);
   });
   ASSERT_TRUE(done.wait_until(std::chrono::steady_clock::now() + 5s));
-}
-
-int unix_listener(const std::filesystem::path& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd, 4) != 0)
-    ADD_FAILURE() << "cannot listen on " << path;
-  return fd;
 }
 
 // accept() with a deadline; -1 when nothing came.
