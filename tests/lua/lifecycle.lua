@@ -40,6 +40,9 @@ test("boot options that cannot work are errors", function()
   local ok, err = pcall(vm.boot, vm, {disks = {{"a.img", path = "b.img"}}})
   assert_eq(false, ok)
   assert_contains(tostring(err), "disk 1 gives its path twice")
+  ok, err = pcall(vm.boot, vm, {disks = {{42}}})
+  assert_eq(false, ok)
+  assert_contains(tostring(err), "disk 1's first element, its path, must be a string")
 end)
 
 -- Host files for the disks: a raw image with a marker, an empty qcow2 image.

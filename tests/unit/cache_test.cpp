@@ -140,6 +140,23 @@ TEST(KeyTest, EveryBootOptionButTheDeadlineIsInTheKeyAndTheMachineRecord) {
   EXPECT_EQ(provium::cache::stale_boot_inputs(entry), std::nullopt);
 }
 
+// An entry whose machine record is missing or malformed: reading it is an error naming the file,
+// and for a Lua fixture the entry counts as stale (rebuilt), never resumed with guessed options.
+TEST(MachineRecordTest, AMissingOrMalformedRecordIsAnErrorAndMakesTheEntryStale) {
+  TempDir dir;
+  Cache cache(dir.path());
+  auto entry = cache.begin_build("f", "k");
+  entry.id = "missing";
+  EXPECT_THAT([&] { provium::cache::read_machine_record(entry); },
+              ::testing::ThrowsMessage<provium::Error>(::testing::HasSubstr((entry.dir / "vm.json").string())));
+  EXPECT_THAT(provium::cache::stale_boot_inputs(entry), ::testing::Optional(::testing::HasSubstr("cannot be read")));
+  write(entry.dir / "vm.json", R"({"profile": "default", "inputs": "x", "boot": {"memory": 512}})");
+  entry.id = "malformed";
+  EXPECT_THAT([&] { provium::cache::read_machine_record(entry); },
+              ::testing::ThrowsMessage<provium::Error>(::testing::HasSubstr("vm.json")));
+  EXPECT_THAT(provium::cache::stale_boot_inputs(entry), ::testing::Optional(::testing::HasSubstr("cannot be read")));
+}
+
 // A complete entry built the way the registry builds one.
 provium::cache::Entry publish(Cache& cache, const std::string& name, const std::string& key) {
   auto build = cache.begin_build(name, key);
@@ -192,6 +209,22 @@ TEST(CacheTest, DecompressedKernelsArePrunedLeastRecentlyUsedFirstAndCleaned) {
   EXPECT_TRUE(std::filesystem::exists(just_used));
   EXPECT_EQ(cache.clean(), 0u);  // the entry went with the prune
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "kernels"));
+}
+
+// provium run --fixture resumes a C++ fixture's newest entry, whatever its key.
+TEST(CacheTest, NewestIsTheEntryOfTheFixtureUsedLast) {
+  TempDir dir;
+  Cache cache(dir.path());
+  EXPECT_FALSE(cache.newest("f"));
+  const auto old_entry = publish(cache, "f", "k1"), new_entry = publish(cache, "f", "k2");
+  publish(cache, "other", "k3");
+  const auto now = std::filesystem::file_time_type::clock::now();
+  std::filesystem::last_write_time(old_entry.dir, now - std::chrono::hours(1));
+  std::filesystem::last_write_time(new_entry.dir, now);
+  ASSERT_TRUE(cache.newest("f"));
+  EXPECT_EQ(cache.newest("f")->second.key, "k2");
+  std::filesystem::last_write_time(old_entry.dir, now + std::chrono::seconds(1));
+  EXPECT_EQ(cache.newest("f")->first.dir, old_entry.dir);
 }
 
 TEST(CacheTest, DamagedEntriesAreRemoved) {

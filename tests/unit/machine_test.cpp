@@ -14,6 +14,7 @@
 #include <provium/error.h>
 
 #include "config/profile.h"
+#include "kernel/kconfig.h"
 #include "support/temp_dir.h"
 #include "vm/death.h"
 #include "vm/machine.h"
@@ -32,7 +33,7 @@ namespace {
 // are only files, booted as a bzImage over virtio-serial under TCG, so that nothing reads them.
 class FakeQemu {
  public:
-  explicit FakeQemu(const std::string& script) {
+  explicit FakeQemu(const std::string& script, const std::string& kernel_boot = "bzimage") {
     profile_.name = "fake";
     profile_.kernel = dir_.write("bzImage", "not a kernel");
     profile_.initrd = dir_.write("initrd", std::string(512, '\0'));
@@ -40,11 +41,16 @@ class FakeQemu {
     dir_.write("modules/modules.dep", "");
     dir_.write("modules/modules.builtin", "kernel/drivers/virtio/virtio_pci.ko\nkernel/drivers/char/virtio_console.ko\n");
     profile_.modules = dir_.path() / "modules";
-    profile_.kernel_boot = "bzimage";
+    profile_.kernel_boot = kernel_boot;
     profile_.transport = "virtio-serial";
     profile_.accel = "tcg";
     profile_.qemu = dir_.write("qemu", "#!/bin/sh\n" + script + "\n").string();
     std::filesystem::permissions(profile_.qemu, std::filesystem::perms::owner_all);
+  }
+
+  // A configuration beside the kernel, as a build tree has: `config` on top of what Provium needs.
+  void configure(const std::string& config) const {
+    dir_.write(".config", provium::kernel::provium_fragment(false).text() + config);
   }
 
   std::shared_ptr<provium::vm::Machine> machine(std::chrono::milliseconds boot_timeout = 10s) const {
@@ -88,4 +94,16 @@ TEST(Machine, AGuestThatNeverAnswersMissesTheBootsDeadlineAndItsEndIsProviums) {
   EXPECT_FALSE(machine->running());
   EXPECT_EQ(machine->death_cause(), Death::Cause::killed);
   EXPECT_FALSE(provium::vm::damages_entry(machine->death_cause()));
+}
+
+// A KASAN kernel dies at its PVH entry: kernel_boot = "pvh" is refused saying why, before QEMU
+// starts. (With "auto" it boots as a bzImage: the e2e test debug_kernel.)
+TEST(Machine, AKasanKernelIsRefusedItsPvhEntry) {
+  FakeQemu qemu("exit 1", "pvh");
+  qemu.configure("CONFIG_KASAN=y\n");
+  auto machine = qemu.machine();
+  EXPECT_THAT([&] { machine->boot(); },
+              ThrowsMessage<Error>(AllOf(HasSubstr("kernel_boot = \"pvh\", but "),
+                                         HasSubstr("cannot boot that way: a KASAN kernel (CONFIG_KASAN)"))));
+  EXPECT_EQ(machine->death_cause(), std::nullopt) << "QEMU was started";
 }
